@@ -1,0 +1,160 @@
+// The one place where stage configuration is described and validated.
+// Everything downstream (CLI commands, the CDK app) receives a parsed `StageConfig`.
+import { z } from 'zod';
+
+export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+
+const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const ACCOUNT_PATTERN = /^\d{12}$/;
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const ACM_ARN_PATTERN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+const RUNPOD_ENDPOINT_PATTERN = /^[a-z0-9]{4,64}$/;
+const OAUTH_CLIENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** An origin as browsers send it: scheme://host[:port], no path, no trailing slash. */
+function isOrigin(value: string): boolean {
+  if (value === '*') return true;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function isEndpointUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+export const stageConfigSchema = z
+  .object({
+    region: z
+      .string({ error: 'is required: the AWS region to deploy to, e.g. "eu-west-1"' })
+      .regex(REGION_PATTERN, 'must be an AWS region such as "us-east-1"'),
+    account: z
+      .string()
+      .regex(ACCOUNT_PATTERN, 'must be a 12-digit AWS account ID such as "123456789012"')
+      .optional(),
+    alertEmail: z
+      .email({ error: 'must be an email address that receives alarms, e.g. "oncall@example.com"' }),
+    runPodEndpointId: z
+      .string({ error: 'is required: the ID of the RunPod serverless endpoint' })
+      .regex(RUNPOD_ENDPOINT_PATTERN, 'must be a RunPod endpoint ID: 4-64 lowercase letters and digits'),
+    domainName: z
+      .string()
+      .refine((v) => v === '' || HOSTNAME_PATTERN.test(v), {
+        message: 'must be a lowercase host name such as "api.watchpoint.io", or "" for no custom domain',
+      })
+      .default(''),
+    certificateArn: z
+      .string()
+      .refine((v) => v === '' || ACM_ARN_PATTERN.test(v), {
+        message: 'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>), or ""',
+      })
+      .default(''),
+    corsAllowedOrigins: z
+      .array(
+        z.string().refine(isOrigin, {
+          message: 'must be "*" or an origin such as "https://app.watchpoint.io" (scheme and host, no path or trailing slash)',
+        }),
+      )
+      .min(1, 'must list at least one origin, or ["*"]')
+      .default(['*']),
+    googleClientId: z
+      .string()
+      .refine((v) => v === '' || OAUTH_CLIENT_ID_PATTERN.test(v), {
+        message: 'must be a Google OAuth client ID, or "" to disable Google sign-in',
+      })
+      .default(''),
+    githubClientId: z
+      .string()
+      .refine((v) => v === '' || OAUTH_CLIENT_ID_PATTERN.test(v), {
+        message: 'must be a GitHub OAuth client ID, or "" to disable GitHub sign-in',
+      })
+      .default(''),
+    awsEndpointUrl: z
+      .string()
+      .refine((v) => v === '' || isEndpointUrl(v), {
+        message: 'must be an http(s) URL such as "http://localhost:4566", or "" to use real AWS endpoints',
+      })
+      .default(''),
+  })
+  .strict()
+  .superRefine((stage, ctx) => {
+    if (stage.domainName !== '' && stage.certificateArn === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificateArn'],
+        message: `is required when domainName is set ("${stage.domainName}"): give the ACM certificate for that domain, or clear domainName`,
+      });
+    }
+    if (stage.domainName === '' && stage.certificateArn !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domainName'],
+        message: 'is required when certificateArn is set: give the custom domain, or clear certificateArn',
+      });
+    }
+    const arn = ACM_ARN_PATTERN.exec(stage.certificateArn);
+    if (arn) {
+      if (arn[1] !== stage.region) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificateArn'],
+          message: `is in region ${arn[1]}, but an HTTP API regional domain needs a certificate in ${stage.region}: issue or import the certificate there`,
+        });
+      }
+      if (stage.account !== undefined && arn[2] !== stage.account) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificateArn'],
+          message: `belongs to account ${arn[2]}, not the configured account ${stage.account}`,
+        });
+      }
+    }
+    if (stage.corsAllowedOrigins.includes('*') && stage.corsAllowedOrigins.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['corsAllowedOrigins'],
+        message: 'mixes "*" with explicit origins: use either ["*"] or a list of origins',
+      });
+    }
+  });
+
+export type StageConfigInput = z.input<typeof stageConfigSchema>;
+export type StageConfig = z.output<typeof stageConfigSchema>;
+
+export const configFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    environments: z
+      .record(
+        z.string().regex(ENV_NAME_PATTERN, 'environment names must match ^[a-z][a-z0-9-]{0,15}$, e.g. "dev" or "prod"'),
+        z.unknown(),
+      )
+      .default({}),
+  })
+  .strict();
+
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+/** The stage keys in the order the wizard asks for them and help lists them. */
+export const STAGE_KEYS = [
+  'region',
+  'account',
+  'alertEmail',
+  'runPodEndpointId',
+  'domainName',
+  'certificateArn',
+  'corsAllowedOrigins',
+  'googleClientId',
+  'githubClientId',
+  'awsEndpointUrl',
+] as const satisfies readonly (keyof StageConfig)[];
+
+export type StageKey = (typeof STAGE_KEYS)[number];
