@@ -1,0 +1,151 @@
+// `watchpoint init`: create or update one environment's section of watchpoint.config.json.
+import {
+  FLAG_FOR,
+  REQUIRED_KEYS,
+  configPath,
+  loadConfigFile,
+  mergeStage,
+  resolveEnvName,
+  savedStage,
+  splitList,
+  stageFlags,
+  stageForFile,
+  validateStage,
+  writeConfigFile,
+} from '../../config/config-file.ts';
+import { STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
+import { ExitCode, isWatchpointError } from '../errors.ts';
+import type { Io } from '../io.ts';
+import type { CommonOptions } from '../options.ts';
+
+export interface CommandContext {
+  io: Io;
+  options: CommonOptions;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const PROMPTS: Record<StageKey, string> = {
+  region: 'AWS region',
+  account: 'AWS account ID (optional; deploy refuses any other account)',
+  alertEmail: 'Alarm email address',
+  runPodEndpointId: 'RunPod endpoint ID',
+  domainName: 'Custom API domain (optional)',
+  certificateArn: 'ACM certificate ARN for that domain',
+  corsAllowedOrigins: 'CORS allowed origins (comma-separated, or *)',
+  googleClientId: 'Google OAuth client ID (optional)',
+  githubClientId: 'GitHub OAuth client ID (optional)',
+  awsEndpointUrl: 'AWS endpoint URL override, for LocalStack (optional)',
+};
+
+export async function initCommand({ io, options, env, cwd }: CommandContext): Promise<number> {
+  // Everything is validated before anything is asked or written.
+  const envName = resolveEnvName(options.env, env);
+  const path = configPath(options.config, cwd);
+  const { overrides, fromFlags } = stageFlags(options);
+  const loaded = await loadConfigFile(path);
+  const saved = savedStage(loaded, envName);
+  const existed = loaded.file.environments[envName] !== undefined;
+  let merged = mergeStage(saved, overrides);
+
+  io.notify('info', `${existed ? 'Updating' : 'Creating'} environment "${envName}" in ${path}`);
+
+  if (io.interactive) {
+    let toAsk: StageKey[] = STAGE_KEYS.filter((key) => !fromFlags.has(key));
+    for (const key of STAGE_KEYS) if (fromFlags.has(key)) io.notify('info', `${key} = ${display(merged[key])} (from ${FLAG_FOR[key]})`);
+    // Ask field by field, then re-ask only the fields that fail the cross-field checks.
+    for (;;) {
+      for (const key of toAsk) {
+        if (key === 'certificateArn' && (merged.domainName ?? '') === '') {
+          delete merged.certificateArn;
+          continue;
+        }
+        const answer = await io.ask({
+          kind: 'input',
+          field: `${key} (${FLAG_FOR[key]})`,
+          message: PROMPTS[key],
+          default: display(merged[key]),
+          validate: (value) => validateField(key, value),
+        });
+        merged = setField(merged, key, answer);
+      }
+      const problems = crossFieldProblems(merged);
+      if (problems.length === 0) break;
+      for (const problem of problems) io.notify('warn', `${problem.key}: ${problem.message}`);
+      toAsk = problems.map((problem) => problem.key);
+    }
+  }
+
+  const stage = validateStage(merged, { envName, configPath: path, fromFlags });
+  const next = stageForFile(stage);
+  const changes = diff(saved, next as Record<string, unknown>);
+  if (existed && changes.length === 0) {
+    io.result(`Environment "${envName}" in ${path} is already up to date; nothing written.`);
+    return ExitCode.ok;
+  }
+  for (const change of changes) io.notify('info', `  ${change}`);
+
+  const write = await io.ask({
+    kind: 'confirm',
+    message: `Write environment "${envName}" to ${path}?`,
+    default: true,
+    dangerous: existed,
+  });
+  if (!write) {
+    io.notify('info', 'Nothing written.');
+    return ExitCode.ok;
+  }
+  // Re-read just before writing so a section another process added meanwhile is kept.
+  const latest = await loadConfigFile(path);
+  await writeConfigFile(path, { ...latest.file, environments: { ...latest.file.environments, [envName]: next } });
+  io.result(`Wrote environment "${envName}" to ${path}`);
+  return ExitCode.ok;
+}
+
+function display(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}
+
+function setField(merged: Record<string, unknown>, key: StageKey, answer: string): Record<string, unknown> {
+  const next = { ...merged };
+  const value = answer.trim();
+  if (key === 'corsAllowedOrigins') next[key] = value === '' ? ['*'] : splitList(value);
+  else if (key === 'account' && value === '') delete next[key];
+  else next[key] = value;
+  return next;
+}
+
+/** One field on its own, with the same rules as the config file. */
+export function validateField(key: StageKey, raw: string): string | true {
+  const value = raw.trim();
+  if (value === '' && REQUIRED_KEYS.includes(key)) return `${key} is required`;
+  if (value === '' && key === 'account') return true;
+  const parsed = stageConfigSchema.shape[key].safeParse(key === 'corsAllowedOrigins' ? (value === '' ? ['*'] : splitList(value)) : value);
+  return parsed.success ? true : `${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}`;
+}
+
+function crossFieldProblems(merged: Record<string, unknown>): { key: StageKey; message: string }[] {
+  try {
+    validateStage(merged, { envName: 'check', configPath: '', fromFlags: new Set() });
+    return [];
+  } catch (error) {
+    if (!isWatchpointError(error)) throw error;
+    const parsed = stageConfigSchema.safeParse(merged);
+    if (parsed.success) return [];
+    return parsed.error.issues
+      .filter((issue) => STAGE_KEYS.includes(issue.path[0] as StageKey))
+      .map((issue) => ({ key: issue.path[0] as StageKey, message: issue.message }));
+  }
+}
+
+function diff(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  for (const key of STAGE_KEYS) {
+    const a = JSON.stringify(before[key]);
+    const b = JSON.stringify(after[key]);
+    if (a !== b) lines.push(`${key}: ${before[key] === undefined ? '(unset)' : display(before[key])} -> ${after[key] === undefined ? '(default)' : display(after[key])}`);
+  }
+  return lines;
+}

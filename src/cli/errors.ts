@@ -1,0 +1,88 @@
+// One error type for everything the CLI reports, and one formatter for every error.
+
+/** Exit codes are part of the interface: scripts and cron act on them. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  /** `status` only: an alarm is firing or a dead-man series is late. */
+  unhealthy: 3,
+  /** Ctrl-C, as shells report SIGINT. */
+  interrupted: 130,
+} as const;
+
+export type Fault = 'user' | 'system';
+
+export interface WatchpointErrorOptions {
+  /** Stable, greppable code, e.g. CONFIG_INVALID. */
+  code: string;
+  /** Who has to act: the operator (bad input, exit 2) or the system (exit 1). */
+  fault: Fault;
+  /** How to fix it, as one sentence the operator can follow. */
+  fix?: string;
+  cause?: unknown;
+  exitCode?: number;
+}
+
+export class WatchpointError extends Error {
+  readonly code: string;
+  readonly fault: Fault;
+  readonly fix: string | undefined;
+  readonly exitCode: number;
+
+  constructor(message: string, options: WatchpointErrorOptions) {
+    super(message, { cause: options.cause });
+    this.name = 'WatchpointError';
+    this.code = options.code;
+    this.fault = options.fault;
+    this.fix = options.fix;
+    this.exitCode = options.exitCode ?? (options.fault === 'user' ? ExitCode.usage : ExitCode.failure);
+  }
+}
+
+/** Bad input from the operator: exit 2. */
+export function userError(code: string, message: string, fix?: string, cause?: unknown): WatchpointError {
+  return new WatchpointError(message, { code, fault: 'user', fix, cause });
+}
+
+export function isWatchpointError(error: unknown): error is WatchpointError {
+  return error instanceof WatchpointError;
+}
+
+/** The user pressed Ctrl-C in a prompt (@inquirer/prompts throws ExitPromptError). */
+export function isPromptCancel(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
+}
+
+/**
+ * Turns any error into lines an operator can act on: the message, the fix, then each cause.
+ * AWS SDK errors often have an empty message; their name and HTTP status still say something.
+ */
+export function formatError(error: unknown): string {
+  const lines: string[] = [];
+  let current: unknown = error;
+  let depth = 0;
+  const seen = new Set<unknown>();
+  while (current !== undefined && current !== null && depth < 8 && !seen.has(current)) {
+    seen.add(current);
+    const prefix = depth === 0 ? 'Error: ' : '  caused by: ';
+    lines.push(prefix + describe(current));
+    if (depth === 0 && isWatchpointError(current) && current.fix) lines.push(`  fix: ${current.fix}`);
+    current = current instanceof Error ? current.cause : undefined;
+    depth += 1;
+  }
+  return lines.join('\n');
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const sdk = error as Error & { $metadata?: { httpStatusCode?: number; requestId?: string }; Code?: string };
+  const message = error.message.trim();
+  if (sdk.$metadata) {
+    const status = sdk.$metadata.httpStatusCode ? ` (HTTP ${sdk.$metadata.httpStatusCode})` : '';
+    const request = sdk.$metadata.requestId ? ` [request ${sdk.$metadata.requestId}]` : '';
+    return `${error.name}${status}${message && message !== error.name ? `: ${message}` : ''}${request}`;
+  }
+  if (isWatchpointError(error)) return message;
+  return message || error.name;
+}

@@ -1,0 +1,151 @@
+// The one I/O port. Every message and every question of every command goes through an `Io`.
+// Results go to stdout; everything else (progress, warnings, questions) goes to stderr.
+import { userError } from './errors.ts';
+
+export type Level = 'info' | 'warn' | 'error' | 'success';
+
+export interface InputQuestion {
+  kind: 'input';
+  /** The field this answers, used in errors: e.g. "alertEmail (--alert-email)". */
+  field: string;
+  message: string;
+  default?: string;
+  /** Returns an error message, or true when the answer is acceptable. */
+  validate?: (value: string) => string | true;
+}
+
+export interface ConfirmQuestion {
+  kind: 'confirm';
+  message: string;
+  default: boolean;
+  /** A "yes" that changes or destroys something. Without a TTY it needs --yes. */
+  dangerous?: boolean;
+}
+
+export type Question = InputQuestion | ConfirmQuestion;
+export type Answer<Q extends Question> = Q extends ConfirmQuestion ? boolean : string;
+
+export interface Io {
+  /** True when questions reach a person. */
+  readonly interactive: boolean;
+  /** Progress and diagnostics, on stderr. */
+  notify(level: Level, text: string): void;
+  /** The command's result, on stdout: the only thing `| jq` or a script sees. */
+  result(text: string): void;
+  ask<Q extends Question>(question: Q): Promise<Answer<Q>>;
+}
+
+export interface Streams {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+}
+
+const PREFIX: Record<Level, string> = { info: '', warn: 'warning: ', error: 'error: ', success: '' };
+
+abstract class StreamIo implements Io {
+  abstract readonly interactive: boolean;
+  protected readonly streams: Streams;
+  constructor(streams: Streams) {
+    this.streams = streams;
+  }
+  notify(level: Level, text: string): void {
+    this.streams.stderr.write(`${PREFIX[level]}${text}\n`);
+  }
+  result(text: string): void {
+    this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+  abstract ask<Q extends Question>(question: Q): Promise<Answer<Q>>;
+}
+
+/** A person at a terminal: questions through @inquirer/prompts, loaded only when one is asked. */
+export class InteractiveIo extends StreamIo {
+  readonly interactive = true;
+  async ask<Q extends Question>(question: Q): Promise<Answer<Q>> {
+    const prompts = await import('@inquirer/prompts');
+    const context = { output: process.stderr as NodeJS.WritableStream };
+    if (question.kind === 'confirm') {
+      return (await prompts.confirm({ message: question.message, default: question.default }, context)) as Answer<Q>;
+    }
+    const validate = question.validate;
+    return (await prompts.input(
+      {
+        message: question.message,
+        ...(question.default !== undefined ? { default: question.default, prefill: 'editable' as const } : {}),
+        ...(validate ? { validate: (value: string) => validate(value) } : {}),
+      },
+      context,
+    )) as Answer<Q>;
+  }
+}
+
+/**
+ * No person to ask (no TTY, CI, or --yes). Answers each question with its default and says so.
+ * It refuses a dangerous "yes" unless --yes was given, and never reads stdin.
+ */
+export class NonInteractiveIo extends StreamIo {
+  readonly interactive = false;
+  private readonly yes: boolean;
+  constructor(streams: Streams, yes: boolean) {
+    super(streams);
+    this.yes = yes;
+  }
+  async ask<Q extends Question>(question: Q): Promise<Answer<Q>> {
+    if (question.kind === 'confirm') {
+      if (question.dangerous) {
+        if (!this.yes) {
+          throw userError(
+            'CONFIRMATION_REQUIRED',
+            `"${question.message}" needs confirmation, and there is no terminal to ask.`,
+            'Re-run with --yes to confirm, or run it in a terminal.',
+          );
+        }
+        this.notify('info', `${question.message} yes (--yes)`);
+        return true as Answer<Q>;
+      }
+      this.notify('info', `${question.message} ${question.default ? 'yes' : 'no'} (default, not interactive)`);
+      return question.default as Answer<Q>;
+    }
+    if (question.default === undefined) {
+      throw userError('MISSING_INPUT', `${question.field} is required and there is no terminal to ask for it.`, `Pass it as a flag.`);
+    }
+    const verdict = question.validate?.(question.default) ?? true;
+    if (verdict !== true) throw userError('INVALID_INPUT', `${question.field} ${verdict}`);
+    return question.default as Answer<Q>;
+  }
+}
+
+/** For tests: scripted answers in order, and a record of everything said. */
+export class RecordingIo implements Io {
+  readonly messages: { level: Level; text: string }[] = [];
+  readonly results: string[] = [];
+  readonly questions: Question[] = [];
+  readonly interactive: boolean;
+  private readonly answers: (string | boolean | Error)[];
+  constructor(answers: (string | boolean | Error)[] = [], interactive = true) {
+    this.answers = [...answers];
+    this.interactive = interactive;
+  }
+  notify(level: Level, text: string): void {
+    this.messages.push({ level, text });
+  }
+  result(text: string): void {
+    this.results.push(text);
+  }
+  async ask<Q extends Question>(question: Q): Promise<Answer<Q>> {
+    this.questions.push(question);
+    if (this.answers.length === 0) throw new Error(`RecordingIo: no scripted answer for "${question.message}"`);
+    const answer = this.answers.shift();
+    if (answer instanceof Error) throw answer;
+    if (question.kind === 'input' && typeof answer === 'string' && question.validate) {
+      const verdict = question.validate(answer);
+      if (verdict !== true) throw new Error(`RecordingIo: scripted answer "${answer}" rejected: ${verdict}`);
+    }
+    return answer as Answer<Q>;
+  }
+  get stderr(): string {
+    return this.messages.map((m) => `${PREFIX[m.level]}${m.text}`).join('\n');
+  }
+  get stdout(): string {
+    return this.results.join('\n');
+  }
+}

@@ -1,0 +1,100 @@
+// Loads the CLI core for bin/watchpoint.
+//
+// Node 22 runs TypeScript directly, but stripping types costs ~27 ms per process, which alone would
+// put `watchpoint --help` over its budget (3x `node -e 0`). So the first run compiles src/cli into
+// one ESM bundle under node_modules/.cache, and later runs import that bundle after checking, with
+// one stat per source file, that none of its inputs changed. Dependencies stay external, and the CDK
+// stack is loaded from its .ts source only when `synth` runs. Plain JS on purpose: this file runs
+// before any TypeScript can.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const entry = join(root, 'src', 'cli', 'run.ts');
+const cacheDir = join(root, 'node_modules', '.cache', 'watchpoint-cli');
+const pointerFile = join(cacheDir, 'current.json');
+/** Sources outside the bundle: loaded from .ts at run time, by the commands that need them. */
+const UNBUNDLED = [join(root, 'src', 'stack') + '/', join(root, 'src', 'lambdas') + '/'];
+
+export async function loadRun() {
+  if (process.env.WATCHPOINT_FROM_SOURCE === '1') return (await import(pathToFileURL(entry).href)).run;
+  const build = freshBuild() ?? (await compile());
+  return (await import(pathToFileURL(join(cacheDir, build.dir, 'run.js')).href)).run;
+}
+
+function freshBuild() {
+  let pointer;
+  try {
+    pointer = JSON.parse(readFileSync(pointerFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  for (const [file, stamp] of Object.entries(pointer.inputs)) {
+    try {
+      const stat = statSync(join(root, file));
+      if (`${stat.mtimeMs}:${stat.size}` !== stamp) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return pointer;
+}
+
+async function compile() {
+  const esbuild = await import('esbuild');
+  const dir = `build-${process.pid}-${Date.now()}`;
+  const outdir = join(cacheDir, dir);
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    packages: 'external',
+    metafile: true,
+    sourcemap: 'linked',
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'unbundled-sources',
+        setup(build) {
+          build.onResolve({ filter: /^\./ }, (args) => {
+            const path = resolve(args.resolveDir, args.path);
+            if (UNBUNDLED.some((prefix) => path.startsWith(prefix))) return { path: pathToFileURL(path).href, external: true };
+            return undefined;
+          });
+        },
+      },
+    ],
+  });
+  const inputs = {};
+  for (const file of Object.keys(result.metafile.inputs)) {
+    const absolute = resolve(root, file);
+    const stat = statSync(absolute);
+    inputs[relative(root, absolute)] = `${stat.mtimeMs}:${stat.size}`;
+  }
+  // Publish atomically: write the pointer to a temp file, then rename it over the old one.
+  const pointer = { dir, inputs };
+  mkdirSync(cacheDir, { recursive: true });
+  const temp = `${pointerFile}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(pointer));
+  renameSync(temp, pointerFile);
+  for (const name of readdirSync(cacheDir)) {
+    if (name.startsWith('build-') && name !== dir && isStale(join(cacheDir, name))) rmSync(join(cacheDir, name), { recursive: true, force: true });
+  }
+  return pointer;
+}
+
+/** Old builds are removed once they are a minute old, so a process still loading one is not disturbed. */
+function isStale(path) {
+  try {
+    return Date.now() - statSync(path).mtimeMs > 60_000;
+  } catch {
+    return false;
+  }
+}
+
+

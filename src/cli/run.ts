@@ -1,0 +1,91 @@
+// The CLI's testable core: parses argv, runs one command, returns an exit code. Never exits the process.
+// Command modules are imported only when their command runs, so `--help` stays fast.
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
+import { InteractiveIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
+import { stageOptions, type CommonOptions } from './options.ts';
+
+export interface RunContext {
+  /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
+  io?: Io;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  streams?: Streams;
+  /** Whether a person can answer questions (stdin and stderr are terminals). */
+  tty?: boolean;
+}
+
+export async function run(argv: readonly string[], context: RunContext = {}): Promise<number> {
+  const streams: Streams = context.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const env = context.env ?? process.env;
+  const cwd = context.cwd ?? process.cwd();
+  const tty = context.tty ?? Boolean(process.stdin.isTTY && process.stderr.isTTY && !env.CI);
+  const makeIo = (yes: boolean): Io =>
+    context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
+
+  let exitCode: number = ExitCode.ok;
+  const common = (options: CommonOptions) => ({ options, env, cwd, io: makeIo(Boolean(options.yes)) });
+
+  const program = new Command('watchpoint')
+    .description('Operate a WatchPoint environment: configure it, synthesize its stacks.')
+    .usage('<command> [options]')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => streams.stdout.write(text),
+      writeErr: (text) => streams.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      `
+Environment: --env, else WATCHPOINT_ENV, else "dev". Config: ./watchpoint.config.json, or --config PATH.
+Exit codes: 0 ok, 1 failure, 2 bad usage or bad input, 130 cancelled.
+
+Examples:
+  watchpoint init --env prod
+  watchpoint synth --env dev --out cdk.out`,
+    );
+
+  stageOptions(
+    program
+      .command('init')
+      .description('Create or update one environment in watchpoint.config.json (asks for each setting on a terminal).')
+      .addOption(new Option('-y, --yes', 'do not ask: take the flags and saved values, and confirm writing')),
+  ).action(async (options: CommonOptions) => {
+    const { initCommand } = await import('./commands/init.ts');
+    exitCode = await initCommand(common(options));
+  });
+
+  stageOptions(
+    program
+      .command('synth')
+      .description('Synthesize the CloudFormation templates offline (no AWS credentials needed).')
+      .option('-o, --out <dir>', 'output directory for the cloud assembly', 'cdk.out')
+      .option('--image-tag <tag>', 'eval-worker image tag in the registry repository', 'latest')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (options: CommonOptions & { out: string; imageTag: string; json?: boolean }) => {
+    const { synthCommand } = await import('./commands/synth.ts');
+    exitCode = await synthCommand({ ...common(options), out: options.out, imageTag: options.imageTag, json: Boolean(options.json) });
+  });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return report(error, streams);
+  }
+}
+
+function report(error: unknown, streams: Streams): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help / version).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (isPromptCancel(error)) {
+    streams.stderr.write('Cancelled. Nothing was changed.\n');
+    return ExitCode.interrupted;
+  }
+  streams.stderr.write(`${formatError(error)}\n`);
+  return isWatchpointError(error) ? error.exitCode : ExitCode.failure;
+}

@@ -1,0 +1,204 @@
+// Reading, resolving and atomically writing watchpoint.config.json.
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { userError } from '../cli/errors.ts';
+import {
+  configFileSchema,
+  ENV_NAME_PATTERN,
+  STAGE_KEYS,
+  stageConfigSchema,
+  type ConfigFile,
+  type StageConfig,
+  type StageConfigInput,
+  type StageKey,
+} from './schema.ts';
+
+export const DEFAULT_CONFIG_FILE = 'watchpoint.config.json';
+
+/** The command-line flag that sets each stage key. */
+export const FLAG_FOR: Record<StageKey, string> = {
+  region: '--region',
+  account: '--account',
+  alertEmail: '--alert-email',
+  runPodEndpointId: '--runpod-endpoint-id',
+  domainName: '--domain-name',
+  certificateArn: '--certificate-arn',
+  corsAllowedOrigins: '--cors-allowed-origins',
+  googleClientId: '--google-client-id',
+  githubClientId: '--github-client-id',
+  awsEndpointUrl: '--aws-endpoint-url',
+};
+
+/** Keys without a default: a stage cannot be built without them. */
+export const REQUIRED_KEYS: readonly StageKey[] = ['region', 'alertEmail', 'runPodEndpointId'];
+
+export type StageOverrides = Partial<Record<StageKey, string | string[]>>;
+
+export interface LoadedConfig {
+  path: string;
+  exists: boolean;
+  file: ConfigFile;
+}
+
+/** `--env`, then WATCHPOINT_ENV, then dev. */
+export function resolveEnvName(flag: string | undefined, environment: NodeJS.ProcessEnv): string {
+  const [name, source] =
+    flag !== undefined ? [flag, '--env'] : environment.WATCHPOINT_ENV ? [environment.WATCHPOINT_ENV, 'WATCHPOINT_ENV'] : ['dev', 'default'];
+  if (!ENV_NAME_PATTERN.test(name)) {
+    throw userError(
+      'ENV_NAME_INVALID',
+      `${source} "${name}" is not a valid environment name.`,
+      'Use a lowercase name that starts with a letter, at most 16 characters of a-z, 0-9 and "-", e.g. dev, staging, prod.',
+    );
+  }
+  return name;
+}
+
+export function configPath(flag: string | undefined, cwd: string): string {
+  return resolve(cwd, flag ?? DEFAULT_CONFIG_FILE);
+}
+
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { path, exists: false, file: { environments: {} } };
+    }
+    throw userError('CONFIG_UNREADABLE', `Cannot read ${path}.`, 'Check the path given to --config and its permissions.', error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw userError(
+      'CONFIG_NOT_JSON',
+      `${path} is not valid JSON: ${(error as Error).message}`,
+      'Fix the syntax, or move the file away and run `watchpoint init` to write a new one.',
+    );
+  }
+  const parsed = configFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw userError('CONFIG_INVALID', `${path} is not a WatchPoint config file:\n${formatIssues(parsed.error.issues, json).join('\n')}`,
+      'It must look like {"environments": {"dev": {...}}}. Run `watchpoint init` to write one.');
+  }
+  return { path, exists: true, file: parsed.data };
+}
+
+/** The saved section of one environment, as written (not validated), or {} when absent. */
+export function savedStage(config: LoadedConfig, envName: string): Record<string, unknown> {
+  const section = config.file.environments[envName];
+  return section !== null && typeof section === 'object' && !Array.isArray(section) ? { ...(section as Record<string, unknown>) } : {};
+}
+
+/** Flags override only their own key; the rest of the saved section stays as it is. */
+export function mergeStage(saved: Record<string, unknown>, overrides: StageOverrides): Record<string, unknown> {
+  const merged = { ...saved };
+  for (const key of STAGE_KEYS) {
+    const value = overrides[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+/** Validates one environment's merged settings. Every problem is reported at once, each with its fix. */
+export function validateStage(
+  merged: Record<string, unknown>,
+  context: { envName: string; configPath: string; fromFlags: ReadonlySet<string> },
+): StageConfig {
+  const parsed = stageConfigSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+
+  const missing = parsed.error.issues
+    .filter((issue) => issue.path.length === 1 && merged[String(issue.path[0])] === undefined && issue.code === 'invalid_type')
+    .map((issue) => String(issue.path[0]) as StageKey);
+  const others = parsed.error.issues.filter((issue) => !missing.includes(String(issue.path[0]) as StageKey) || issue.path.length !== 1);
+
+  const lines: string[] = [];
+  for (const key of missing) lines.push(`  - ${key} is missing (flag ${FLAG_FOR[key]})`);
+  for (const line of formatIssues(others, merged, context.fromFlags)) lines.push(line);
+  const fix = missing.length > 0
+    ? `Run \`watchpoint init --env ${context.envName}\`, or pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}.`
+    : `Fix the value in ${context.configPath} (or run \`watchpoint init --env ${context.envName}\`), or override it with its flag.`;
+  throw userError('CONFIG_INVALID', `Environment "${context.envName}" is not valid:\n${lines.join('\n')}`, fix);
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown, fromFlags?: ReadonlySet<string>): string[] {
+  const lines = issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    const value = lookup(input, issue.path);
+    const shown = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
+    const top = String(issue.path[0] ?? '');
+    const source = fromFlags === undefined || top === '' ? '' : fromFlags.has(top) ? ` (from ${FLAG_FOR[top as StageKey] ?? 'flag'})` : ' (from the config file)';
+    if (issue.code === 'unrecognized_keys') {
+      return `  - ${key ? `${key}: ` : ''}unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; known settings are ${STAGE_KEYS.join(', ')}`;
+    }
+    return `  - ${key || '(top level)'}${shown}${source}: ${issue.message}`;
+  });
+  return lines;
+}
+
+function lookup(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Parses the flag form of each key (a comma-separated list for corsAllowedOrigins). */
+export function overridesFromFlags(flags: Record<string, unknown>): StageOverrides {
+  const overrides: StageOverrides = {};
+  for (const key of STAGE_KEYS) {
+    const value = flags[key];
+    if (typeof value !== 'string') continue;
+    overrides[key] = key === 'corsAllowedOrigins' ? splitList(value) : value.trim();
+  }
+  return overrides;
+}
+
+export function splitList(value: string): string[] {
+  return value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+}
+
+/**
+ * Writes the whole file through a temp file in the same directory and a rename, so an interrupted
+ * write (Ctrl-C, crash, full disk) leaves the previous file exactly as it was.
+ */
+export async function writeConfigFile(path: string, file: ConfigFile): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { encoding: 'utf8', mode: 0o644, flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** The stage as it will be saved: defaults left out, so the file stays short and readable. */
+export function stageForFile(stage: StageConfig): StageConfigInput {
+  const out: Record<string, unknown> = {};
+  for (const key of STAGE_KEYS) {
+    const value = stage[key];
+    if (value === undefined || value === '') continue;
+    if (key === 'corsAllowedOrigins' && Array.isArray(value) && value.length === 1 && value[0] === '*') continue;
+    out[key] = value;
+  }
+  return out as StageConfigInput;
+}
+
+export interface StageFlags {
+  overrides: StageOverrides;
+  fromFlags: Set<string>;
+}
+
+export function stageFlags(options: Record<string, unknown>): StageFlags {
+  // Commander names each value after its flag; only --runpod-endpoint-id differs from its stage key.
+  const overrides = overridesFromFlags({ ...options, runPodEndpointId: options.runpodEndpointId });
+  return { overrides, fromFlags: new Set(Object.keys(overrides)) };
+}
