@@ -107,7 +107,7 @@ export function mergeStage(saved: Record<string, unknown>, overrides: StageOverr
 /** Validates one environment's merged settings. Every problem is reported at once, each with its fix. */
 export function validateStage(
   merged: Record<string, unknown>,
-  context: { envName: string; configPath: string; fromFlags: ReadonlySet<string> },
+  context: { envName: string; configPath: string; fromFlags: ReadonlySet<string>; command?: string },
 ): StageConfig {
   const parsed = stageConfigSchema.safeParse(merged);
   if (parsed.success) return parsed.data;
@@ -120,7 +120,9 @@ export function validateStage(
   const lines: string[] = [];
   for (const key of missing) lines.push(`  - ${key} is missing (flag ${FLAG_FOR[key]})`);
   for (const line of formatIssues(others, merged, context.fromFlags)) lines.push(line);
-  const fix = missing.length > 0
+  const fix = missing.length > 0 && context.command === 'init'
+    ? `Pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}, or run \`watchpoint init --env ${context.envName}\` in a terminal to be asked.`
+    : missing.length > 0
     ? `Run \`watchpoint init --env ${context.envName}\`, or pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}.`
     : `Fix the value in ${context.configPath} (or run \`watchpoint init --env ${context.envName}\`), or override it with its flag.`;
   throw userError('CONFIG_INVALID', `Environment "${context.envName}" is not valid:\n${lines.join('\n')}`, fix);

@@ -1,4 +1,6 @@
 // `watchpoint init`: create or update one environment's section of watchpoint.config.json.
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   FLAG_FOR,
   REQUIRED_KEYS,
@@ -14,7 +16,7 @@ import {
   writeConfigFile,
 } from '../../config/config-file.ts';
 import { STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
-import { ExitCode, isWatchpointError } from '../errors.ts';
+import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import type { CommonOptions } from '../options.ts';
 
@@ -43,6 +45,7 @@ export async function initCommand({ io, options, env, cwd }: CommandContext): Pr
   const envName = resolveEnvName(options.env, env);
   const path = configPath(options.config, cwd);
   const { overrides, fromFlags } = stageFlags(options);
+  await assertDirectory(dirname(path));
   const loaded = await loadConfigFile(path);
   const saved = savedStage(loaded, envName);
   const existed = loaded.file.environments[envName] !== undefined;
@@ -76,7 +79,7 @@ export async function initCommand({ io, options, env, cwd }: CommandContext): Pr
     }
   }
 
-  const stage = validateStage(merged, { envName, configPath: path, fromFlags });
+  const stage = validateStage(merged, { envName, configPath: path, fromFlags, command: 'init' });
   const next = stageForFile(stage);
   const changes = diff(saved, next as Record<string, unknown>);
   if (existed && changes.length === 0) {
@@ -97,7 +100,13 @@ export async function initCommand({ io, options, env, cwd }: CommandContext): Pr
   }
   // Re-read just before writing so a section another process added meanwhile is kept.
   const latest = await loadConfigFile(path);
-  await writeConfigFile(path, { ...latest.file, environments: { ...latest.file.environments, [envName]: next } });
+  try {
+    await writeConfigFile(path, { ...latest.file, environments: { ...latest.file.environments, [envName]: next } });
+  } catch (error) {
+    throw new WatchpointError(`Could not write ${path}; the previous file is unchanged.`, {
+      code: 'CONFIG_WRITE_FAILED', fault: 'system', fix: 'Check the permissions and free space of that directory.', cause: error,
+    });
+  }
   io.result(`Wrote environment "${envName}" to ${path}`);
   return ExitCode.ok;
 }
@@ -148,4 +157,11 @@ function diff(before: Record<string, unknown>, after: Record<string, unknown>): 
     if (a !== b) lines.push(`${key}: ${before[key] === undefined ? '(unset)' : display(before[key])} -> ${after[key] === undefined ? '(default)' : display(after[key])}`);
   }
   return lines;
+}
+
+async function assertDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw userError('CONFIG_DIR_MISSING', `The directory for the config file, ${dir}, does not exist.`, 'Create it first, or point --config at an existing directory.');
+  }
 }

@@ -1,0 +1,68 @@
+// The real launcher in a real process: exit codes, streams, and what --help loads.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/cli.ts';
+
+const bin = fileURLToPath(new URL('../../bin/watchpoint', import.meta.url));
+const tracer = fileURLToPath(new URL('../fixtures/trace-modules.mjs', import.meta.url));
+
+function launch(args: string[], options: { cwd?: string; node?: string[]; closeStdin?: boolean } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [...(options.node ?? []), bin, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, CI: 'true', WATCHPOINT_ENV: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    if (options.closeStdin !== false) child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+describe('bin/watchpoint', () => {
+  it('prints help on stdout with exit 0, loading neither aws-cdk-lib, zod nor any AWS SDK client', async () => {
+    const r = await launch(['--help'], { node: ['--import', tracer] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: watchpoint');
+    const loaded: string[] = JSON.parse(r.stderr.split('LOADED ')[1] ?? '[]');
+    expect(loaded.some((url) => url.includes('/commander/'))).toBe(true);
+    expect(loaded.filter((url) => /aws-cdk-lib|@aws-sdk|@aws-cdk|\/zod\//.test(url))).toEqual([]);
+  });
+
+  it('exits 2 on an unknown option, with the message on stderr only', async () => {
+    const r = await launch(['synth', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("unknown option '--bogus'");
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const r = await launch(['deploy-everything']);
+    expect(r.code).toBe(2);
+  });
+
+  it('exits 2 on a bad environment name', async () => {
+    const r = await launch(['synth', '--env', 'Prod']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not a valid environment name');
+  });
+
+  it('never waits on a stdin that is not a terminal', async () => {
+    const cwd = await tempDir();
+    const r = await launch(['init', '--region', 'eu-west-1'], { cwd, closeStdin: false });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--alert-email --runpod-endpoint-id');
+  });
+
+  it('exits 2 when synth has no config and no flags', async () => {
+    const cwd = await tempDir();
+    const r = await launch(['synth'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('watchpoint init');
+  });
+});
