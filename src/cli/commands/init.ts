@@ -17,15 +17,8 @@ import {
 } from '../../config/config-file.ts';
 import { STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
 import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
-import type { Io } from '../io.ts';
-import type { CommonOptions } from '../options.ts';
+import type { CommandContext } from '../context.ts';
 
-export interface CommandContext {
-  io: Io;
-  options: CommonOptions;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
 
 const PROMPTS: Record<StageKey, string> = {
   region: 'AWS region',

@@ -1,9 +1,8 @@
 // `watchpoint synth`: the stacks' CloudFormation templates, offline, through an in-process app.synth().
 import { relative, resolve, isAbsolute } from 'node:path';
-import { configPath, loadConfigFile, mergeStage, resolveEnvName, savedStage, stageFlags, validateStage } from '../../config/config-file.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { StageConfig } from '../../config/schema.ts';
-import type { CommandContext } from './init.ts';
+import { resolveStage, type CommandContext } from '../context.ts';
 
 /** Docker's rule for a tag. */
 const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -22,21 +21,13 @@ export interface SynthResult {
 }
 
 export async function synthCommand(context: SynthContext): Promise<number> {
-  const { io, options, env, cwd } = context;
-  const envName = resolveEnvName(options.env, env);
-  const path = configPath(options.config, cwd);
-  const { overrides, fromFlags } = stageFlags(options);
+  const { io, cwd } = context;
   if (!IMAGE_TAG_PATTERN.test(context.imageTag)) {
     throw userError('IMAGE_TAG_INVALID', `--image-tag "${context.imageTag}" is not a valid image tag.`,
       'Use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-".');
   }
   if (context.out.trim() === '') throw userError('OUT_INVALID', '--out is empty.', 'Give a directory, e.g. --out cdk.out.');
-  const loaded = await loadConfigFile(path);
-  if (!loaded.exists && fromFlags.size === 0) {
-    throw userError('CONFIG_MISSING', `No config file at ${path}.`,
-      `Run \`watchpoint init --env ${envName}\` first, pass --config PATH, or give the settings as flags.`);
-  }
-  const stage = validateStage(mergeStage(savedStage(loaded, envName), overrides), { envName, configPath: path, fromFlags });
+  const { envName, stage } = await resolveStage(context);
   const outdir = resolve(cwd, context.out);
 
   io.notify('info', `Synthesizing environment "${envName}" (${stage.region}) into ${shown(cwd, outdir)} ...`);

@@ -1,0 +1,52 @@
+// What every command receives, and the one way a command turns flags + config into a valid stage.
+import {
+  configPath,
+  loadConfigFile,
+  mergeStage,
+  resolveEnvName,
+  savedStage,
+  stageFlags,
+  validateStage,
+} from '../config/config-file.ts';
+import type { StageConfig } from '../config/schema.ts';
+import { userError } from './errors.ts';
+import type { Io } from './io.ts';
+import type { CommonOptions } from './options.ts';
+
+export interface CommandContext {
+  io: Io;
+  options: CommonOptions;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface ResolvedStage {
+  envName: string;
+  stage: StageConfig;
+  configPath: string;
+}
+
+/**
+ * --env / WATCHPOINT_ENV / dev, the saved section, the flags over it, validated. Throws a user
+ * error (exit 2) naming each bad field before any command touches AWS.
+ */
+export async function resolveStage(context: CommandContext): Promise<ResolvedStage> {
+  const envName = resolveEnvName(context.options.env, context.env);
+  const path = configPath(context.options.config, context.cwd);
+  const { overrides, fromFlags } = stageFlags(context.options);
+  const loaded = await loadConfigFile(path);
+  if (!loaded.exists && fromFlags.size === 0) {
+    throw userError(
+      'CONFIG_MISSING',
+      `No config file at ${path}.`,
+      `Run \`watchpoint init --env ${envName}\` first, pass --config PATH, or give the settings as flags.`,
+    );
+  }
+  const stage = validateStage(mergeStage(savedStage(loaded, envName), overrides), { envName, configPath: path, fromFlags });
+  return { envName, stage, configPath: path };
+}
+
+/** The names every command uses to find an environment's stacks. */
+export function stackNames(envName: string): { registry: string; platform: string } {
+  return { registry: `watchpoint-${envName}-registry`, platform: `watchpoint-${envName}` };
+}

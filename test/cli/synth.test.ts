@@ -1,0 +1,66 @@
+// `watchpoint synth` end to end through the CLI core, with real esbuild bundling (the one place the
+// CLI suite pays for it).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+
+describe('watchpoint synth', () => {
+  let cwd: string;
+  let first: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    cwd = await tempDir();
+    await writeConfig(cwd, { dev: VALID_DEV });
+    first = await runCli(['synth', '--json', '--image-tag', 'abc123', '--alert-email', 'flag@example.com'], { cwd });
+  }, 180_000);
+
+  it('writes both templates offline and prints them as JSON on stdout', () => {
+    expect(first.stderr).not.toContain('Error');
+    expect(first.code).toBe(0);
+    const result = JSON.parse(first.stdout);
+    expect(result).toMatchObject({ env: 'dev', region: 'eu-west-1', outdir: join(cwd, 'cdk.out') });
+    expect(result.stacks.map((s: { name: string }) => s.name)).toEqual(['watchpoint-dev-registry', 'watchpoint-dev']);
+    for (const stack of result.stacks) expect(existsSync(stack.templatePath)).toBe(true);
+  });
+
+  it('applies a flag over the saved config, and the image tag', () => {
+    const template = readFileSync(join(cwd, 'cdk.out', 'watchpoint-dev.template.json'), 'utf8');
+    expect(template).toContain('flag@example.com');
+    expect(template).not.toContain('oncall@example.com');
+    expect(template).toContain(':abc123');
+  });
+
+  it('bundles the zip functions locally', () => {
+    const template = JSON.parse(readFileSync(join(cwd, 'cdk.out', 'watchpoint-dev.template.json'), 'utf8'));
+    const assets = Object.values(template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:asset:path'])
+      .map((r) => join(cwd, 'cdk.out', r.Metadata!['aws:asset:path']!));
+    expect(assets.length).toBeGreaterThanOrEqual(6);
+    for (const dir of assets) expect(existsSync(join(dir, 'index.mjs')) || existsSync(join(dir, 'index.js'))).toBe(true);
+  });
+
+  it('prints a plain table without --json', async () => {
+    const r = await runCli(['synth', '--out', 'out2'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^watchpoint-dev-registry\s+out2\/watchpoint-dev-registry\.template\.json$/m);
+    expect(r.stdout).toMatch(/^watchpoint-dev\s+out2\/watchpoint-dev\.template\.json$/m);
+  }, 180_000);
+
+  it('rejects a bad image tag before synthesizing', async () => {
+    const r = await runCli(['synth', '--image-tag', 'not a tag', '--out', 'never'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--image-tag');
+    expect(existsSync(join(cwd, 'never'))).toBe(false);
+  });
+
+  it('rejects a bad saved value with exit 2, naming field, value and fix', async () => {
+    const dir = await tempDir();
+    await writeConfig(dir, { prod: { ...VALID_DEV, alertEmail: 'nobody' } });
+    const r = await runCli(['synth', '--env', 'prod', '--out', 'never'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('alertEmail = "nobody" (from the config file)');
+    expect(r.stderr).toContain('fix:');
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+});

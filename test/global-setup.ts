@@ -1,0 +1,34 @@
+// Starts the protocol servers the suite uses, on 127.0.0.1 with ephemeral ports, once per run, and
+// stops them when the run ends. Tests read the endpoints with `inject('fauxqsEndpoint')` etc.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** fauxqs: SQS, S3 and SNS. */
+    fauxqsEndpoint: string;
+    /** aws-ses-v2-local: SES v1/v2 sends; GET /store lists them, POST /clear-store resets. */
+    sesEndpoint: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { buildApp } = await import('fauxqs');
+  const fauxqs = buildApp({ logger: false });
+  const fauxqsEndpoint = await fauxqs.listen({ host: '127.0.0.1', port: 0 });
+
+  const sesModule = (await import('aws-ses-v2-local')) as unknown as { default: { default?: unknown } | unknown };
+  const startSes = ((sesModule.default as { default?: unknown }).default ?? sesModule.default) as (config: { host: string; port: number }) => Promise<Server>;
+  const ses = await startSes({ host: '127.0.0.1', port: 0 });
+  const sesEndpoint = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
+
+  project.provide('fauxqsEndpoint', fauxqsEndpoint);
+  project.provide('sesEndpoint', sesEndpoint);
+
+  return async () => {
+    await fauxqs.close();
+    ses.closeAllConnections();
+    await new Promise<void>((resolve) => ses.close(() => resolve()));
+  };
+}
