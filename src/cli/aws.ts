@@ -22,3 +22,25 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
     retryMode: 'adaptive',
   };
 }
+
+const CREDENTIAL_ERRORS = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'CredentialsProviderError',
+  'TokenRefreshRequired',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+]);
+
+/** True when the error means "your AWS credentials are missing, expired or wrong". */
+export function isCredentialError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return CREDENTIAL_ERRORS.has(error.name) || /could not load credentials|security token .* expired/i.test(error.message);
+}
+
+/** True when CloudFormation says the stack does not exist. */
+export function isStackMissing(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message);
+}

@@ -1,9 +1,13 @@
 // The CLI's testable core: parses argv, runs one command, returns an exit code. Never exits the process.
 // Command modules are imported only when their command runs, so `--help` stays fast.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
 import { InteractiveIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
-import { stageOptions, type CommonOptions } from './options.ts';
+import type { CommandContext } from './context.ts';
+import type { Definer } from './define.ts';
+import type { CommonOptions } from './options.ts';
+import { defineInit } from './commands/init.define.ts';
+import { defineSynth } from './commands/synth.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -24,7 +28,7 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
     context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
 
   let exitCode: number = ExitCode.ok;
-  const common = (options: CommonOptions) => ({ options, env, cwd, io: makeIo(Boolean(options.yes)) });
+  const common = (options: CommonOptions): CommandContext => ({ options, env, cwd, io: makeIo(Boolean(options.yes)) });
 
   const program = new Command('watchpoint')
     .description('Operate a WatchPoint environment: configure it, synthesize its stacks.')
@@ -46,27 +50,10 @@ Examples:
   watchpoint synth --env dev --out cdk.out`,
     );
 
-  stageOptions(
-    program
-      .command('init')
-      .description('Create or update one environment in watchpoint.config.json (asks for each setting on a terminal).')
-      .addOption(new Option('-y, --yes', 'do not ask: take the flags and saved values, and confirm writing')),
-  ).action(async (options: CommonOptions) => {
-    const { initCommand } = await import('./commands/init.ts');
-    exitCode = await initCommand(common(options));
-  });
-
-  stageOptions(
-    program
-      .command('synth')
-      .description('Synthesize the CloudFormation templates offline (no AWS credentials needed).')
-      .option('-o, --out <dir>', 'output directory for the cloud assembly', 'cdk.out')
-      .option('--image-tag <tag>', 'eval-worker image tag in the registry repository', 'latest')
-      .option('--json', 'print the result as JSON on stdout'),
-  ).action(async (options: CommonOptions & { out: string; imageTag: string; json?: boolean }) => {
-    const { synthCommand } = await import('./commands/synth.ts');
-    exitCode = await synthCommand({ ...common(options), out: options.out, imageTag: options.imageTag, json: Boolean(options.json) });
-  });
+  const definer: Definer = { context: common, exit: (code) => (exitCode = code) };
+  // One line per command, in the order `--help` lists them.
+  defineInit(program, definer);
+  defineSynth(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,78 @@
+// Finding a deployed environment: its stacks, outputs and physical resources, each read once.
+import type { CloudFormationClient, Output, StackResource } from '@aws-sdk/client-cloudformation';
+import { isCredentialError, isStackMissing } from './aws.ts';
+import { WatchpointError, userError } from './errors.ts';
+
+export interface DeployedStack {
+  name: string;
+  status: string;
+  lastUpdated: Date | undefined;
+  driftStatus: string | undefined;
+  outputs: Record<string, string>;
+  resources: { logicalId: string; physicalId: string; type: string; status: string }[];
+}
+
+/**
+ * One DescribeStacks and one DescribeStackResources for a stack. A stack that does not exist is a
+ * user error that names `watchpoint deploy`; expired credentials get a message saying how to renew.
+ */
+export async function describeDeployedStack(cloudformation: CloudFormationClient, stackName: string, envName: string): Promise<DeployedStack> {
+  const { DescribeStacksCommand, DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
+  try {
+    const [stacks, resources] = await Promise.all([
+      cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
+      cloudformation.send(new DescribeStackResourcesCommand({ StackName: stackName })),
+    ]);
+    const stack = stacks.Stacks?.[0];
+    if (!stack) throw stackMissing(stackName, envName);
+    return {
+      name: stackName,
+      status: stack.StackStatus ?? 'UNKNOWN',
+      lastUpdated: stack.LastUpdatedTime ?? stack.CreationTime,
+      driftStatus: stack.DriftInformation?.StackDriftStatus,
+      outputs: outputsOf(stack.Outputs),
+      resources: (resources.StackResources ?? []).map(resourceOf),
+    };
+  } catch (error) {
+    throw explainAwsError(error, { stackName, envName });
+  }
+}
+
+function outputsOf(outputs: Output[] | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const output of outputs ?? []) if (output.OutputKey && output.OutputValue !== undefined) result[output.OutputKey] = output.OutputValue;
+  return result;
+}
+
+function resourceOf(resource: StackResource) {
+  return {
+    logicalId: resource.LogicalResourceId ?? '',
+    physicalId: resource.PhysicalResourceId ?? '',
+    type: resource.ResourceType ?? '',
+    status: resource.ResourceStatus ?? '',
+  };
+}
+
+function stackMissing(stackName: string, envName: string): WatchpointError {
+  return userError(
+    'STACK_NOT_FOUND',
+    `Stack ${stackName} does not exist in this account and region.`,
+    `Deploy it with \`watchpoint deploy --env ${envName}\`, or check --env, the region in the config, and AWS_PROFILE.`,
+  );
+}
+
+/** Maps the AWS errors operators hit most to messages that say what to do. */
+export function explainAwsError(error: unknown, context: { stackName?: string; envName: string }): unknown {
+  if (error instanceof WatchpointError) return error;
+  if (context.stackName && isStackMissing(error)) return stackMissing(context.stackName, context.envName);
+  if (isCredentialError(error)) {
+    return new WatchpointError('AWS credentials are missing, expired or invalid.', {
+      code: 'AWS_CREDENTIALS',
+      fault: 'user',
+      exitCode: 1,
+      fix: 'Renew them (e.g. `aws sso login --profile <profile>`), export AWS_PROFILE, and run the command again.',
+      cause: error,
+    });
+  }
+  return error;
+}
