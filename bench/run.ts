@@ -1,48 +1,24 @@
-// `npm run bench`: every benchmark the issues name, each as a ratio against a baseline measured in
-// the same run. Exits 1 when a ratio is over its budget.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compare, report } from './harness.ts';
+// `npm run bench [name ...]`: the benchmarks the issues name, each reported as a ratio against a
+// baseline measured in the same run (the machines are noisy). Exits 1 when a figure misses its budget.
+import * as cli from './suites/cli.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'watchpoint');
-const node = process.execPath;
-const only = process.argv[2];
-const results: boolean[] = [];
+type Suite = () => Promise<boolean>;
 
-// Make sure the CLI's compiled cache exists, as it does after the first run on any machine.
-spawnSync(node, [bin, '--help'], { stdio: 'ignore' });
+/** Every benchmark, by name. Add a suite module under bench/suites and list its benchmarks here. */
+const SUITES: Record<string, Suite> = {
+  help: cli.help,
+  synth: cli.synth,
+};
 
-if (!only || only === 'help') {
-  results.push(
-    report(
-      'watchpoint --help vs node -e 0',
-      compare({ label: 'node -e 0', argv: [node, '-e', '0'] }, { label: 'watchpoint --help', argv: [node, bin, '--help'] }, { runs: 40, warmup: 5 }),
-      3,
-    ),
-  );
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in SUITES));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  process.exitCode = 2;
+} else {
+  let ok = true;
+  for (const name of wanted.length > 0 ? wanted : Object.keys(SUITES)) {
+    ok = (await SUITES[name]!()) && ok;
+  }
+  process.exitCode = ok ? 0 : 1;
 }
-
-if (!only || only === 'synth') {
-  const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-'));
-  const bareOut = join(work, 'bare');
-  const cliOut = join(work, 'cli');
-  const flags = ['--env', 'bench', '--region', 'eu-west-1', '--alert-email', 'oncall@example.com', '--runpod-endpoint-id', 'abc123xyz'];
-  results.push(
-    report(
-      'watchpoint synth vs bare in-process app.synth() (same stacks, with esbuild bundling)',
-      compare(
-        { label: 'node bench/bare-synth.ts (app.synth())', argv: [node, join(root, 'bench', 'bare-synth.ts'), bareOut], before: () => rmSync(bareOut, { recursive: true, force: true }) },
-        { label: 'watchpoint synth', argv: [node, bin, 'synth', ...flags, '--config', join(work, 'none.json'), '--out', cliOut], before: () => rmSync(cliOut, { recursive: true, force: true }) },
-        { runs: 5, warmup: 1 },
-      ),
-      1.2,
-    ),
-  );
-  rmSync(work, { recursive: true, force: true });
-}
-
-process.exitCode = results.every(Boolean) ? 0 : 1;
