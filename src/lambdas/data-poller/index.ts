@@ -1,0 +1,3 @@
+import { notImplemented } from '../shared/not-implemented.ts';
+
+export const handler = notImplemented('data-poller');
