@@ -12,14 +12,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const entry = join(root, 'src', 'cli', 'run.ts');
-const cacheDir = join(root, 'node_modules', '.cache', 'watchpoint-cli');
+const cacheDir = process.env.WATCHPOINT_CLI_CACHE || join(root, 'node_modules', '.cache', 'watchpoint-cli');
 const pointerFile = join(cacheDir, 'current.json');
 /** Sources outside the bundle: loaded from .ts at run time, by the commands that need them. */
 const UNBUNDLED = [join(root, 'src', 'stack') + '/', join(root, 'src', 'lambdas') + '/'];
 
 export async function loadRun() {
   if (process.env.WATCHPOINT_FROM_SOURCE === '1') return (await import(pathToFileURL(entry).href)).run;
-  const build = freshBuild() ?? (await compile());
+  let build = freshBuild();
+  if (!build) {
+    try {
+      build = await compile();
+    } catch {
+      // A read-only install or a missing esbuild costs speed, not function: run from source.
+      return (await import(pathToFileURL(entry).href)).run;
+    }
+  }
   return (await import(pathToFileURL(join(cacheDir, build.dir, 'run.js')).href)).run;
 }
 

@@ -66,3 +66,35 @@ describe('bin/watchpoint', () => {
     expect(r.stderr).toContain('watchpoint init');
   });
 });
+
+describe('the compiled CLI cache', () => {
+  it('rebuilds when a source file changes, and reuses the build otherwise', async () => {
+    const { cp, mkdtemp, readFile, readdir, symlink, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    const copy = await mkdtemp(join(tmpdir(), 'watchpoint-cache-'));
+    for (const dir of ['bin', 'src/cli', 'src/config']) await cp(join(repo, dir), join(copy, dir), { recursive: true });
+    await cp(join(repo, 'package.json'), join(copy, 'package.json'));
+    await symlink(join(repo, 'node_modules'), join(copy, 'node_modules'));
+    const cache = join(copy, '.cli-cache');
+    const help = () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(copy, 'bin', 'watchpoint'), '--help'], { env: { ...process.env, WATCHPOINT_CLI_CACHE: cache } });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+      });
+
+    expect(await help()).toContain('Operate a WatchPoint environment');
+    const firstBuild = JSON.parse(await readFile(join(cache, 'current.json'), 'utf8')).dir;
+    await help();
+    expect(JSON.parse(await readFile(join(cache, 'current.json'), 'utf8')).dir).toBe(firstBuild);
+
+    const runTs = join(copy, 'src', 'cli', 'run.ts');
+    await writeFile(runTs, (await readFile(runTs, 'utf8')).replace('Operate a WatchPoint environment', 'Edited description'));
+    expect(await help()).toContain('Edited description');
+    expect(JSON.parse(await readFile(join(cache, 'current.json'), 'utf8')).dir).not.toBe(firstBuild);
+    expect((await readdir(cache)).filter((name) => name.startsWith('build-')).length).toBeGreaterThanOrEqual(1);
+  });
+});
