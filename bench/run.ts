@@ -1,6 +1,7 @@
 // `npm run bench [name ...]`: the benchmarks the issues name, each reported as a ratio against a
 // baseline measured in the same run (the machines are noisy). Exits 1 when a figure misses its budget.
 import * as cli from './suites/cli.ts';
+import * as secrets from './suites/secrets.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -8,6 +9,8 @@ type Suite = () => Promise<boolean>;
 const SUITES: Record<string, Suite> = {
   help: cli.help,
   synth: cli.synth,
+  'secrets-calls': secrets.secretsCalls,
+  'secrets-latency': secrets.secretsLatency,
 };
 
 const wanted = process.argv.slice(2);

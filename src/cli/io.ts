@@ -22,7 +22,19 @@ export interface ConfirmQuestion {
   dangerous?: boolean;
 }
 
-export type Question = InputQuestion | ConfirmQuestion;
+/** A value typed without echo (a secret). Never answered from a default; never shown back. */
+export interface SecretQuestion {
+  kind: 'secret';
+  /** The thing asked for, used in errors: e.g. "the value of billing/stripe_secret_key". */
+  field: string;
+  message: string;
+  /** What to use instead when there is no terminal, e.g. "Pass --stdin or --generate." */
+  noTerminalFix: string;
+  /** Returns an error message (which must not contain the value), or true. */
+  validate?: (value: string) => string | true;
+}
+
+export type Question = InputQuestion | ConfirmQuestion | SecretQuestion;
 export type Answer<Q extends Question> = Q extends ConfirmQuestion ? boolean : string;
 
 export interface Io {
@@ -66,6 +78,14 @@ export class InteractiveIo extends StreamIo {
     if (question.kind === 'confirm') {
       return (await prompts.confirm({ message: question.message, default: question.default }, context)) as Answer<Q>;
     }
+    if (question.kind === 'secret') {
+      const check = question.validate;
+      // mask: false echoes nothing at all, not even the length.
+      return (await prompts.password(
+        { message: question.message, mask: false, ...(check ? { validate: (value: string) => check(value) } : {}) },
+        context,
+      )) as Answer<Q>;
+    }
     const validate = question.validate;
     return (await prompts.input(
       {
@@ -105,6 +125,9 @@ export class NonInteractiveIo extends StreamIo {
       this.notify('info', `${question.message} ${question.default ? 'yes' : 'no'} (default, not interactive)`);
       return question.default as Answer<Q>;
     }
+    if (question.kind === 'secret') {
+      throw userError('MISSING_INPUT', `${question.field} must be typed at a hidden prompt, and there is no terminal to ask.`, question.noTerminalFix);
+    }
     if (question.default === undefined) {
       throw userError('MISSING_INPUT', `${question.field} is required and there is no terminal to ask for it.`, `Pass it as a flag.`);
     }
@@ -136,6 +159,11 @@ export class RecordingIo implements Io {
     if (this.answers.length === 0) throw new Error(`RecordingIo: no scripted answer for "${question.message}"`);
     const answer = this.answers.shift();
     if (answer instanceof Error) throw answer;
+    if (question.kind === 'secret' && typeof answer === 'string' && question.validate) {
+      // Never echo a secret answer, even in a test failure.
+      const verdict = question.validate(answer);
+      if (verdict !== true) throw new Error(`RecordingIo: scripted secret answer rejected: ${verdict}`);
+    }
     if (question.kind === 'input' && typeof answer === 'string' && question.validate) {
       const verdict = question.validate(answer);
       if (verdict !== true) throw new Error(`RecordingIo: scripted answer "${answer}" rejected: ${verdict}`);

@@ -8,6 +8,7 @@ import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
+import { defineSecrets } from './commands/secrets.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -54,6 +55,7 @@ Examples:
   // One line per command, in the order `--help` lists them.
   defineInit(program, definer);
   defineSynth(program, definer);
+  defineSecrets(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

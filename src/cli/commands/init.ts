@@ -17,6 +17,7 @@ import {
 } from '../../config/config-file.ts';
 import { STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
 import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
+import { InteractiveIo } from '../io.ts';
 import type { CommandContext } from '../context.ts';
 
 
@@ -101,6 +102,11 @@ export async function initCommand({ io, options, env, cwd }: CommandContext): Pr
     });
   }
   io.result(`Wrote environment "${envName}" to ${path}`);
+  // Only with a person at a real terminal: never in scripts, CI or --yes runs.
+  if (io instanceof InteractiveIo) {
+    const { offerMissingSecrets } = await import('../secrets/offer.ts');
+    await offerMissingSecrets({ io, envName, stage });
+  }
   return ExitCode.ok;
 }
 

@@ -1,0 +1,234 @@
+// Every SSM call the secrets commands make, and how their errors are told to the operator without
+// ever carrying a secret value.
+import type { ParameterMetadata, SSMClient } from '@aws-sdk/client-ssm';
+import { isCredentialError } from '../aws.ts';
+import { WatchpointError, userError } from '../errors.ts';
+import { explainAwsError } from '../stack-resources.ts';
+import { STANDARD_TIER_MAX_BYTES, pathPrefix } from '../../config/secrets-catalogue.ts';
+
+/** GetParameters takes at most 10 names a call. */
+export const GET_PARAMETERS_BATCH = 10;
+
+export interface StoredValue {
+  value: string;
+  version: number | undefined;
+  lastModified: Date | undefined;
+}
+
+export interface Metadata {
+  path: string;
+  version: number | undefined;
+  lastModified: Date | undefined;
+  lastModifiedUser: string | undefined;
+  keyId: string | undefined;
+  tier: string | undefined;
+  type: string | undefined;
+}
+
+/**
+ * Decrypted values of the given parameter paths: GetParameters in batches of 10, all batches in
+ * flight at once. Paths that do not exist come back in `missing`.
+ */
+export async function readValues(ssm: SSMClient, paths: readonly string[]): Promise<{ values: Map<string, StoredValue>; missing: string[] }> {
+  const { GetParametersCommand } = await import('@aws-sdk/client-ssm');
+  const batches: string[][] = [];
+  for (let i = 0; i < paths.length; i += GET_PARAMETERS_BATCH) batches.push(paths.slice(i, i + GET_PARAMETERS_BATCH));
+  const responses = await Promise.all(batches.map((names) => ssm.send(new GetParametersCommand({ Names: names, WithDecryption: true }))));
+  const values = new Map<string, StoredValue>();
+  const missing: string[] = [];
+  for (const response of responses) {
+    for (const parameter of response.Parameters ?? []) {
+      if (parameter.Name && parameter.Value !== undefined) {
+        values.set(parameter.Name, { value: parameter.Value, version: parameter.Version, lastModified: parameter.LastModifiedDate });
+      }
+    }
+    missing.push(...(response.InvalidParameters ?? []));
+  }
+  return { values, missing };
+}
+
+/**
+ * Metadata of every parameter under /<env>/watchpoint/, values never fetched. DescribeParameters is
+ * the only call that returns LastModifiedUser (GetParametersByPath does not), and one page of 50
+ * covers the whole catalogue.
+ */
+export async function describeAll(ssm: SSMClient, envName: string): Promise<Map<string, Metadata>> {
+  const { DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
+  const result = new Map<string, Metadata>();
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(
+      new DescribeParametersCommand({
+        ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [pathPrefix(envName).replace(/\/$/, '')] }],
+        MaxResults: 50,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    for (const parameter of page.Parameters ?? []) if (parameter.Name) result.set(parameter.Name, metadataOf(parameter));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return result;
+}
+
+/** One parameter's metadata (version, key, tier), or undefined when it does not exist. */
+export async function describeOne(ssm: SSMClient, path: string): Promise<Metadata | undefined> {
+  const { DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
+  const page = await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [path] }] }));
+  const parameter = (page.Parameters ?? []).find((p) => p.Name === path);
+  return parameter ? metadataOf(parameter) : undefined;
+}
+
+function metadataOf(parameter: ParameterMetadata): Metadata {
+  return {
+    path: parameter.Name ?? '',
+    version: parameter.Version,
+    lastModified: parameter.LastModifiedDate,
+    lastModifiedUser: parameter.LastModifiedUser,
+    keyId: parameter.KeyId,
+    tier: parameter.Tier,
+    type: parameter.Type,
+  };
+}
+
+export interface PutPlan {
+  path: string;
+  envName: string;
+  /** The existing parameter, when this replaces a value. */
+  existing: Metadata | undefined;
+  kmsKeyId: string | undefined;
+  bytes: number;
+}
+
+/**
+ * The PutParameter input, without the value, for --dry-run and for the write itself. PutParameter
+ * refuses Tags together with Overwrite, so tags go on at creation (they stay on the parameter
+ * through every later version); an overwrite re-applies them with AddTagsToResource.
+ */
+export function putInput(plan: PutPlan): {
+  Name: string;
+  Type: 'SecureString';
+  Overwrite: boolean;
+  KeyId?: string;
+  Tier?: 'Standard' | 'Advanced';
+  Tags?: { Key: string; Value: string }[];
+} {
+  // An Advanced parameter cannot go back to Standard; keep its tier.
+  const advanced = plan.bytes > STANDARD_TIER_MAX_BYTES || plan.existing?.tier === 'Advanced';
+  // Keep the key an existing parameter uses unless --kms-key-id says otherwise.
+  const keyId = plan.kmsKeyId ?? (plan.existing?.keyId && plan.existing.keyId !== 'alias/aws/ssm' ? plan.existing.keyId : undefined);
+  return {
+    Name: plan.path,
+    Type: 'SecureString',
+    Overwrite: plan.existing !== undefined,
+    ...(keyId ? { KeyId: keyId } : {}),
+    Tier: advanced ? 'Advanced' : 'Standard',
+    ...(plan.existing ? {} : { Tags: tagsFor(plan.envName) }),
+  };
+}
+
+export function tagsFor(envName: string): { Key: string; Value: string }[] {
+  return [
+    { Key: 'app', Value: 'watchpoint' },
+    { Key: 'env', Value: envName },
+  ];
+}
+
+/** Writes one value; returns the new version. Tagging failures after an overwrite only warn. */
+export async function putValue(
+  ssm: SSMClient,
+  plan: PutPlan,
+  value: string,
+  warn: (text: string) => void,
+): Promise<number | undefined> {
+  const { PutParameterCommand, AddTagsToResourceCommand } = await import('@aws-sdk/client-ssm');
+  const response = await ssm.send(new PutParameterCommand({ ...putInput(plan), Value: value }));
+  if (plan.existing) {
+    try {
+      await ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: plan.path, Tags: tagsFor(plan.envName) }));
+    } catch (error) {
+      warn(`${plan.path} was written, but re-applying its tags failed (${error instanceof Error ? error.name : 'error'}); the value is safe.`);
+    }
+  }
+  return response.Version;
+}
+
+const withheld = '[value withheld]';
+
+/**
+ * A copy of an AWS error that cannot carry a secret: the value (and AWS's "Value '...' at 'value'"
+ * echo) is cut from the message; if any 8-character piece of a value survives, the whole message
+ * goes. Only name, message and $metadata are kept, never the raw response.
+ */
+export function redactedError(error: unknown, secrets: readonly string[]): Error {
+  const name = error instanceof Error ? error.name : 'Error';
+  let message = error instanceof Error ? error.message : String(error);
+  message = message.replace(/Value '[\s\S]*?' at '[^']*'/g, `Value ${withheld} at 'value'`);
+  for (const secret of secrets) if (secret) message = message.split(secret).join(withheld);
+  if (secrets.some((secret) => containsPiece(message, secret))) message = '(message withheld: it may contain the value)';
+  const copy = new Error(message);
+  copy.name = name;
+  const metadata = (error as { $metadata?: unknown } | undefined)?.$metadata;
+  if (metadata !== undefined) Object.assign(copy, { $metadata: metadata });
+  return copy;
+}
+
+function containsPiece(text: string, secret: string): boolean {
+  if (secret.length < 8) return secret.length > 0 && text.includes(secret);
+  for (let i = 0; i + 8 <= secret.length; i += 1) if (text.includes(secret.slice(i, i + 8))) return true;
+  return false;
+}
+
+/** Maps an SSM failure to a message that says what to do, never carrying a value. */
+export function explainSsmError(
+  error: unknown,
+  context: { envName: string; action: string; path?: string; region?: string; secrets?: readonly string[] },
+): WatchpointError {
+  if (error instanceof WatchpointError) return error;
+  const cause = redactedError(error, context.secrets ?? []);
+  const what = context.path ?? `${pathPrefix(context.envName)}*`;
+  if (isCredentialError(error)) {
+    const explained = explainAwsError(cause, { envName: context.envName });
+    if (explained instanceof WatchpointError) return explained;
+  }
+  const name = cause.name;
+  const text = cause.message;
+  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+    const kms = /kms|key/i.test(text);
+    return new WatchpointError(`AWS denied ${context.action} on ${what}${kms ? ' (the KMS key refused the request)' : ''}.`, {
+      code: 'SSM_ACCESS_DENIED',
+      fault: 'system',
+      fix: kms
+        ? 'Your role needs kms:Decrypt/kms:Encrypt on the parameter\'s KMS key (check the key policy), or pick another key with --kms-key-id.'
+        : `Your role needs ssm:${context.action} on arn:aws:ssm:${context.region ?? '<region>'}:<account>:parameter${pathPrefix(context.envName)}*; check AWS_PROFILE.`,
+      cause,
+    });
+  }
+  if (name === 'ParameterNotFound') {
+    return new WatchpointError(`${what} is not set.`, { code: 'SECRET_NOT_SET', fault: 'user', exitCode: 1, fix: 'Set it with `watchpoint secrets set`.', cause });
+  }
+  if (name === 'ParameterVersionNotFound') {
+    return userError('SECRET_VERSION_NOT_FOUND', `${what} has no such version.`, 'List its versions with `watchpoint secrets history`.', cause);
+  }
+  if (name === 'ThrottlingException' || name === 'TooManyUpdates' || /rate exceeded/i.test(text)) {
+    return new WatchpointError(`SSM kept throttling ${context.action} after the SDK's adaptive retries.`, {
+      code: 'SSM_THROTTLED', fault: 'system', fix: 'Wait a minute and run the command again; another process may be calling SSM heavily.', cause,
+    });
+  }
+  if (name === 'InvalidKeyId' || /^KMS/.test(name)) {
+    return new WatchpointError(`The KMS key for ${what} is not usable (${name}).`, {
+      code: 'SSM_KMS_KEY', fault: 'user', exitCode: 1,
+      fix: 'Check --kms-key-id (it must exist in this region and be enabled), or omit it to use the account\'s default key (alias/aws/ssm).', cause,
+    });
+  }
+  if (name === 'ParameterAlreadyExists') {
+    return new WatchpointError(`${what} was created by someone else while this command ran; nothing was overwritten.`, {
+      code: 'SECRET_CREATED_MEANWHILE', fault: 'system', fix: 'Look at it with `watchpoint secrets list`, then re-run with --overwrite if you mean to replace it.', cause,
+    });
+  }
+  if (name === 'ParameterMaxVersionLimitExceeded') {
+    return new WatchpointError(`${what} has 100 versions and the oldest carries a label, so SSM will not add another.`, {
+      code: 'SECRET_VERSION_LIMIT', fault: 'system', fix: 'Remove the label from the oldest version (aws ssm unlabel-parameter-version), then retry.', cause,
+    });
+  }
+  return new WatchpointError(`SSM ${context.action} failed for ${what}.`, { code: 'SSM_FAILED', fault: 'system', cause });
+}
