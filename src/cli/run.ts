@@ -9,6 +9,7 @@ import type { CommonOptions } from './options.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
 import { defineSecrets } from './commands/secrets.define.ts';
+import { defineRunpod } from './commands/runpod.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -56,6 +57,7 @@ Examples:
   defineInit(program, definer);
   defineSynth(program, definer);
   defineSecrets(program, definer);
+  defineRunpod(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,60 @@
+import { Option } from 'commander';
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+interface RotateKeysFlags extends CommonOptions {
+  stage?: string;
+  status?: boolean;
+  showSecret?: boolean;
+  force?: boolean;
+  timeout?: string;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+export const defineRunpod: DefineCommand = (program, definer) => {
+  const runpod = program.command('runpod').description('Manage RunPod\'s access to the platform (its IAM user\'s keys).');
+  stageOptions(
+    runpod
+      .command('rotate-keys')
+      .description('Rotate the RunPod IAM user\'s access keys in stages (create, verify, deactivate, delete), resumable from IAM and SSM.')
+      .addOption(new Option('--stage <stage>', 'run one stage').choices(['create', 'verify', 'deactivate', 'reactivate', 'delete']))
+      .option('--status', 'show the keys and the rotation stage, change nothing')
+      .option('--json', 'with --status: print the status as JSON on stdout')
+      .option('--show-secret', 'create: print the new key id and secret on stdout, once, to paste into RunPod')
+      .option('--force', 'deactivate/delete without evidence that RunPod has switched (the risk is printed)')
+      .option('--timeout <seconds>', 'verify: how long to wait for the new key to authenticate (default 60)')
+      .option('--dry-run', 'print the AWS calls a stage would make, change nothing')
+      .addOption(new Option('-y, --yes', 'confirm dangerous steps without a terminal (with --stage)')),
+  )
+    .addHelpText(
+      'after',
+      `
+Without --stage on a terminal, walks through the stages with confirmations. Without a terminal,
+--stage or --status is required. The stage is read from IAM and SSM on every run; re-running after
+an interruption is safe. Key ids show only their last 4 characters. See docs/runpod-key-rotation.md.
+
+Examples:
+  watchpoint runpod rotate-keys --env prod --status
+  watchpoint runpod rotate-keys --env prod --stage create --show-secret
+  watchpoint runpod rotate-keys --env prod --stage verify --timeout 120
+  watchpoint runpod rotate-keys --env prod --stage deactivate --yes`,
+    )
+    .action(async (options: RotateKeysFlags) => {
+      const { rotateKeysCommand } = await import('./runpod.ts');
+      definer.exit(
+        await rotateKeysCommand({
+          ...definer.context(options),
+          rotate: {
+            ...(options.stage !== undefined ? { stage: options.stage } : {}),
+            ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+            status: Boolean(options.status),
+            showSecret: Boolean(options.showSecret),
+            force: Boolean(options.force),
+            json: Boolean(options.json),
+            dryRun: Boolean(options.dryRun),
+          },
+        }),
+      );
+    });
+};
