@@ -23,10 +23,23 @@ const STAGE_FLAGS: readonly [StageKey, string, string][] = [
   ['awsEndpointUrl', '--aws-endpoint-url <url>', 'SDK endpoint override for LocalStack ("" for real AWS)'],
 ];
 
-export function stageOptions(command: Command): Command {
+/** Flags that matter to every AWS-facing command, so their help always lists them. */
+const ALWAYS_LISTED: ReadonlySet<StageKey> = new Set(['region', 'awsEndpointUrl']);
+
+/**
+ * --env, --config and one flag per stage key. `init` and `synth` list every stage flag; other
+ * commands accept them all (a flag overrides its key for that run) but list only the ones that
+ * change what they do, so their help stays readable.
+ */
+export function stageOptions(command: Command, options: { listAll?: boolean } = {}): Command {
   command
     .option('-e, --env <name>', 'environment name (default: $WATCHPOINT_ENV or "dev")')
     .option('-c, --config <path>', 'config file (default: ./watchpoint.config.json)');
-  for (const [, flags, description] of STAGE_FLAGS) command.addOption(new Option(flags, description));
+  for (const [key, flags, description] of STAGE_FLAGS) {
+    command.addOption(new Option(flags, description).hideHelp(!options.listAll && !ALWAYS_LISTED.has(key)));
+  }
+  if (!options.listAll) {
+    command.addHelpText('after', '\nAny other stage setting can be overridden for one run with its flag (see `watchpoint init --help`).');
+  }
   return command;
 }

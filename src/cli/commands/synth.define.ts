@@ -9,6 +9,7 @@ export const defineSynth: DefineCommand = (program, definer) => {
       .option('-o, --out <dir>', 'output directory for the cloud assembly', 'cdk.out')
       .option('--image-tag <tag>', 'eval-worker image tag in the registry repository', 'latest')
       .option('--json', 'print the result as JSON on stdout'),
+    { listAll: true },
   ).action(async (options: CommonOptions & { out: string; imageTag: string; json?: boolean }) => {
     const { synthCommand } = await import('./synth.ts');
     definer.exit(await synthCommand({ ...definer.context(options), out: options.out, imageTag: options.imageTag, json: Boolean(options.json) }));
