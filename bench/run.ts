@@ -2,6 +2,7 @@
 // baseline measured in the same run (the machines are noisy). Exits 1 when a figure misses its budget.
 import * as cli from './suites/cli.ts';
 import * as secrets from './suites/secrets.ts';
+import * as status from './suites/status.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -11,6 +12,8 @@ const SUITES: Record<string, Suite> = {
   synth: cli.synth,
   'secrets-calls': secrets.secretsCalls,
   'secrets-latency': secrets.secretsLatency,
+  'status-calls': status.calls,
+  'status-wall': status.wall,
 };
 
 const wanted = process.argv.slice(2);

@@ -9,6 +9,7 @@ import type { CommonOptions } from './options.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
 import { defineSecrets } from './commands/secrets.define.ts';
+import { defineStatus } from './commands/status.define.ts';
 import { defineRunpod } from './commands/runpod.define.ts';
 
 export interface RunContext {
@@ -57,6 +58,7 @@ Examples:
   defineInit(program, definer);
   defineSynth(program, definer);
   defineSecrets(program, definer);
+  defineStatus(program, definer);
   defineRunpod(program, definer);
 
   try {

@@ -8,16 +8,23 @@ export interface DeployedStack {
   status: string;
   lastUpdated: Date | undefined;
   driftStatus: string | undefined;
+  /** When drift was last detected; undefined when it never was. */
+  driftCheckedAt?: Date | undefined;
   outputs: Record<string, string>;
   resources: { logicalId: string; physicalId: string; type: string; status: string }[];
 }
 
+/** DescribeStackResources returns at most this many resources, silently dropping the rest. */
+export const DESCRIBE_STACK_RESOURCES_LIMIT = 100;
+
 /**
  * One DescribeStacks and one DescribeStackResources for a stack. A stack that does not exist is a
  * user error that names `watchpoint deploy`; expired credentials get a message saying how to renew.
+ * DescribeStackResources stops at 100 resources; when it returns that many, the full list is read
+ * with ListStackResources (100 per page) instead, so no alarm or queue is ever missed.
  */
 export async function describeDeployedStack(cloudformation: CloudFormationClient, stackName: string, envName: string): Promise<DeployedStack> {
-  const { DescribeStacksCommand, DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
+  const { DescribeStacksCommand, DescribeStackResourcesCommand, ListStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     const [stacks, resources] = await Promise.all([
       cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
@@ -25,13 +32,24 @@ export async function describeDeployedStack(cloudformation: CloudFormationClient
     ]);
     const stack = stacks.Stacks?.[0];
     if (!stack) throw stackMissing(stackName, envName);
+    let described = (resources.StackResources ?? []).map(resourceOf);
+    if (described.length >= DESCRIBE_STACK_RESOURCES_LIMIT) {
+      described = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await cloudformation.send(new ListStackResourcesCommand({ StackName: stackName, NextToken: nextToken }));
+        for (const summary of page.StackResourceSummaries ?? []) described.push(resourceOf(summary));
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
     return {
       name: stackName,
       status: stack.StackStatus ?? 'UNKNOWN',
       lastUpdated: stack.LastUpdatedTime ?? stack.CreationTime,
       driftStatus: stack.DriftInformation?.StackDriftStatus,
+      driftCheckedAt: stack.DriftInformation?.LastCheckTimestamp,
       outputs: outputsOf(stack.Outputs),
-      resources: (resources.StackResources ?? []).map(resourceOf),
+      resources: described,
     };
   } catch (error) {
     throw explainAwsError(error, { stackName, envName });
@@ -44,7 +62,7 @@ function outputsOf(outputs: Output[] | undefined): Record<string, string> {
   return result;
 }
 
-function resourceOf(resource: StackResource) {
+function resourceOf(resource: Pick<StackResource, 'LogicalResourceId' | 'PhysicalResourceId' | 'ResourceType' | 'ResourceStatus'>) {
   return {
     logicalId: resource.LogicalResourceId ?? '',
     physicalId: resource.PhysicalResourceId ?? '',

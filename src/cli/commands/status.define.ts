@@ -1,0 +1,27 @@
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+export const defineStatus: DefineCommand = (program, definer) => {
+  stageOptions(
+    program
+      .command('status')
+      .description("Show the stacks, every alarm, the dead man's switch and every queue (read-only).")
+      .option('--json', 'print a stable JSON document (schemaVersion 1) on stdout and nothing else')
+      .option('-w, --watch <seconds>', 'refresh every SECONDS (at least 10); Ctrl-C stops')
+      .addHelpText(
+        'after',
+        `
+Exit codes: 0 healthy; 3 an alarm is in ALARM or a forecast is late or never seen in 24 h;
+1 error; 2 bad usage. INSUFFICIENT_DATA alone is shown first but does not make it exit 3.
+With --watch, the exit code is that of the last completed poll.
+
+Examples:
+  watchpoint status --env prod
+  watchpoint status --env prod --json | jq '.problems'
+  watchpoint status --env prod --watch 30`,
+      ),
+  ).action(async (options: CommonOptions & { json?: boolean; watch?: string }) => {
+    const { statusCommand } = await import('./status.ts');
+    definer.exit(await statusCommand({ ...definer.context(options), json: Boolean(options.json), watch: options.watch }));
+  });
+};

@@ -1,0 +1,311 @@
+// From raw readings to verdicts, the exit code, the --json document and the human table. Pure: no I/O.
+import { ExitCode } from '../errors.ts';
+import { LOOKBACK_SECONDS, READY_PERIOD_SECONDS, type RawStatus } from './collect.ts';
+
+/** Bump when a field changes meaning or disappears; adding fields keeps the version. */
+export const STATUS_SCHEMA_VERSION = 1;
+
+/**
+ * Slack after the expected time before a series counts as late: metric filters publish a log line's
+ * datapoint a few minutes after it is written, and a datapoint is stamped with the start of its minute.
+ */
+export const LATE_GRACE_SECONDS = 300;
+
+export type Verdict = 'on_time' | 'late' | 'never_seen';
+
+export interface StatusReport {
+  schemaVersion: typeof STATUS_SCHEMA_VERSION;
+  env: string;
+  region: string;
+  checkedAt: string;
+  healthy: boolean;
+  exitCode: number;
+  /** Why the platform is unhealthy (exit 3): alarms in ALARM, late or never-seen series. */
+  problems: string[];
+  /** Worth a look but not unhealthy: INSUFFICIENT_DATA, missing resources, stacks mid-update, partial data. */
+  warnings: string[];
+  stacks: {
+    name: string;
+    role: 'registry' | 'platform';
+    status: string;
+    lastUpdatedAt: string | null;
+    drift: { status: string; checkedAt: string | null } | null;
+  }[];
+  alarms: {
+    name: string;
+    logicalId: string;
+    state: 'ALARM' | 'INSUFFICIENT_DATA' | 'OK' | 'MISSING';
+    since: string | null;
+    forSeconds: number | null;
+    reason: string | null;
+    description: string | null;
+  }[];
+  deadMansSwitch: {
+    forecastType: string;
+    expectedIntervalSeconds: number;
+    lastSeenAt: string | null;
+    nextExpectedAt: string | null;
+    verdict: Verdict;
+    lateBySeconds: number | null;
+    lookbackSeconds: number;
+    resolutionSeconds: number;
+  }[];
+  queues: {
+    name: string;
+    queueName: string;
+    url: string;
+    exists: boolean;
+    isDeadLetterQueue: boolean;
+    visible: number | null;
+    inFlight: number | null;
+    delayed: number | null;
+    oldestMessageAgeSeconds: number | null;
+    oldestMessageAgeAt: string | null;
+    deadLetterQueue: string | null;
+    /** DLQ only: the queues whose redrive policy targets it. */
+    sourceQueues: string[] | null;
+    /** DLQ only: always null; counting per source needs ReceiveMessage, which status never does. */
+    countsPerSource: null;
+  }[];
+}
+
+const STATE_ORDER: Record<string, number> = { ALARM: 0, INSUFFICIENT_DATA: 1, MISSING: 2, OK: 3 };
+
+export function buildReport(raw: RawStatus, region: string): StatusReport {
+  const now = raw.checkedAt.getTime();
+  const problems: string[] = [];
+  const warnings: string[] = [...raw.notes];
+
+  const alarms = raw.alarms
+    .map((alarm) => ({
+      name: alarm.name,
+      logicalId: alarm.logicalId,
+      state: (alarm.state in STATE_ORDER ? alarm.state : 'INSUFFICIENT_DATA') as StatusReport['alarms'][number]['state'],
+      since: iso(alarm.since),
+      forSeconds: alarm.since ? Math.max(0, Math.round((now - alarm.since.getTime()) / 1000)) : null,
+      reason: alarm.reason ?? null,
+      description: alarm.description ?? null,
+    }))
+    .sort((a, b) => STATE_ORDER[a.state]! - STATE_ORDER[b.state]! || (b.forSeconds ?? 0) - (a.forSeconds ?? 0) || a.name.localeCompare(b.name));
+  for (const alarm of alarms) {
+    if (alarm.state === 'ALARM') problems.push(`alarm ${alarm.name} is in ALARM${alarm.forSeconds !== null ? ` for ${duration(alarm.forSeconds)}` : ''}`);
+    if (alarm.state === 'INSUFFICIENT_DATA') warnings.push(`alarm ${alarm.name} has INSUFFICIENT_DATA`);
+  }
+
+  const deadMansSwitch = raw.deadMan.map((series) => {
+    const base = { forecastType: series.forecastType, expectedIntervalSeconds: series.expectedIntervalSeconds, lookbackSeconds: LOOKBACK_SECONDS, resolutionSeconds: READY_PERIOD_SECONDS };
+    if (!series.lastSeen) {
+      problems.push(`${series.forecastType}: never seen (no ForecastReady in the last ${hours(LOOKBACK_SECONDS)})`);
+      return { ...base, lastSeenAt: null, nextExpectedAt: null, verdict: 'never_seen' as Verdict, lateBySeconds: null };
+    }
+    const next = series.lastSeen.getTime() + series.expectedIntervalSeconds * 1000;
+    const lateBy = Math.round((now - next) / 1000);
+    const late = lateBy > LATE_GRACE_SECONDS;
+    if (late) problems.push(`${series.forecastType}: forecast late by ${duration(lateBy)}`);
+    return { ...base, lastSeenAt: iso(series.lastSeen), nextExpectedAt: new Date(next).toISOString(), verdict: (late ? 'late' : 'on_time') as Verdict, lateBySeconds: late ? lateBy : null };
+  });
+
+  const dlq = raw.queues.find((queue) => queue.isDeadLetterQueue);
+  const queues = raw.queues.map((queue) => {
+    const target = queue.deadLetterTargetArn ? raw.queues.find((other) => other.arn === queue.deadLetterTargetArn) : undefined;
+    const sources = queue.isDeadLetterQueue && queue.arn ? raw.queues.filter((other) => other.deadLetterTargetArn === queue.arn).map((other) => other.name) : null;
+    return {
+      name: queue.name,
+      queueName: queue.queueName,
+      url: queue.url,
+      exists: queue.exists,
+      isDeadLetterQueue: queue.isDeadLetterQueue,
+      visible: queue.visible ?? null,
+      inFlight: queue.inFlight ?? null,
+      delayed: queue.delayed ?? null,
+      oldestMessageAgeSeconds: queue.oldestAgeSeconds ?? null,
+      oldestMessageAgeAt: iso(queue.oldestAgeAt),
+      deadLetterQueue: target ? target.name : queue.deadLetterTargetArn ?? null,
+      sourceQueues: queue.isDeadLetterQueue ? (sources ?? []) : null,
+      countsPerSource: null,
+    };
+  });
+  // The DLQ first, then the queues in the order the stack lists them.
+  queues.sort((a, b) => Number(b.isDeadLetterQueue) - Number(a.isDeadLetterQueue));
+  if (!dlq) warnings.push('The stack has no DeadLetterQueueUrl output naming one of its queues; no queue is shown as the DLQ.');
+
+  const stacks = raw.stacks.map((stack) => {
+    if (!/_COMPLETE$/.test(stack.status) || /ROLLBACK|DELETE/.test(stack.status)) warnings.push(`stack ${stack.name} is ${stack.status}`);
+    if (stack.driftStatus === 'DRIFTED') warnings.push(`stack ${stack.name} has drifted from its template`);
+    return {
+      name: stack.name,
+      role: stack.role,
+      status: stack.status,
+      lastUpdatedAt: iso(stack.lastUpdated),
+      drift: stack.driftStatus && stack.driftStatus !== 'NOT_CHECKED' ? { status: stack.driftStatus, checkedAt: iso(stack.driftCheckedAt) } : null,
+    };
+  });
+
+  const healthy = problems.length === 0;
+  return {
+    schemaVersion: STATUS_SCHEMA_VERSION,
+    env: raw.envName,
+    region,
+    checkedAt: raw.checkedAt.toISOString(),
+    healthy,
+    exitCode: healthy ? ExitCode.ok : ExitCode.unhealthy,
+    problems,
+    warnings,
+    stacks,
+    alarms,
+    deadMansSwitch,
+    queues,
+  };
+}
+
+function hours(seconds: number): string {
+  return `${Math.round(seconds / 3600)}h`;
+}
+
+function iso(date: Date | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** 2h 5m, 3d 4h, 45s: the two largest units, for a person at 3 a.m. */
+export function duration(totalSeconds: number): string {
+  const seconds = Math.max(0, Math.round(totalSeconds));
+  const units: [string, number][] = [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of units) {
+    const value = Math.floor(rest / size);
+    rest -= value * size;
+    if (value > 0 || parts.length > 0) parts.push(`${value}${unit}`);
+    if (parts.length === 2) break;
+  }
+  const shown = parts.filter((part, index) => index === 0 || !part.startsWith('0'));
+  return shown.length ? shown.join(' ') : '0s';
+}
+
+// --- Human rendering ----------------------------------------------------------------------------
+
+export interface Style {
+  red(text: string): string;
+  yellow(text: string): string;
+  green(text: string): string;
+  bold(text: string): string;
+  dim(text: string): string;
+}
+
+const sgr = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;
+export const COLOR: Style = { red: sgr(31, 39), yellow: sgr(33, 39), green: sgr(32, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
+export const PLAIN: Style = { red: (t) => t, yellow: (t) => t, green: (t) => t, bold: (t) => t, dim: (t) => t };
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
+export function pickStyle(isTty: boolean, env: NodeJS.ProcessEnv): Style {
+  return isTty && !(env.NO_COLOR !== undefined && env.NO_COLOR !== '') ? COLOR : PLAIN;
+}
+
+const REASON_WIDTH = 100;
+
+export function renderHuman(report: StatusReport, style: Style): string {
+  const now = Date.parse(report.checkedAt);
+  const ago = (at: string | null) => (at ? `${duration((now - Date.parse(at)) / 1000)} ago` : '');
+  const lines: string[] = [];
+  const verdict = report.healthy ? style.green('HEALTHY') : style.red('UNHEALTHY');
+  lines.push(`${style.bold(`WatchPoint ${report.env}`)} (${report.region})  ${verdict}  checked ${clock(report.checkedAt)}`);
+  for (const problem of report.problems) lines.push(`  ${style.red('✗')} ${problem}`);
+  for (const warning of report.warnings) lines.push(`  ${style.yellow('!')} ${warning}`);
+
+  lines.push('', style.bold('Stacks'));
+  lines.push(
+    ...table(
+      ['STACK', 'STATUS', 'UPDATED', 'DRIFT'],
+      report.stacks.map((stack) => [
+        stack.name,
+        /FAILED|ROLLBACK/.test(stack.status) ? style.red(stack.status) : /IN_PROGRESS/.test(stack.status) ? style.yellow(stack.status) : stack.status,
+        stack.lastUpdatedAt ? `${clock(stack.lastUpdatedAt)} (${ago(stack.lastUpdatedAt)})` : '-',
+        stack.drift ? `${stack.drift.status}${stack.drift.checkedAt ? ` (checked ${ago(stack.drift.checkedAt)})` : ''}` : 'not checked',
+      ]),
+    ),
+  );
+
+  lines.push('', style.bold(`Alarms (${report.alarms.length})`));
+  if (report.alarms.length === 0) lines.push('  (the stack has no alarms)');
+  else
+    lines.push(
+      ...table(
+        ['STATE', 'ALARM', 'FOR', 'REASON'],
+        report.alarms.map((alarm) => [
+          alarm.state === 'ALARM' ? style.red(alarm.state) : alarm.state === 'OK' ? style.green(alarm.state) : style.yellow(alarm.state),
+          alarm.name,
+          alarm.forSeconds !== null ? `for ${duration(alarm.forSeconds)}` : '-',
+          truncate(alarm.reason ?? '', REASON_WIDTH),
+        ]),
+      ),
+    );
+
+  lines.push('', style.bold("Dead man's switch (ForecastReady)"));
+  lines.push(
+    ...table(
+      ['FORECAST', 'EXPECTED', 'LAST SEEN', 'NEXT DUE', 'VERDICT'],
+      report.deadMansSwitch.map((series) => [
+        series.forecastType,
+        `every ${duration(series.expectedIntervalSeconds)}`,
+        series.lastSeenAt ? `${clock(series.lastSeenAt)} (${ago(series.lastSeenAt)})` : '-',
+        series.nextExpectedAt ? clock(series.nextExpectedAt) : '-',
+        series.verdict === 'on_time'
+          ? style.green('on time')
+          : series.verdict === 'late'
+            ? style.red(`late by ${duration(series.lateBySeconds ?? 0)}`)
+            : style.red(`never seen in the last ${hours(series.lookbackSeconds)}`),
+      ]),
+    ),
+  );
+
+  lines.push('', style.bold('Queues'));
+  lines.push(
+    ...table(
+      ['QUEUE', 'VISIBLE', 'IN FLIGHT', 'OLDEST'],
+      report.queues.map((queue) => [
+        `${queue.name}${queue.isDeadLetterQueue ? ' (DLQ)' : ''}`,
+        queue.exists ? String(queue.visible ?? '?') : style.red('missing'),
+        queue.exists ? String(queue.inFlight ?? '?') : '',
+        queue.oldestMessageAgeSeconds !== null ? duration(queue.oldestMessageAgeSeconds) : queue.exists && queue.visible === 0 ? '-' : 'no metric',
+      ]),
+      [false, true, true, true],
+    ),
+  );
+  for (const queue of report.queues.filter((q) => q.isDeadLetterQueue)) {
+    const sources = queue.sourceQueues && queue.sourceQueues.length ? queue.sourceQueues.join(', ') : 'none found';
+    lines.push(`  ${queue.name} collects from: ${sources}.`);
+    lines.push(style.dim(`  Per-source counts need ReceiveMessage, which status never does: run \`watchpoint dlq inspect --env ${report.env}\`.`));
+  }
+  return lines.join('\n');
+}
+
+function clock(at: string): string {
+  return `${at.slice(0, 10)} ${at.slice(11, 16)} UTC`;
+}
+
+function truncate(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+// Strips SGR codes to measure what the eye sees.
+const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
+
+function table(header: string[], rows: string[][], rightAlign: boolean[] = []): string[] {
+  const widths = header.map((title, column) => Math.max(visible(title), ...rows.map((row) => visible(row[column] ?? ''))));
+  const format = (row: string[]) =>
+    '  ' +
+    row
+      .map((cell, column) => {
+        const pad = ' '.repeat(widths[column]! - visible(cell));
+        return column === row.length - 1 && !rightAlign[column] ? cell : rightAlign[column] ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd();
+  return [format(header), ...rows.map(format)];
+}
