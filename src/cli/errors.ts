@@ -81,7 +81,10 @@ function describe(error: unknown): string {
   if (sdk.$metadata) {
     const status = sdk.$metadata.httpStatusCode ? ` (HTTP ${sdk.$metadata.httpStatusCode})` : '';
     const request = sdk.$metadata.requestId ? ` [request ${sdk.$metadata.requestId}]` : '';
-    return `${error.name}${status}${message && message !== error.name ? `: ${message}` : ''}${request}`;
+    // Network failures surface as SDK errors named plain "Error": show the message alone.
+    const name = error.name === 'Error' ? '' : error.name;
+    const text = message && message !== name ? (name ? `${name}: ${message}` : message) : name || 'Unknown AWS error';
+    return `${text}${status}${request}`;
   }
   if (isWatchpointError(error)) return message;
   return message || error.name;
