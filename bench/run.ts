@@ -3,6 +3,7 @@
 import * as cli from './suites/cli.ts';
 import * as secrets from './suites/secrets.ts';
 import * as status from './suites/status.ts';
+import * as dlq from './suites/dlq.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -14,6 +15,7 @@ const SUITES: Record<string, Suite> = {
   'secrets-latency': secrets.secretsLatency,
   'status-calls': status.calls,
   'status-wall': status.wall,
+  dlq: dlq.selectiveRedriveBench,
 };
 
 const wanted = process.argv.slice(2);

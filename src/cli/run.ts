@@ -11,6 +11,7 @@ import { defineSynth } from './commands/synth.define.ts';
 import { defineSecrets } from './commands/secrets.define.ts';
 import { defineStatus } from './commands/status.define.ts';
 import { defineRunpod } from './commands/runpod.define.ts';
+import { defineDlq } from './commands/dlq.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -60,6 +61,7 @@ Examples:
   defineSecrets(program, definer);
   defineStatus(program, definer);
   defineRunpod(program, definer);
+  defineDlq(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

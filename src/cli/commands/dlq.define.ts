@@ -1,0 +1,81 @@
+import { Option, type Command } from 'commander';
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+export const defineDlq: DefineCommand = (program, definer) => {
+  const dlq: Command = program
+    .command('dlq')
+    .description('Inspect, back up, redrive or purge the shared dead-letter queue (queues come from the deployed stack).')
+    .addHelpText('after', `
+Examples:
+  watchpoint dlq inspect --env prod
+  watchpoint dlq export --env prod --out dlq-backup.jsonl
+  watchpoint dlq redrive --env prod --dry-run
+  watchpoint dlq redrive --env prod --source WebhookNotificationQueue --match '"attempt":' --older-than 2h
+  watchpoint dlq purge --env prod --export dlq-backup.jsonl`);
+
+  stageOptions(
+    dlq
+      .command('inspect')
+      .description('Counts per source queue and a sample of messages. Receiving hides them briefly and adds 1 to their receive count.')
+      .option('--limit <n>', 'messages to sample, 1-100', '10')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (options: CommonOptions & { limit: string; json?: boolean }) => {
+    const { inspectCommand } = await import('./dlq.ts');
+    definer.exit(await inspectCommand(definer.context(options), { limit: options.limit, json: Boolean(options.json) }));
+  });
+
+  stageOptions(
+    dlq
+      .command('export')
+      .description('Write every message (body, attributes, source) to a JSON Lines file. Deletes nothing.')
+      .requiredOption('-o, --out <file>', 'the .jsonl file to write')
+      .option('--force', 'overwrite the file if it exists'),
+  ).action(async (options: CommonOptions & { out: string; force?: boolean }) => {
+    const { exportCommand } = await import('./dlq.ts');
+    definer.exit(await exportCommand(definer.context(options), { out: options.out, force: Boolean(options.force) }));
+  });
+
+  stageOptions(
+    dlq
+      .command('redrive')
+      .description('Send messages back to the queues they came from: all of them with the native SQS move task (default), or a selection.')
+      .option('--source <name>', 'only messages from this source queue (its name in the stack outputs, logical ID or queue name), or "all"', 'all')
+      .option('--match <regex>', 'only messages whose body matches this regular expression')
+      .option('--older-than <duration>', 'only messages sent longer ago than this, e.g. 30m, 2h, 1d')
+      .option('--max <n>', 'move at most this many messages')
+      .option('--max-per-second <n>', 'rate of the native move task, 1-500 (default: chosen by SQS)')
+      .option('--dry-run', 'show what would move and where; move nothing')
+      .option('--json', 'print the result as JSON on stdout')
+      .addOption(new Option('-y, --yes', 'confirm without asking (required without a terminal)')),
+  ).action(async (options: CommonOptions & { source?: string; match?: string; olderThan?: string; max?: string; maxPerSecond?: string; dryRun?: boolean; json?: boolean }) => {
+    const { redriveCommand } = await import('./dlq.ts');
+    const source = options.source === 'all' ? undefined : options.source;
+    definer.exit(await redriveCommand(definer.context(options), {
+      ...(source !== undefined ? { source } : {}),
+      ...(options.match !== undefined ? { match: options.match } : {}),
+      ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}),
+      ...(options.max !== undefined ? { max: options.max } : {}),
+      ...(options.maxPerSecond !== undefined ? { maxPerSecond: options.maxPerSecond } : {}),
+      dryRun: Boolean(options.dryRun),
+      json: Boolean(options.json),
+    }));
+  });
+
+  stageOptions(
+    dlq
+      .command('purge')
+      .description('Delete every message in the DLQ, after you type its name; offers an export first.')
+      .option('--confirm-name <name>', "the DLQ's queue name, typed out (required with --yes)")
+      .option('--export <file>', 'export the messages to this .jsonl file before purging')
+      .option('--force', 'let --export overwrite an existing file')
+      .addOption(new Option('-y, --yes', 'do not ask (needs --confirm-name too)')),
+  ).action(async (options: CommonOptions & { confirmName?: string; export?: string; force?: boolean }) => {
+    const { purgeCommand } = await import('./dlq.ts');
+    definer.exit(await purgeCommand(definer.context(options), {
+      ...(options.confirmName !== undefined ? { confirmName: options.confirmName } : {}),
+      ...(options.export !== undefined ? { export: options.export } : {}),
+      force: Boolean(options.force),
+    }));
+  });
+};

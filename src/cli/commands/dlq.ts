@@ -1,0 +1,506 @@
+// `watchpoint dlq inspect | export | redrive | purge`: the shared dead-letter queue, without losing a
+// message. Queues come from the deployed stack. See docs/dlq.md.
+import { existsSync, statSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { ListMessageMoveTasksResultEntry, Message, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClientConfig } from '../aws.ts';
+import { resolveStage, type CommandContext } from '../context.ts';
+import { ExitCode, WatchpointError, isPromptCancel, userError } from '../errors.ts';
+import type { Io } from '../io.ts';
+import { parseDuration, parseIntegerFlag, parseMatch } from '../dlq/flags.ts';
+import { describeSource, findSource, resolveDeadLetterSetup, type DeadLetterSetup } from '../dlq/queues.ts';
+import { exportAll, queueDepth, sample, selectiveRedrive, total, walkVisibilityTimeout, type ExportRecord, type RedriveResult } from '../dlq/walk.ts';
+import { explainAwsError } from '../stack-resources.ts';
+
+/** Seams for tests: SDK clients, time, and Ctrl-C. */
+export interface DlqDeps {
+  sqs?: SQSClient;
+  cloudformation?: CloudFormationClient;
+  sleep?: (ms: number) => Promise<void>;
+  /** Calls `listener` on each Ctrl-C until the returned function is called. Default: SIGINT. */
+  onInterrupt?: (listener: () => void) => () => void;
+}
+
+const INSPECT_VISIBILITY_SECONDS = 20;
+
+export interface InspectOptions { limit?: string; json?: boolean }
+export interface ExportOptions { out?: string; force?: boolean }
+export interface RedriveOptions {
+  source?: string;
+  match?: string;
+  olderThan?: string;
+  max?: string;
+  maxPerSecond?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+export interface PurgeOptions { confirmName?: string; export?: string; force?: boolean }
+
+// ---------------------------------------------------------------------------------------------
+// inspect
+
+export async function inspectCommand(context: CommandContext, flags: InspectOptions, deps: DlqDeps = {}): Promise<number> {
+  const limit = flags.limit === undefined ? 10 : parseIntegerFlag('--limit', flags.limit, 1, 100);
+  const { io } = context;
+  const { setup, sqs, envName } = await connect(context, deps);
+  const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
+  const approximate = depth.visible + depth.inFlight + depth.delayed;
+  if (depth.visible === 0) {
+    const note = depth.inFlight > 0 ? ` (${depth.inFlight} in flight: someone is receiving them; try again when their visibility timeout ends)` : '';
+    if (flags.json) io.result(JSON.stringify({ dlq: setup.dlq.name, approximateMessages: approximate, sampled: 0, bySource: {}, messages: [] }, null, 2));
+    else io.result(`The DLQ ${setup.dlq.name} is empty${note}.`);
+    return ExitCode.ok;
+  }
+  io.notify('warn', `Inspecting receives up to ${limit} messages: they are hidden for a moment (at most ${INSPECT_VISIBILITY_SECONDS} s, made visible again right after) and each receive adds 1 to their ApproximateReceiveCount.`);
+  const taken = await aws(() => sample({ sqs, dlqUrl: setup.dlq.url, visibilityTimeout: INSPECT_VISIBILITY_SECONDS, limit, waitTimeSeconds: 1 }), envName);
+  if (taken.releaseFailed > 0) io.notify('warn', `${taken.releaseFailed} messages could not be made visible at once; they reappear within ${INSPECT_VISIBILITY_SECONDS} s.`);
+  const bySource: Record<string, number> = {};
+  for (const message of taken.messages) {
+    const label = describeSource(setup, message.Attributes?.DeadLetterQueueSourceArn);
+    bySource[label] = (bySource[label] ?? 0) + 1;
+  }
+  const isSample = taken.messages.length < approximate;
+  const rows = taken.messages.map((message) => sampleRow(setup, message));
+  if (flags.json) {
+    io.result(JSON.stringify({ dlq: setup.dlq.name, approximateMessages: approximate, inFlight: depth.inFlight, sampled: taken.messages.length, countsAreSample: isSample, bySource, messages: rows }, null, 2));
+    return ExitCode.ok;
+  }
+  const lines = [`DLQ ${setup.dlq.name}: about ${approximate} messages${depth.inFlight > 0 ? ` (${depth.inFlight} in flight)` : ''}.`];
+  lines.push(isSample ? `Per source queue, in a sample of ${taken.messages.length} (not the whole queue):` : 'Per source queue:');
+  const width = Math.max(...Object.keys(bySource).map((key) => key.length));
+  for (const [label, count] of Object.entries(bySource).sort((a, b) => b[1] - a[1])) lines.push(`  ${label.padEnd(width)}  ${count}`);
+  lines.push('', 'Sample:');
+  lines.push(table(['MESSAGE ID', 'SOURCE', 'FIRST RECEIVED', 'RECEIVES', 'BODY'], rows.map((row) => [row.messageId, row.source, row.firstReceived ?? '-', String(row.receiveCount ?? '-'), row.bodyPreview])));
+  io.result(lines.join('\n'));
+  return ExitCode.ok;
+}
+
+function sampleRow(setup: DeadLetterSetup, message: Message) {
+  const first = Number(message.Attributes?.ApproximateFirstReceiveTimestamp);
+  const sent = Number(message.Attributes?.SentTimestamp);
+  const body = (message.Body ?? '').replace(/\s+/g, ' ');
+  return {
+    messageId: message.MessageId!,
+    source: describeSource(setup, message.Attributes?.DeadLetterQueueSourceArn),
+    sourceArn: message.Attributes?.DeadLetterQueueSourceArn ?? null,
+    firstReceived: Number.isFinite(first) && first > 0 ? new Date(first).toISOString() : null,
+    sent: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : null,
+    receiveCount: message.Attributes?.ApproximateReceiveCount ? Number(message.Attributes.ApproximateReceiveCount) : null,
+    bodyPreview: body.length > 60 ? `${body.slice(0, 59)}…` : body,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// export
+
+export async function exportCommand(context: CommandContext, flags: ExportOptions, deps: DlqDeps = {}): Promise<number> {
+  const out = checkOutFile('--out', flags.out, context.cwd, Boolean(flags.force));
+  const { io } = context;
+  const { setup, sqs, envName } = await connect(context, deps);
+  const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
+  if (depth.visible === 0) {
+    io.result(`The DLQ ${setup.dlq.name} is empty${depth.inFlight > 0 ? ` (${depth.inFlight} in flight)` : ''}; no file written.`);
+    return ExitCode.ok;
+  }
+  const result = await exportToFile({ io, sqs, setup, out, approximate: depth.visible, onInterrupt: deps.onInterrupt });
+  return result;
+}
+
+/** Walks the DLQ into FILE.jsonl (written as a temp file, renamed at the end). Deletes nothing. */
+async function exportToFile(input: { io: Io; sqs: SQSClient; setup: DeadLetterSetup; out: string; approximate: number; onInterrupt: DlqDeps['onInterrupt'] }): Promise<number> {
+  const { io, sqs, setup, out } = input;
+  const visibilityTimeout = walkVisibilityTimeout(input.approximate);
+  io.notify('info', `Exporting about ${input.approximate} messages from ${setup.dlq.name} to ${out}. Nothing is deleted.`);
+  io.notify('warn', `Each message is received once (this adds 1 to its ApproximateReceiveCount) and stays hidden until the export ends, then all are made visible again. If the export is interrupted, they reappear on their own within ${visibilityTimeout} s.`);
+  const temp = `${out}.partial-${process.pid}`;
+  const file = await open(temp, 'wx');
+  let interrupted = false;
+  const stopListening = (input.onInterrupt ?? onSigint)(() => (interrupted = true));
+  let result;
+  try {
+    result = await exportAll({
+      sqs,
+      dlqUrl: setup.dlq.url,
+      visibilityTimeout,
+      shouldStop: () => interrupted,
+      write: async (records: ExportRecord[]) => {
+        await file.write(records.map((record) => `${JSON.stringify({ ...record, SourceQueue: record.SourceQueueArn ? describeSource(setup, record.SourceQueueArn) : null })}\n`).join(''));
+      },
+      onProgress: (exported) => {
+        if (exported % 1000 < 10) io.notify('info', `  ${exported} exported`);
+      },
+    });
+    await file.sync();
+  } finally {
+    await file.close();
+    stopListening();
+  }
+  if (result.error !== undefined || result.interrupted) {
+    await rm(temp, { force: true });
+    if (result.interrupted) {
+      io.notify('warn', `Interrupted after ${result.exported} messages; no file written. ${result.released} messages were made visible again now${result.releaseFailed ? `, ${result.releaseFailed} reappear within ${visibilityTimeout} s` : ''}.`);
+      return ExitCode.interrupted;
+    }
+    throw new WatchpointError(`The export stopped after ${result.exported} messages; no file written. Nothing was deleted.`, {
+      code: 'DLQ_EXPORT_FAILED', fault: 'system', cause: result.error,
+      fix: `Run it again; messages still hidden reappear within ${visibilityTimeout} s.`,
+    });
+  }
+  await rename(temp, out);
+  if (result.releaseFailed > 0) io.notify('warn', `${result.releaseFailed} messages could not be made visible at once; they reappear within ${visibilityTimeout} s.`);
+  io.result(`Exported ${result.exported} messages from ${setup.dlq.name} to ${out}; all were made visible again, none deleted.`);
+  return ExitCode.ok;
+}
+
+function checkOutFile(flag: string, raw: string | undefined, cwd: string, force: boolean): string {
+  if (!raw || raw.trim() === '') throw userError('FLAG_MISSING', `${flag} FILE is required.`, `Name the backup file, e.g. ${flag} dlq-backup.jsonl.`);
+  const path = resolve(cwd, raw);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw userError('FLAG_INVALID', `${flag}: the directory ${dir} does not exist.`, 'Create it first, or write the file somewhere else.');
+  if (existsSync(path) && !force) throw userError('FILE_EXISTS', `${flag}: ${path} already exists.`, 'Choose another name, or add --force to overwrite it.');
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// redrive
+
+export async function redriveCommand(context: CommandContext, flags: RedriveOptions, deps: DlqDeps = {}): Promise<number> {
+  // Every flag is checked before the first AWS call.
+  const source = flags.source?.trim();
+  if (source === '') throw userError('FLAG_INVALID', '--source is empty.', 'Give a source queue name, or "all".');
+  const match = flags.match !== undefined ? parseMatch(flags.match) : undefined;
+  const olderThanMs = flags.olderThan !== undefined ? parseDuration('--older-than', flags.olderThan) : undefined;
+  const max = flags.max !== undefined ? parseIntegerFlag('--max', flags.max, 1, 10_000_000) : undefined;
+  const maxPerSecond = flags.maxPerSecond !== undefined ? parseIntegerFlag('--max-per-second', flags.maxPerSecond, 1, 500) : undefined;
+  const selective = (source !== undefined && source.toLowerCase() !== 'all') || match !== undefined || olderThanMs !== undefined || max !== undefined;
+  if (selective && maxPerSecond !== undefined) {
+    throw userError('FLAG_CONFLICT', '--max-per-second applies to the native move task (a redrive of everything), not to a selective redrive.',
+      'Drop --max-per-second, or drop --source/--match/--older-than/--max to move everything with the native task.');
+  }
+  const { io } = context;
+  const { setup, sqs, envName, region } = await connect(context, deps);
+  const sourceRef = selective && source !== undefined && source.toLowerCase() !== 'all' ? findSource(setup, source) : undefined;
+  const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
+  if (selective) {
+    return selectiveCommand({ io, sqs, setup, envName, depth, flags, deps, filter: { ...(sourceRef ? { sourceArn: sourceRef.arn } : {}), ...(match ? { match } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) }, max });
+  }
+  return moveTaskCommand({ io, sqs, setup, envName, region, depth, maxPerSecond, flags, deps });
+}
+
+async function selectiveCommand(input: {
+  io: Io; sqs: SQSClient; setup: DeadLetterSetup; envName: string; depth: { visible: number; inFlight: number };
+  flags: RedriveOptions; deps: DlqDeps; filter: { sourceArn?: string; match?: RegExp; olderThanMs?: number }; max: number | undefined;
+}): Promise<number> {
+  const { io, sqs, setup, depth, flags } = input;
+  if (depth.visible === 0) {
+    io.result(`The DLQ ${setup.dlq.name} is empty${depth.inFlight > 0 ? ` (${depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
+    return ExitCode.ok;
+  }
+  const visibilityTimeout = walkVisibilityTimeout(depth.visible);
+  io.notify('info', `Selective redrive from ${setup.dlq.name} (about ${depth.visible} messages): ${describeFilter(setup, input.filter, input.max)}.`);
+  io.notify('warn', `Every visible message is received once (ApproximateReceiveCount + 1). Matching ones are sent to their source queue and then deleted from the DLQ; the others stay hidden until the walk ends and are then made visible again together. If this is interrupted, hidden messages reappear on their own within ${visibilityTimeout} s.`);
+  if (!flags.dryRun) {
+    const go = await io.ask({ kind: 'confirm', message: `Move the matching messages from ${setup.dlq.name} back to their source queues?`, default: false, dangerous: true });
+    if (!go) {
+      io.notify('info', 'Nothing moved.');
+      return ExitCode.ok;
+    }
+  }
+  let interrupted = false;
+  const stopListening = (input.deps.onInterrupt ?? onSigint)(() => {
+    if (!interrupted) io.notify('warn', 'Stopping: finishing the batches in flight, then making the rest visible again...');
+    interrupted = true;
+  });
+  let lastReport = 0;
+  let result: RedriveResult;
+  try {
+    result = await selectiveRedrive({
+      sqs,
+      dlqUrl: setup.dlq.url,
+      destinations: new Map(setup.sources.map((queue) => [queue.arn, queue.url])),
+      filter: input.filter,
+      ...(input.max !== undefined ? { max: input.max } : {}),
+      visibilityTimeout,
+      dryRun: Boolean(flags.dryRun),
+      shouldStop: () => interrupted,
+      onProgress: (progress) => {
+        if (progress.seen - lastReport >= 1000) {
+          lastReport = progress.seen;
+          io.notify('info', `  ${progress.seen} received, ${progress.moved} moved`);
+        }
+      },
+    });
+  } finally {
+    stopListening();
+  }
+  const summary = {
+    dlq: setup.dlq.name,
+    dryRun: Boolean(flags.dryRun),
+    received: result.seen,
+    moved: result.moved,
+    wouldMove: flags.dryRun ? total(result.bySource) : undefined,
+    skipped: total(result.skipped),
+    failed: total(result.failed),
+    bySource: Object.fromEntries(Object.entries(result.bySource).map(([arn, n]) => [describeSource(setup, arn), n])),
+    skippedBecause: result.skipped,
+    failedBecause: result.failed,
+    madeVisibleAgain: result.released,
+    visibilityNotReset: result.releaseFailed,
+    interrupted: result.interrupted,
+  };
+  if (flags.json) io.result(JSON.stringify(summary, null, 2));
+  else io.result(selectiveReport(summary, visibilityTimeout));
+  if (result.error !== undefined) {
+    throw new WatchpointError(`The selective redrive stopped on an error after moving ${result.moved} messages. Nothing was lost: every message not moved is still in the DLQ.`, {
+      code: 'DLQ_REDRIVE_FAILED', fault: 'system', cause: explainAwsError(result.error, { envName: input.envName }),
+      fix: 'Fix the cause and run the same command again; moved messages are gone from the DLQ, so they will not be sent twice.',
+    });
+  }
+  if (result.interrupted) return ExitCode.interrupted;
+  return total(result.failed) > 0 ? ExitCode.failure : ExitCode.ok;
+}
+
+function selectiveReport(summary: {
+  dryRun: boolean; received: number; moved: number; skipped: number; failed: number; bySource: Record<string, number>;
+  skippedBecause: Record<string, number>; failedBecause: Record<string, number>; madeVisibleAgain: number; visibilityNotReset: number; interrupted: boolean;
+}, visibilityTimeout: number): string {
+  const lines: string[] = [];
+  if (summary.interrupted) lines.push('Interrupted.');
+  if (summary.dryRun) {
+    lines.push(`Dry run: ${total(summary.bySource)} of ${summary.received} messages would move; nothing was sent or deleted.`);
+  } else {
+    lines.push(`moved ${summary.moved}, skipped ${summary.skipped}, failed ${summary.failed} (of ${summary.received} received)`);
+  }
+  for (const [label, n] of Object.entries(summary.bySource)) lines.push(`  ${summary.dryRun ? 'would move' : 'moved'} ${n} -> ${label}`);
+  for (const [reason, n] of Object.entries(summary.skippedBecause)) lines.push(`  skipped ${n}: ${reason}`);
+  for (const [reason, n] of Object.entries(summary.failedBecause)) lines.push(`  failed ${n}: ${reason}`);
+  if (summary.visibilityNotReset > 0) lines.push(`  ${summary.visibilityNotReset} messages could not be made visible at once; they reappear within ${visibilityTimeout} s.`);
+  return lines.join('\n');
+}
+
+function describeFilter(setup: DeadLetterSetup, filter: { sourceArn?: string; match?: RegExp; olderThanMs?: number }, max: number | undefined): string {
+  const parts: string[] = [];
+  if (filter.sourceArn) parts.push(`from ${describeSource(setup, filter.sourceArn)}`);
+  if (filter.match) parts.push(`body matching /${filter.match.source}/`);
+  if (filter.olderThanMs !== undefined) parts.push(`sent more than ${Math.round(filter.olderThanMs / 60_000)} min ago`);
+  if (max !== undefined) parts.push(`at most ${max}`);
+  return parts.length > 0 ? parts.join(', ') : 'every message';
+}
+
+async function moveTaskCommand(input: {
+  io: Io; sqs: SQSClient; setup: DeadLetterSetup; envName: string; region: string; depth: { visible: number; inFlight: number };
+  maxPerSecond: number | undefined; flags: RedriveOptions; deps: DlqDeps;
+}): Promise<number> {
+  const { io, sqs, setup, envName, flags } = input;
+  const { ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, CancelMessageMoveTaskCommand } = await import('@aws-sdk/client-sqs');
+  const sleep = input.deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  const listTasks = async () => (await aws(() => sqs.send(new ListMessageMoveTasksCommand({ SourceArn: setup.dlq.arn, MaxResults: 10 })), envName)).Results ?? [];
+
+  const running = (await listTasks()).find((task) => task.Status === 'RUNNING');
+  if (running) {
+    throw new WatchpointError(`A message move task is already running on ${setup.dlq.name}: ${describeTask(running)}. SQS allows one per queue.`, {
+      code: 'DLQ_MOVE_TASK_RUNNING', fault: 'system',
+      fix: `Wait for it to finish, or cancel it: aws sqs cancel-message-move-task --region ${input.region} --task-handle '${running.TaskHandle ?? '<handle>'}'`,
+    });
+  }
+  if (input.depth.visible === 0) {
+    io.result(`The DLQ ${setup.dlq.name} is empty${input.depth.inFlight > 0 ? ` (${input.depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
+    return ExitCode.ok;
+  }
+  const call = { SourceArn: setup.dlq.arn, ...(input.maxPerSecond !== undefined ? { MaxNumberOfMessagesPerSecond: input.maxPerSecond } : {}) };
+  const sources = setup.sources.map((queue) => queue.label).join(', ');
+  if (flags.dryRun) {
+    const plan = {
+      dryRun: true,
+      call: { action: 'StartMessageMoveTask', input: call },
+      approximateMessages: input.depth.visible,
+      destinations: 'each message returns to the queue it came from (its DeadLetterQueueSourceArn)',
+      sourceQueues: setup.sources.map((queue) => ({ label: queue.label, name: queue.name, arn: queue.arn })),
+      perSourceCounts: 'not known without receiving the messages; `watchpoint dlq inspect` shows a sample',
+    };
+    if (flags.json) io.result(JSON.stringify(plan, null, 2));
+    else {
+      io.result([
+        `Dry run: nothing moved. This would call:`,
+        `  StartMessageMoveTask ${JSON.stringify(call)}`,
+        `moving about ${input.depth.visible} messages from ${setup.dlq.name}, each back to its own source queue (one of: ${sources}).`,
+        'Per-source counts are not known without receiving the messages; `watchpoint dlq inspect` shows a sample.',
+      ].join('\n'));
+    }
+    return ExitCode.ok;
+  }
+  io.notify('info', `About ${input.depth.visible} messages in ${setup.dlq.name} will go back to their own source queues (${sources})${input.maxPerSecond ? ` at up to ${input.maxPerSecond} msg/s` : ' at the rate SQS chooses'}. Moved messages get new IDs; a cancel does not undo what has moved.`);
+  const go = await io.ask({ kind: 'confirm', message: `Start the move task on ${setup.dlq.name}?`, default: false, dangerous: true });
+  if (!go) {
+    io.notify('info', 'Nothing moved.');
+    return ExitCode.ok;
+  }
+  const started = await aws(() => sqs.send(new StartMessageMoveTaskCommand(call)), envName);
+  const handle = started.TaskHandle;
+  if (!handle) throw new WatchpointError('SQS started no move task (no TaskHandle in its answer).', { code: 'DLQ_MOVE_TASK_FAILED', fault: 'system' });
+  io.notify('info', `Move task started (handle ${handle}).`);
+
+  let interrupts = 0;
+  let wake: (() => void) | undefined;
+  const stopListening = (input.deps.onInterrupt ?? onSigint)(() => {
+    interrupts += 1;
+    wake?.();
+  });
+  let handled = 0;
+  let delay = 1_000;
+  let lastShown = '';
+  let latest: ListMessageMoveTasksResultEntry | undefined;
+  try {
+    for (;;) {
+      latest = pickTask(await listTasks(), handle, latest);
+      if (latest) {
+        const shown = `  moved ${latest.ApproximateNumberOfMessagesMoved ?? 0} / ${latest.ApproximateNumberOfMessagesToMove ?? '?'} (${latest.Status})`;
+        if (shown !== lastShown) io.notify('info', shown);
+        lastShown = shown;
+        if (latest.Status && latest.Status !== 'RUNNING') break;
+      }
+      if (interrupts > handled) {
+        handled = interrupts;
+        const moved = latest?.ApproximateNumberOfMessagesMoved ?? 0;
+        if (!io.interactive) {
+          io.notify('warn', `Interrupted. About ${moved} messages have moved so far. The move task keeps running in SQS; to cancel it: aws sqs cancel-message-move-task --region ${input.region} --task-handle '${handle}'`);
+          return ExitCode.interrupted;
+        }
+        let cancel: boolean;
+        try {
+          cancel = await io.ask({ kind: 'confirm', message: `About ${moved} messages have moved. Cancel the move task? (what has moved stays moved)`, default: false });
+        } catch (error) {
+          if (!isPromptCancel(error)) throw error;
+          io.notify('warn', `The move task keeps running in SQS; to cancel it: aws sqs cancel-message-move-task --region ${input.region} --task-handle '${handle}'`);
+          return ExitCode.interrupted;
+        }
+        if (cancel) {
+          const cancelled = await aws(() => sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: handle })), envName);
+          io.result(`Cancelled the move task. About ${cancelled.ApproximateNumberOfMessagesMoved ?? moved} messages had moved back to their source queues; the rest stay in ${setup.dlq.name}.`);
+          return ExitCode.interrupted;
+        }
+        io.notify('info', 'Still moving; watching the task again.');
+        continue;
+      }
+      await Promise.race([sleep(delay), new Promise<void>((done) => (wake = done))]);
+      wake = undefined;
+      delay = Math.min(Math.round(delay * 1.5), 10_000);
+    }
+  } finally {
+    stopListening();
+  }
+  const moved = latest?.ApproximateNumberOfMessagesMoved ?? 0;
+  if (latest?.Status === 'COMPLETED') {
+    io.result(`Moved ${moved} messages from ${setup.dlq.name} back to their source queues.`);
+    return ExitCode.ok;
+  }
+  throw new WatchpointError(`The move task ended ${latest?.Status ?? 'UNKNOWN'} after moving about ${moved} messages${latest?.FailureReason ? `: ${latest.FailureReason}` : ''}.`, {
+    code: 'DLQ_MOVE_TASK_FAILED', fault: 'system',
+    fix: 'Messages not moved are still in the DLQ; fix the cause and run `watchpoint dlq redrive` again.',
+  });
+}
+
+/** Our task: the one with our handle while it runs; once it ends SQS drops the handle, so the newest. */
+function pickTask(tasks: ListMessageMoveTasksResultEntry[], handle: string, previous: ListMessageMoveTasksResultEntry | undefined): ListMessageMoveTasksResultEntry | undefined {
+  const byHandle = tasks.find((task) => task.TaskHandle === handle);
+  if (byHandle) return byHandle;
+  const newest = [...tasks].sort((a, b) => (b.StartedTimestamp ?? 0) - (a.StartedTimestamp ?? 0))[0];
+  if (newest && (!previous?.StartedTimestamp || newest.StartedTimestamp === previous.StartedTimestamp)) return newest;
+  return previous;
+}
+
+function describeTask(task: ListMessageMoveTasksResultEntry): string {
+  const started = task.StartedTimestamp ? new Date(task.StartedTimestamp).toISOString() : 'unknown time';
+  return `started ${started}, moved ${task.ApproximateNumberOfMessagesMoved ?? 0} / ${task.ApproximateNumberOfMessagesToMove ?? '?'}${task.DestinationArn ? `, to ${task.DestinationArn}` : ''}${task.MaxNumberOfMessagesPerSecond ? `, ${task.MaxNumberOfMessagesPerSecond} msg/s` : ''}${task.TaskHandle ? `, handle ${task.TaskHandle}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// purge
+
+export async function purgeCommand(context: CommandContext, flags: PurgeOptions, deps: DlqDeps = {}): Promise<number> {
+  const { io, options } = context;
+  let exportPath = flags.export !== undefined ? checkOutFile('--export', flags.export, context.cwd, Boolean(flags.force)) : undefined;
+  if (!io.interactive && (!options.yes || flags.confirmName === undefined)) {
+    throw userError('CONFIRMATION_REQUIRED', 'Purging the DLQ deletes every message in it, and there is no terminal to ask.',
+      'Re-run with --yes --confirm-name <the DLQ\'s queue name> (shown by `watchpoint dlq inspect`); add --export FILE to back it up first.');
+  }
+  const { setup, sqs, envName } = await connect(context, deps);
+  if (flags.confirmName !== undefined && flags.confirmName !== setup.dlq.name) {
+    throw userError('CONFIRM_NAME_MISMATCH', `--confirm-name "${flags.confirmName}" is not the DLQ's name.`, `The DLQ of ${setup.stackName} is ${setup.dlq.name}; pass exactly that.`);
+  }
+  const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
+  if (depth.visible + depth.inFlight + depth.delayed === 0) {
+    io.result(`The DLQ ${setup.dlq.name} is already empty; nothing purged.`);
+    return ExitCode.ok;
+  }
+  io.notify('warn', `Purging deletes all ${depth.visible + depth.inFlight + depth.delayed} messages (about) in ${setup.dlq.name}, including ${depth.inFlight} in flight. It cannot be undone.`);
+  if (io.interactive) {
+    if (!exportPath) {
+      const backup = await io.ask({ kind: 'confirm', message: 'Export the messages to a file first (`watchpoint dlq export`)?', default: true });
+      if (backup) {
+        const suggested = `dlq-${envName}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
+        const answer = await io.ask({
+          kind: 'input', field: 'export file (--export)', message: 'Export to', default: suggested,
+          validate: (value) => {
+            try {
+              checkOutFile('--export', value, context.cwd, Boolean(flags.force));
+              return true;
+            } catch (error) {
+              return error instanceof Error ? error.message : String(error);
+            }
+          },
+        });
+        exportPath = checkOutFile('--export', answer, context.cwd, Boolean(flags.force));
+      }
+    }
+    if (flags.confirmName === undefined) {
+      await io.ask({
+        kind: 'input', field: 'queue name (--confirm-name)', message: `Type the queue's name, ${setup.dlq.name}, to purge it`,
+        validate: (value) => (value.trim() === setup.dlq.name ? true : `does not match ${setup.dlq.name}`),
+      });
+    }
+  }
+  if (exportPath && depth.visible > 0) {
+    const code = await exportToFile({ io, sqs, setup, out: exportPath, approximate: depth.visible, onInterrupt: deps.onInterrupt });
+    if (code !== ExitCode.ok) {
+      io.notify('warn', 'The export did not finish, so nothing was purged.');
+      return code;
+    }
+  }
+  const { PurgeQueueCommand } = await import('@aws-sdk/client-sqs');
+  await aws(() => sqs.send(new PurgeQueueCommand({ QueueUrl: setup.dlq.url })), envName);
+  io.result(`Purged ${setup.dlq.name}. SQS deletes the messages within 60 seconds${exportPath ? `; the backup is ${exportPath}` : ''}.`);
+  return ExitCode.ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function connect(context: CommandContext, deps: DlqDeps): Promise<{ setup: DeadLetterSetup; sqs: SQSClient; envName: string; region: string }> {
+  const { envName, stage } = await resolveStage(context);
+  const config = awsClientConfig(stage);
+  const sqs = deps.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient(config);
+  const cloudformation = deps.cloudformation ?? new (await import('@aws-sdk/client-cloudformation')).CloudFormationClient(config);
+  const setup = await resolveDeadLetterSetup({ cloudformation, sqs, envName });
+  return { setup, sqs, envName, region: stage.region };
+}
+
+async function aws<T>(call: () => Promise<T>, envName: string): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw explainAwsError(error, { envName });
+  }
+}
+
+function onSigint(listener: () => void): () => void {
+  process.on('SIGINT', listener);
+  return () => process.off('SIGINT', listener);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  return [line(headers), ...rows.map(line)].map((text) => `  ${text}`).join('\n');
+}

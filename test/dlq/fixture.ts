@@ -1,0 +1,80 @@
+// A deployed-stack look-alike in fauxqs: a DLQ and source queues wired with real RedrivePolicies,
+// messages that reach the DLQ by failing (maxReceiveCount), and the stack description the CLI reads.
+import { randomUUID } from 'node:crypto';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  type MessageAttributeValue,
+} from '@aws-sdk/client-sqs';
+import type { FauxqsWithDlqSource } from './fauxqs-dlq.ts';
+
+export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+export const REGION = 'eu-west-1';
+
+export function sqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: REGION, credentials: CREDENTIALS });
+}
+
+export interface FixtureQueue {
+  label: string;
+  logicalId: string;
+  name: string;
+  url: string;
+  arn: string;
+}
+
+export interface DlqFixture {
+  envName: string;
+  dlq: FixtureQueue;
+  sources: Record<string, FixtureQueue>;
+}
+
+/** Creates the queues with unique names and declares stack `watchpoint-<envName>` over them. */
+export async function createDlqFixture(faux: FauxqsWithDlqSource, sqs: SQSClient, labels: string[] = ['EvalQueueStandard', 'WebhookNotificationQueue']): Promise<DlqFixture> {
+  const envName = `t${randomUUID().slice(0, 8)}`;
+  const make = async (label: string, attributes: Record<string, string> = {}): Promise<FixtureQueue> => {
+    const logicalId = `Queues${label}${randomUUID().replace(/-/g, '').slice(0, 8).toUpperCase()}`;
+    const name = `watchpoint-${envName}-${logicalId}`;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    return { label, logicalId, name, url: QueueUrl!, arn: Attributes!.QueueArn! };
+  };
+  const dlq = await make('DeadLetterQueue');
+  const sources: Record<string, FixtureQueue> = {};
+  for (const label of labels) {
+    sources[label] = await make(label, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }) });
+  }
+  const all = [dlq, ...Object.values(sources)];
+  faux.setStack(`watchpoint-${envName}`, {
+    outputs: { ...Object.fromEntries(all.map((q) => [`${q.label}Url`, q.url])), ApiEndpoint: 'https://example.invalid/' },
+    resources: [
+      ...all.map((q) => ({ logicalId: q.logicalId, physicalId: q.url, type: 'AWS::SQS::Queue' })),
+      { logicalId: 'AlertTopic1234', physicalId: 'arn:aws:sns:eu-west-1:000000000000:alerts', type: 'AWS::SNS::Topic' },
+    ],
+  });
+  return { envName, dlq, sources };
+}
+
+/**
+ * Sends the bodies to the source queue, then receives them until SQS (fauxqs) moves each one to the
+ * DLQ by its RedrivePolicy: the way messages really get there, with DeadLetterQueueSourceArn set.
+ */
+export async function failInto(sqs: SQSClient, source: FixtureQueue, bodies: string[], attributes?: Record<string, MessageAttributeValue>): Promise<void> {
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < bodies.length; i += 10) {
+    const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body, ...(attributes ? { MessageAttributes: attributes } : {}) }));
+    sends.push(sqs.send(new SendMessageBatchCommand({ QueueUrl: source.url, Entries: entries })));
+    if (sends.length >= 16) await Promise.all(sends.splice(0));
+  }
+  await Promise.all(sends);
+  for (;;) {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    if (!Messages?.length) {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: source.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      if (Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible) === 0) return;
+    }
+  }
+}
