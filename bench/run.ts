@@ -1,6 +1,7 @@
 // `npm run bench [name ...]`: the benchmarks the issues name, each reported as a ratio against a
 // baseline measured in the same run (the machines are noisy). Exits 1 when a figure misses its budget.
 import * as cli from './suites/cli.ts';
+import * as deploySuite from './suites/deploy.ts';
 import * as secrets from './suites/secrets.ts';
 import * as status from './suites/status.ts';
 import * as dlq from './suites/dlq.ts';
@@ -11,6 +12,8 @@ type Suite = () => Promise<boolean>;
 const SUITES: Record<string, Suite> = {
   help: cli.help,
   synth: cli.synth,
+  'deploy-image': deploySuite.image,
+  'deploy-dry-run': deploySuite.dryRun,
   'secrets-calls': secrets.secretsCalls,
   'secrets-latency': secrets.secretsLatency,
   'status-calls': status.calls,

@@ -8,6 +8,10 @@ import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
+import { defineDeploy } from './commands/deploy.define.ts';
+import { defineDiff } from './commands/diff.define.ts';
+import { defineImage } from './commands/image.define.ts';
+import { defineDestroy } from './commands/destroy.define.ts';
 import { defineSecrets } from './commands/secrets.define.ts';
 import { defineStatus } from './commands/status.define.ts';
 import { defineRunpod } from './commands/runpod.define.ts';
@@ -58,6 +62,10 @@ Examples:
   // One line per command, in the order `--help` lists them.
   defineInit(program, definer);
   defineSynth(program, definer);
+  defineDiff(program, definer);
+  defineDeploy(program, definer);
+  defineImage(program, definer);
+  defineDestroy(program, definer);
   defineSecrets(program, definer);
   defineStatus(program, definer);
   defineRunpod(program, definer);

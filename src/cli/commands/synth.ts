@@ -47,6 +47,8 @@ export async function synthesize(input: {
   stage: StageConfig;
   imageTag: string;
   outdir: string;
+  /** Default true; false skips esbuild bundling of the zip functions (tests, offline diffs). */
+  bundling?: boolean;
 }): Promise<SynthResult> {
   const { createPlatformApp } = await import('../../stack/app.ts');
   const { app, registryStack, platformStack } = createPlatformApp({
@@ -54,6 +56,7 @@ export async function synthesize(input: {
     stage: input.stage,
     imageTag: input.imageTag,
     outdir: input.outdir,
+    ...(input.bundling === false ? { bundling: false } : {}),
   });
   let assembly;
   try {

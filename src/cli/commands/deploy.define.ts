@@ -1,0 +1,43 @@
+import { Option } from 'commander';
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+export const defineDeploy: DefineCommand = (program, definer) => {
+  stageOptions(
+    program
+      .command('deploy')
+      .description('Deploy an environment: preflight, registry stack, eval-worker image, platform stack (shows the diff first).')
+      .addOption(new Option('-y, --yes', 'confirm without asking (needed without a terminal for prod and for approvals)'))
+      .addOption(
+        new Option('--require-approval <mode>', 'which changes need approval: broadening (IAM/resource-policy widening), any-change, never')
+          .choices(['broadening', 'any-change', 'never'])
+          .default('broadening'),
+      )
+      .option('--image-tag <tag>', 'deploy this eval-worker image tag instead of the content hash of its inputs')
+      .option('--skip-image', 'do not build or push the eval-worker image')
+      .addOption(new Option('--container-cli <cli>', 'container CLI for the image build (default: first of these on PATH)').choices(['docker', 'podman', 'finch', 'buildah']))
+      .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing'),
+  )
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 deployed (or nothing to do, or declined), 1 failed (the failed resources and reasons are shown),
+2 bad input or a confirmation needed without a terminal (pass --yes), 130 interrupted.
+Outputs are printed and saved to .watchpoint/outputs-<env>.json.`,
+    )
+    .action(async (options: CommonOptions & { requireApproval?: string; imageTag?: string; skipImage?: boolean; containerCli?: string; dryRun?: boolean }) => {
+      const { deployCommand } = await import('./deploy.ts');
+      definer.exit(
+        await deployCommand({
+          ...definer.context(options),
+          flags: {
+            requireApproval: options.requireApproval,
+            imageTag: options.imageTag,
+            skipImage: options.skipImage,
+            containerCli: options.containerCli,
+            dryRun: options.dryRun,
+          },
+        }),
+      );
+    });
+};

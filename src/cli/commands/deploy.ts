@@ -1,0 +1,101 @@
+// `watchpoint deploy`: validates every flag, builds the real ports, and hands over to the
+// orchestration in ../deploy/plan.ts.
+import { resolveStage, type CommandContext } from '../context.ts';
+import { userError } from '../errors.ts';
+import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
+import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
+import { deploy, type InterruptWatch } from '../deploy/plan.ts';
+import { REQUIRE_APPROVAL, type RequireApproval } from '../deploy/policy.ts';
+import { createToolkitCloud } from '../deploy/toolkit.ts';
+import type { CloudPort, ContainerCli, SecretsPreflight } from '../deploy/ports.ts';
+import {
+  awsClients,
+  chooseContainerCli,
+  containerFactory,
+  projectRoot,
+  rendererFor,
+  secretsPreflight,
+  validateContainerCli,
+  validateImageTag,
+  workPaths,
+  type AwsClients,
+} from '../deploy/support.ts';
+
+export interface DeployFlags {
+  requireApproval?: string;
+  imageTag?: string;
+  skipImage?: boolean;
+  containerCli?: string;
+  dryRun?: boolean;
+}
+
+/** Replaceable parts, for tests and benchmarks. Anything not given is the real thing. */
+export interface DeployInjections {
+  clients?: Partial<AwsClients>;
+  cloud?: CloudPort;
+  container?: ContainerCli;
+  secrets?: SecretsPreflight;
+  imageInputs?: ImageInputs;
+  /** false skips esbuild bundling of the zip functions (tests). */
+  bundling?: boolean;
+}
+
+export async function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
+  const { flags, env, cwd, io } = context;
+  // Every flag is checked before anything touches AWS.
+  const requireApproval = (flags.requireApproval ?? 'broadening') as RequireApproval;
+  if (!REQUIRE_APPROVAL.includes(requireApproval)) {
+    throw userError('REQUIRE_APPROVAL_INVALID', `--require-approval "${flags.requireApproval}" is not valid.`, `Use one of ${REQUIRE_APPROVAL.join(', ')}.`);
+  }
+  validateImageTag(flags.imageTag);
+  const cliFlag = validateContainerCli(flags.containerCli);
+  const { envName, stage } = await resolveStage(context);
+  const containerName = injected.container?.name ?? (flags.skipImage ? undefined : await chooseContainerCli(cliFlag, env));
+  const paths = workPaths(cwd, envName);
+  const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm']);
+  let cloud: Promise<CloudPort> | undefined;
+  let interruptedForReal = false;
+
+  const code = await deploy(
+    {
+      envName,
+      stage,
+      requireApproval,
+      ...(flags.imageTag ? { imageTag: flags.imageTag } : {}),
+      skipImage: Boolean(flags.skipImage),
+      dryRun: Boolean(flags.dryRun),
+      ...paths,
+    },
+    {
+      io,
+      aws: createAwsPort(clients),
+      registry: createRegistryPort(clients.ecr),
+      cloud: () => (cloud ??= injected.cloud ? Promise.resolve(injected.cloud) : createToolkitCloud({ notify: (level, text) => io.notify(level, text), debug: env.WATCHPOINT_DEBUG === '1' })),
+      container: injected.container ? async () => injected.container! : containerFactory(containerName as never, env),
+      containerName,
+      secrets: injected.secrets ?? secretsPreflight(clients.ssm),
+      synth: async ({ imageTag, outdir }) => {
+        const { synthesize } = await import('./synth.ts');
+        await synthesize({ envName, stage, imageTag, outdir, ...(injected.bundling === false ? { bundling: false } : {}) });
+      },
+      imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
+      renderer: rendererFor(context),
+      watchInterrupt: (): InterruptWatch => {
+        let fire!: () => void;
+        const interrupted = new Promise<void>((resolve) => (fire = resolve));
+        const handler = () => {
+          interruptedForReal = true;
+          fire();
+        };
+        process.once('SIGINT', handler);
+        return { interrupted, dispose: () => process.off('SIGINT', handler) };
+      },
+    },
+  );
+  if (interruptedForReal) {
+    // toolkit-lib is still polling the stack and would keep the process alive; end it the way an
+    // unhandled Ctrl-C does, now that the operator has been told where things stand.
+    setImmediate(() => process.kill(process.pid, 'SIGINT'));
+  }
+  return code;
+}

@@ -1,0 +1,48 @@
+// `watchpoint diff`: synthesize once, then toolkit-lib's diff of each stack against what is deployed.
+import { resolveStage, stackNames, type CommandContext } from '../context.ts';
+import { ExitCode } from '../errors.ts';
+import { explainAwsError } from '../stack-resources.ts';
+import { imageTag, evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
+import { diffSummary } from '../deploy/policy.ts';
+import type { CloudPort } from '../deploy/ports.ts';
+import { projectRoot, validateImageTag, workPaths } from '../deploy/support.ts';
+import { createToolkitCloud } from '../deploy/toolkit.ts';
+
+export interface DiffContext extends CommandContext {
+  imageTag?: string | undefined;
+  json: boolean;
+}
+
+export interface DiffInjections {
+  cloud?: CloudPort;
+  imageInputs?: ImageInputs;
+  bundling?: boolean;
+}
+
+export async function diffCommand(context: DiffContext, injected: DiffInjections = {}): Promise<number> {
+  const { io, cwd } = context;
+  validateImageTag(context.imageTag);
+  const { envName, stage } = await resolveStage(context);
+  const tag = context.imageTag ?? (await imageTag(injected.imageInputs ?? evalWorkerInputs(projectRoot()))).tag;
+  const { assemblyDir } = workPaths(cwd, envName);
+  io.notify('info', `Synthesizing "${envName}" (${stage.region}) with image tag ${tag} ...`);
+  const { synthesize } = await import('./synth.ts');
+  await synthesize({ envName, stage, imageTag: tag, outdir: assemblyDir, ...(injected.bundling === false ? { bundling: false } : {}) });
+  const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text) }));
+  const names = stackNames(envName);
+  const diffs = [];
+  for (const stackName of [names.registry, names.platform]) {
+    try {
+      diffs.push(await cloud.diff(assemblyDir, stackName));
+    } catch (error) {
+      throw explainAwsError(error, { envName });
+    }
+  }
+  if (context.json) {
+    io.result(JSON.stringify(diffs.map(({ formatted: _formatted, ...rest }) => rest), null, 2));
+  } else {
+    for (const diff of diffs) if (diff.changes > 0 && diff.formatted.trim() !== '') io.result(diff.formatted.trimEnd());
+    for (const diff of diffs) io.result(diffSummary(diff));
+  }
+  return ExitCode.ok;
+}

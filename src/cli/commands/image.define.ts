@@ -1,0 +1,21 @@
+import { Option, type Command } from 'commander';
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+type ImageOptions = CommonOptions & { containerCli?: string; imageTag?: string };
+
+export const defineImage: DefineCommand = (program, definer) => {
+  const image = program.command('image').description('Build or push the eval-worker container image (tag = content hash of its inputs).');
+  const common = (command: Command) =>
+    stageOptions(command)
+      .addOption(new Option('--container-cli <cli>', 'container CLI (default: first of these on PATH)').choices(['docker', 'podman', 'finch', 'buildah']))
+      .option('--image-tag <tag>', 'use this tag instead of the content hash');
+  common(image.command('build').description('Build the image for linux/arm64 locally (no AWS calls).')).action(async (options: ImageOptions) => {
+    const { imageCommand } = await import('./image.ts');
+    definer.exit(await imageCommand({ ...definer.context(options), action: 'build', containerCli: options.containerCli, imageTag: options.imageTag }));
+  });
+  common(image.command('push').description('Push the image to the ECR repository; skips build and push when ECR has the tag.')).action(async (options: ImageOptions) => {
+    const { imageCommand } = await import('./image.ts');
+    definer.exit(await imageCommand({ ...definer.context(options), action: 'push', containerCli: options.containerCli, imageTag: options.imageTag }));
+  });
+};

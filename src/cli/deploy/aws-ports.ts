@@ -1,0 +1,87 @@
+// The SDK side of deploy's ports: STS, CloudFormation and ECR. Clients are injected (tests use
+// aws-sdk-client-mock) or built from awsClientConfig(stage); SDK modules load only when used.
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { isStackMissing } from '../aws.ts';
+import { WatchpointError } from '../errors.ts';
+import type { AwsPort, RegistryPort, StackEvent } from './ports.ts';
+
+export const BOOTSTRAP_STACK = 'CDKToolkit';
+
+export function createAwsPort(clients: { sts: STSClient; cloudformation: CloudFormationClient }): AwsPort {
+  const stackStatus = async (stackName: string): Promise<string | undefined> => {
+    const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+    try {
+      const out = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+      const status = out.Stacks?.[0]?.StackStatus;
+      // A deleted stack is visible by ID only; by name it "does not exist", but be safe.
+      return status === 'DELETE_COMPLETE' ? undefined : status;
+    } catch (error) {
+      if (isStackMissing(error)) return undefined;
+      throw error;
+    }
+  };
+  return {
+    async callerIdentity() {
+      const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+      const out = await clients.sts.send(new GetCallerIdentityCommand({}));
+      if (!out.Account) throw new WatchpointError('STS GetCallerIdentity returned no account.', { code: 'STS_NO_ACCOUNT', fault: 'system' });
+      return { account: out.Account, arn: out.Arn ?? '' };
+    },
+    bootstrapStatus: () => stackStatus(BOOTSTRAP_STACK),
+    stackStatus,
+    async latestStackEvents(stackName) {
+      const { DescribeStackEventsCommand } = await import('@aws-sdk/client-cloudformation');
+      const events: StackEvent[] = [];
+      let token: string | undefined;
+      // Newest first; stop at the event that began the latest stack operation (at most 5 pages).
+      for (let page = 0; page < 5; page += 1) {
+        const out = await clients.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName, NextToken: token }));
+        for (const event of out.StackEvents ?? []) {
+          const item: StackEvent = {
+            logicalId: event.LogicalResourceId ?? '',
+            resourceType: event.ResourceType ?? '',
+            status: event.ResourceStatus ?? '',
+            reason: event.ResourceStatusReason ?? '',
+            timestamp: event.Timestamp ?? new Date(0),
+          };
+          events.push(item);
+          const operationStart = item.resourceType === 'AWS::CloudFormation::Stack' && /_IN_PROGRESS$/.test(item.status) && /User Initiated/i.test(item.reason);
+          if (operationStart) return events;
+        }
+        token = out.NextToken;
+        if (!token) break;
+      }
+      return events;
+    },
+  };
+}
+
+export function createRegistryPort(ecr: ECRClient): RegistryPort {
+  return {
+    async hasImage(repositoryName, tag) {
+      const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
+      try {
+        const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
+        return (out.imageDetails ?? []).length > 0;
+      } catch (error) {
+        const name = error instanceof Error ? error.name : '';
+        if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return false;
+        throw error;
+      }
+    },
+    async authorization() {
+      const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+      const out = await ecr.send(new GetAuthorizationTokenCommand({}));
+      const data = out.authorizationData?.[0];
+      if (!data?.authorizationToken || !data.proxyEndpoint) {
+        throw new WatchpointError('ECR GetAuthorizationToken returned no token.', { code: 'ECR_NO_TOKEN', fault: 'system', fix: 'Try again; check the ECR service health for the region.' });
+      }
+      const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new WatchpointError('ECR returned an authorization token in an unknown format.', { code: 'ECR_BAD_TOKEN', fault: 'system' });
+      return { registry: new URL(data.proxyEndpoint).host, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    },
+  };
+}

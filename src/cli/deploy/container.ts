@@ -1,0 +1,119 @@
+// The container CLIs deploy can build and push with, driven through execa. Only the password of a
+// registry login ever goes through stdin; argv and logs never see it.
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { WatchpointError, userError } from '../errors.ts';
+import type { ContainerCli } from './ports.ts';
+
+export const CONTAINER_CLIS = ['docker', 'podman', 'finch', 'buildah'] as const;
+export type ContainerCliName = (typeof CONTAINER_CLIS)[number];
+
+export function isContainerCliName(value: string): value is ContainerCliName {
+  return (CONTAINER_CLIS as readonly string[]).includes(value);
+}
+
+/** The first of docker, podman, finch, buildah found on PATH, or undefined. */
+export async function detectContainerCli(path: string | undefined): Promise<ContainerCliName | undefined> {
+  const dirs = (path ?? '').split(delimiter).filter((dir) => dir !== '');
+  for (const name of CONTAINER_CLIS) {
+    for (const dir of dirs) {
+      try {
+        await access(join(dir, name), constants.X_OK);
+        return name;
+      } catch {
+        // not in this directory
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A registry on the loopback interface is a local test registry: plain HTTP, no TLS to verify. */
+function isLoopbackRegistry(image: string): boolean {
+  return /^(127\.0\.0\.1|localhost)(:\d+)?\//.test(image) || /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(image);
+}
+
+export interface ContainerCliOptions {
+  /** Environment for the child processes (PATH, DOCKER_HOST, STORAGE_DRIVER, REGISTRY_AUTH_FILE...). */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * docker, podman and finch share docker's verbs; buildah builds with `bud` and pushes with an explicit
+ * `docker://` destination. A loopback registry gets `--tls-verify=false` (podman, buildah).
+ */
+export function createContainerCli(name: ContainerCliName, options: ContainerCliOptions): ContainerCli {
+  const tlsFlag = (target: string): string[] => (isLoopbackRegistry(target) && (name === 'podman' || name === 'buildah') ? ['--tls-verify=false'] : []);
+  const exec = async (args: string[], input?: { stdin?: string; logFile?: string; what: string }): Promise<void> => {
+    const { execa } = await import('execa');
+    try {
+      await execa(name, args, {
+        env: options.env,
+        extendEnv: false,
+        ...(input?.stdin !== undefined ? { input: input.stdin } : { stdin: 'ignore' as const }),
+        // The build log goes to a file, so the build never waits on a pipe while the synth keeps the
+        // event loop busy.
+        ...(input?.logFile ? { stdout: { file: input.logFile, append: true }, stderr: { file: input.logFile, append: true } } : {}),
+      });
+    } catch (error) {
+      throw new WatchpointError(`\`${name} ${redactedArgs(args)}\` failed${await logTail(input?.logFile, error)}`, {
+        code: 'CONTAINER_CLI_FAILED',
+        fault: 'system',
+        fix: input?.what ?? `Check that ${name} works: run \`${name} info\`.`,
+        cause: sanitize(error),
+      });
+    }
+  };
+  return {
+    name,
+    async build({ contextDir, dockerfile, image, platform, logFile }) {
+      try {
+        await access(join(contextDir, dockerfile));
+      } catch {
+        throw userError('DOCKERFILE_MISSING', `${join(contextDir, dockerfile)} does not exist.`, 'Add the eval-worker Dockerfile, or pass --skip-image / --image-tag to deploy an image already in ECR.');
+      }
+      const verb = name === 'buildah' ? 'bud' : 'build';
+      await exec([verb, '--platform', platform, '-f', join(contextDir, dockerfile), '-t', image, contextDir], {
+        logFile,
+        what: `Read the build log ${logFile}. Building for ${platform} on another architecture needs QEMU/binfmt for ${name}.`,
+      });
+    },
+    async login({ registry, username, password }) {
+      await exec(['login', ...tlsFlag(registry), '--username', username, '--password-stdin', registry], {
+        stdin: password,
+        what: `Check that ${name} can reach ${registry} and that your AWS role may call ecr:GetAuthorizationToken.`,
+      });
+    },
+    async push(image) {
+      const args = name === 'buildah' ? ['push', ...tlsFlag(image), image, `docker://${image}`] : ['push', ...tlsFlag(image), image];
+      await exec(args, { what: `Check your ECR permissions (ecr:PutImage, ecr:InitiateLayerUpload...) and the network path to the registry.` });
+    },
+  };
+}
+
+/** Never print a value that follows --password (the CLI only ever uses --password-stdin, but be sure). */
+function redactedArgs(args: string[]): string {
+  return args.map((arg, i) => (args[i - 1] === '--password' || args[i - 1] === '-p' ? '***' : arg)).join(' ');
+}
+
+/** An execa error carries the child's stdin input and output; keep only what is safe to print. */
+function sanitize(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const e = error as Error & { shortMessage?: string; stderr?: unknown; exitCode?: number };
+  const stderr = typeof e.stderr === 'string' ? e.stderr.trim().split('\n').slice(-5).join('\n') : '';
+  const clean = new Error([e.shortMessage?.replace(/--password-stdin.*$/s, '--password-stdin') ?? e.name, stderr].filter(Boolean).join('\n'));
+  clean.name = 'ContainerCliError';
+  return clean;
+}
+
+async function logTail(logFile: string | undefined, error: unknown): Promise<string> {
+  if (!logFile) return '.';
+  const exit = (error as { exitCode?: number }).exitCode;
+  try {
+    const lines = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-15);
+    return `${exit === undefined ? '' : ` (exit ${exit})`}; last lines of ${logFile}:\n    ${lines.join('\n    ')}`;
+  } catch {
+    return exit === undefined ? '.' : ` (exit ${exit}).`;
+  }
+}

@@ -1,0 +1,419 @@
+// The deploy orchestration: preflight, image + synth, diff, questions, deploy, outputs. It talks only
+// to ports (ports.ts), so every path (order, skips, approvals, failures, Ctrl-C) is tested with fakes.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { StageConfig } from '../../config/schema.ts';
+import { stackNames } from '../context.ts';
+import { ExitCode, WatchpointError, userError } from '../errors.ts';
+import type { Io } from '../io.ts';
+import type { RendererChoice } from '../renderer.ts';
+import { explainAwsError } from '../stack-resources.ts';
+import { describeImageCommands, finishPush, planImage, startBuild, type ImagePlan, type StartedBuild } from './image.ts';
+import type { ImageInputs } from './image-tag.ts';
+import {
+  approvalReason,
+  describeState,
+  diffSummary,
+  failureReport,
+  isProduction,
+  strongest,
+  type RequireApproval,
+} from './policy.ts';
+import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
+import { runPhase, type TaskHandle } from './tasks.ts';
+import { ApprovalDriftError } from './toolkit.ts';
+
+export interface DeployRequest {
+  envName: string;
+  stage: StageConfig;
+  requireApproval: RequireApproval;
+  /** --image-tag: deploy this tag instead of the content hash. */
+  imageTag?: string;
+  /** --skip-image: never build or push. */
+  skipImage: boolean;
+  dryRun: boolean;
+  /** Where synthesize() writes the cloud assembly. */
+  assemblyDir: string;
+  /** .watchpoint/outputs-<env>.json */
+  outputsFile: string;
+  /** The container build log (the build writes here, not to a pipe). */
+  buildLogFile: string;
+}
+
+export interface InterruptWatch {
+  /** Resolves on Ctrl-C. */
+  interrupted: Promise<void>;
+  dispose(): void;
+}
+
+export interface DeployDeps {
+  io: Io;
+  aws: AwsPort;
+  registry: RegistryPort;
+  /** toolkit-lib, loaded on first use (it is slow to import). */
+  cloud: () => Promise<CloudPort>;
+  /** The container CLI; throws a user error when none is available. Called only when a build is needed. */
+  container: () => Promise<ContainerCli>;
+  /** Name of the container CLI for --dry-run's command list, or undefined when none was found. */
+  containerName: string | undefined;
+  secrets: SecretsPreflight;
+  /** Writes the cloud assembly (both stacks) for this image tag into outdir. */
+  synth: (input: { imageTag: string; outdir: string }) => Promise<void>;
+  imageInputs: ImageInputs;
+  renderer: RendererChoice;
+  /** Starts listening for Ctrl-C while stacks deploy. */
+  watchInterrupt?: () => InterruptWatch;
+}
+
+interface DeployState {
+  identity?: CallerIdentity;
+  bootstrap: 'present' | 'missing';
+  image?: ImagePlan;
+  build?: StartedBuild;
+  buildFailed: boolean;
+  diffs: StackDiff[];
+  statuses: Map<string, string | undefined>;
+  results: StackDeployResult[];
+  /** The stack toolkit-lib is deploying right now (for Ctrl-C). */
+  deploying?: string;
+}
+
+const BUSY = /_IN_PROGRESS$/;
+
+export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<number> {
+  const { io } = deps;
+  const { envName, stage } = request;
+  const names = stackNames(envName);
+  const order = [names.registry, names.platform];
+  const state: DeployState = { bootstrap: 'present', buildFailed: false, diffs: [], statuses: new Map(), results: [] };
+
+  // 1. Preflight. The config was validated before this function was called.
+  await runPhase(deps.renderer, [
+    {
+      title: `Config: environment "${envName}", region ${stage.region}`,
+      run: () => undefined,
+    },
+    {
+      title: 'AWS credentials (sts:GetCallerIdentity)',
+      run: async (task) => {
+        const identity = await aws(() => deps.aws.callerIdentity(), envName);
+        if (stage.account !== undefined && identity.account !== stage.account) {
+          throw userError(
+            'ACCOUNT_MISMATCH',
+            `These credentials are for account ${identity.account} (${identity.arn}), but environment "${envName}" is configured for account ${stage.account}.`,
+            `Switch to a profile for account ${stage.account} (e.g. export AWS_PROFILE=...), or fix "account" with \`watchpoint init --env ${envName}\`.`,
+          );
+        }
+        state.identity = identity;
+        task.title(`AWS account ${identity.account} (${identity.arn}), region ${stage.region}`);
+      },
+    },
+    {
+      title: 'Secrets (watchpoint secrets check)',
+      run: async () => {
+        const report = await deps.secrets({ envName, stage });
+        if (!report.ok) {
+          throw new WatchpointError(`The secrets of "${envName}" are not ready:\n  ${report.problems.join('\n  ')}`, {
+            code: 'SECRETS_NOT_READY',
+            fault: 'user',
+            exitCode: ExitCode.failure,
+            fix: `Set them with \`watchpoint secrets set --env ${envName} <name>\`, then check with \`watchpoint secrets check --env ${envName}\`.`,
+          });
+        }
+      },
+    },
+    // Issue 8 adds `db migrate` here: after the secrets check (it reads database/url) and before any
+    // stack changes; it owns --skip-migrations.
+    {
+      title: 'CDK bootstrap stack (CDKToolkit)',
+      run: async (task) => {
+        const status = await aws(() => deps.aws.bootstrapStatus(), envName);
+        if (status === undefined) {
+          state.bootstrap = 'missing';
+          task.title('CDK bootstrap stack (CDKToolkit): missing');
+          return;
+        }
+        if (/FAILED$|^ROLLBACK_COMPLETE$/.test(status)) {
+          throw new WatchpointError(`The CDK bootstrap stack CDKToolkit is in state ${status}.`, {
+            code: 'BOOTSTRAP_BROKEN',
+            fault: 'system',
+            fix: 'Open CloudFormation in this region, fix or delete the CDKToolkit stack, then run deploy again (it offers to bootstrap).',
+          });
+        }
+        task.title(`CDK bootstrap stack (CDKToolkit): ${status}`);
+      },
+    },
+  ]);
+  const identity = state.identity!;
+  io.notify('info', `Deploying "${envName}" to account ${identity.account}, region ${stage.region}.`);
+
+  // The one question that depends on the preflight: bootstrap a fresh account/region.
+  const environment = `aws://${identity.account}/${stage.region}`;
+  if (state.bootstrap === 'missing' && !request.dryRun) {
+    const bootstrap = await io.ask({
+      kind: 'confirm',
+      message: `${environment} is not bootstrapped for the CDK (no CDKToolkit stack). Bootstrap it now?`,
+      default: false,
+      dangerous: true,
+    });
+    if (!bootstrap) {
+      throw userError('BOOTSTRAP_REQUIRED', `${environment} needs the CDK bootstrap stack before anything can be deployed.`, 'Run deploy again and accept the bootstrap (or pass --yes).');
+    }
+    await runPhase(deps.renderer, [
+      { title: `Bootstrap ${environment} (toolkit-lib)`, run: async () => (await deps.cloud()).bootstrap(identity.account, stage.region) },
+    ]);
+  }
+
+  // 2. Image (started first, so the build runs while the synth holds this thread), synth, diff.
+  await runPhase(deps.renderer, [
+    {
+      title: 'Eval-worker image',
+      run: async (task) => {
+        const plan = await aws(
+          () => planImage({ envName, inputs: deps.imageInputs, registry: deps.registry, ...(request.imageTag ? { tag: request.imageTag } : {}) }),
+          envName,
+        );
+        state.image = plan;
+        const ref = `${plan.repositoryName}:${plan.tag}`;
+        if (plan.present) return task.title(`Eval-worker image ${ref}: already in ECR, nothing to build or push`);
+        if (request.skipImage) return task.title(`Eval-worker image ${ref}: not in ECR, and --skip-image: not building it`);
+        if (request.dryRun) return task.title(`Eval-worker image ${ref}: not in ECR, would build and push`);
+        const cli = await deps.container();
+        const build = await aws(() => startBuild({ plan, inputs: deps.imageInputs, registry: deps.registry, cli, logFile: request.buildLogFile }), envName);
+        build.done.catch(() => (state.buildFailed = true));
+        state.build = build;
+        task.title(`Eval-worker image ${ref}: building with ${cli.name} (log: ${request.buildLogFile})`);
+      },
+    },
+    {
+      title: 'Synthesize both stacks',
+      run: async (task) => {
+        await deps.synth({ imageTag: state.image!.tag, outdir: request.assemblyDir });
+        task.title(`Synthesized both stacks (image tag ${state.image!.tag})`);
+      },
+    },
+    ...order.map((stackName) => ({
+      title: `Diff ${stackName}`,
+      run: async (task: TaskHandle) => {
+        const status = await aws(() => deps.aws.stackStatus(stackName), envName);
+        state.statuses.set(stackName, status);
+        if (status !== undefined && BUSY.test(status)) {
+          throw userError(
+            'STACK_BUSY',
+            `${stackName} is busy (${status}): another deployment or rollback is running.`,
+            `Wait for it to finish (watch it with \`watchpoint status --env ${envName}\` or the CloudFormation console), then deploy again.`,
+          );
+        }
+        const cloud = await deps.cloud();
+        const diff = { ...(await cloud.diff(request.assemblyDir, stackName)), isNew: status === undefined };
+        state.diffs.push(diff);
+        task.title(`Diff ${diffSummary(diff)}`);
+      },
+    })),
+  ]);
+  if (state.image!.present === false && request.skipImage) {
+    io.notify('warn', `ECR has no ${state.image!.repositoryName}:${state.image!.tag}; the eval workers cannot start until it is pushed (\`watchpoint image push --env ${envName}\`).`);
+  }
+
+  // A build that already failed stops here, before any question or change.
+  if (state.buildFailed) await state.build!.done;
+
+  for (const diff of state.diffs) if (diff.changes > 0 && diff.formatted.trim() !== '') io.notify('info', diff.formatted.trimEnd());
+  for (const diff of state.diffs) io.notify('info', diffSummary(diff));
+
+  const reasons = state.diffs.flatMap((diff) => {
+    const reason = approvalReason(diff, request.requireApproval);
+    return reason ? [`${diff.stackName}: ${reason}`] : [];
+  });
+  const prod = isProduction(envName);
+
+  if (request.dryRun) {
+    for (const line of dryRunSteps(request, deps, state, environment, reasons, prod)) io.result(line);
+    await state.build?.done.catch(() => undefined);
+    return ExitCode.ok;
+  }
+
+  // 3. The approvals the diff calls for, then nothing more is asked.
+  if (prod || reasons.length > 0) {
+    for (const reason of reasons) io.notify('warn', `Needs approval: ${reason}`);
+    const summary = state.diffs.map(diffSummary).join('; ');
+    const yes = await io.ask({
+      kind: 'confirm',
+      message: `Deploy "${envName}" to account ${identity.account}, region ${stage.region} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''})?`,
+      default: false,
+      dangerous: true,
+    });
+    if (!yes) {
+      await state.build?.done.catch(() => undefined);
+      io.notify('info', 'Not deployed; nothing was changed.');
+      return ExitCode.ok;
+    }
+  }
+  const approved = request.requireApproval === 'never' ? 'broadening' : strongest(state.diffs.map((d) => d.permissionChange));
+
+  // 4. Deploy: registry stack, image push, platform stack, outputs. Ctrl-C says where things stand.
+  const watch = deps.watchInterrupt?.();
+  const interrupted = watch?.interrupted.then(() => 'interrupted' as const);
+  try {
+    const work = runPhase(deps.renderer, [
+      ...order.flatMap((stackName) => [
+        {
+          title: `Deploy ${stackName}`,
+          run: async (task: TaskHandle) => {
+            const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task);
+            state.results.push(result);
+            task.title(`Deployed ${stackName}${result.noOp ? ' (no changes)' : ''}`);
+          },
+        },
+        ...(stackName === names.registry
+          ? [
+              {
+                title: 'Push eval-worker image',
+                enabled: state.build !== undefined,
+                run: async (task: TaskHandle) => {
+                  task.output(`waiting for the build (log: ${request.buildLogFile})`);
+                  await finishPush(state.build!, await deps.container());
+                  task.title(`Pushed ${state.build!.image}`);
+                },
+              },
+            ]
+          : []),
+      ]),
+      {
+        title: `Save outputs to ${request.outputsFile}`,
+        run: async () => {
+          await writeOutputs(request.outputsFile, {
+            env: envName,
+            account: identity.account,
+            region: stage.region,
+            imageTag: state.image!.tag,
+            deployedAt: new Date().toISOString(),
+            stacks: Object.fromEntries(state.results.map((r) => [r.stackName, r.outputs])),
+          });
+        },
+      },
+    ]).then(() => 'done' as const);
+    work.catch(() => undefined);
+    const outcome = await (interrupted ? Promise.race([work, interrupted]) : work);
+    if (outcome === 'interrupted') return await reportInterrupt(deps, state, envName);
+  } finally {
+    watch?.dispose();
+  }
+
+  for (const result of state.results) {
+    for (const [key, value] of Object.entries(result.outputs).sort(([a], [b]) => a.localeCompare(b))) io.result(`${result.stackName}.${key} = ${value}`);
+  }
+  io.notify('success', `Deployed "${envName}"; outputs saved to ${request.outputsFile}`);
+  return ExitCode.ok;
+}
+
+async function deployStack(
+  stackName: string,
+  assemblyDir: string,
+  approved: ReturnType<typeof strongest>,
+  deps: DeployDeps,
+  state: DeployState,
+  envName: string,
+  task: TaskHandle,
+): Promise<StackDeployResult> {
+  const cloud = await deps.cloud();
+  state.deploying = stackName;
+  const onActivity = (activity: ResourceActivity) =>
+    task.output(`${activity.progress ? `${activity.progress} ` : ''}${activity.logicalId} ${activity.status}${activity.reason ? `: ${activity.reason}` : ''}`);
+  try {
+    return await cloud.deploy(assemblyDir, stackName, { approved, onActivity });
+  } catch (error) {
+    if (error instanceof ApprovalDriftError) {
+      throw new WatchpointError(error.message, {
+        code: 'APPROVAL_DRIFT',
+        fault: 'system',
+        fix: 'The stack changed between the diff and the deploy; run deploy again to see and approve the new diff.',
+        cause: error,
+      });
+    }
+    throw await explainFailure(stackName, error, deps, envName);
+  } finally {
+    delete state.deploying;
+  }
+}
+
+async function explainFailure(stackName: string, error: unknown, deps: DeployDeps, envName: string): Promise<unknown> {
+  const explained = explainAwsError(error, { envName });
+  if (explained instanceof WatchpointError) return explained;
+  const status = await deps.aws.stackStatus(stackName).catch(() => undefined);
+  const events = await deps.aws.latestStackEvents(stackName).catch(() => []);
+  const report = failureReport(stackName, status, events);
+  const lines = [`Deploying ${stackName} failed. ${report.state}`];
+  if (report.failed.length > 0) {
+    lines.push('Failed resources (CloudFormation stack events):');
+    for (const failed of report.failed) lines.push(`  ${failed.logicalId} (${failed.resourceType}) ${failed.status}: ${failed.reason}`);
+  }
+  return new WatchpointError(lines.join('\n'), {
+    code: 'DEPLOY_FAILED',
+    fault: 'system',
+    fix: report.rollingBack
+      ? `Wait for the rollback (\`watchpoint status --env ${envName}\`), fix the cause above, then deploy again.`
+      : 'Fix the cause above, then deploy again.',
+    cause: error,
+  });
+}
+
+async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: string): Promise<number> {
+  const { io } = deps;
+  const stackName = state.deploying;
+  if (!stackName) {
+    io.notify('warn', 'Interrupted between steps; no stack was being changed.');
+    return ExitCode.interrupted;
+  }
+  const status = await deps.aws.stackStatus(stackName).catch(() => undefined);
+  const { state: words } = describeState(stackName, status);
+  io.notify('warn', [
+    `Interrupted. CloudFormation keeps going without this command: ${words}`,
+    `  watch it:  watchpoint status --env ${envName}   (or the CloudFormation console)`,
+    `  stop it:   CancelUpdateStack (aws cloudformation cancel-update-stack --stack-name ${stackName}), which rolls the update back`,
+  ].join('\n'));
+  return ExitCode.interrupted;
+}
+
+function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployState, environment: string, reasons: string[], prod: boolean): string[] {
+  const steps: string[] = [];
+  if (state.bootstrap === 'missing') steps.push(`toolkit-lib bootstrap ${environment} (asks first; creates the CDKToolkit stack)`);
+  if (prod || reasons.length > 0) steps.push(`ask for confirmation${reasons.length ? `: ${reasons.join('; ')}` : ' (production)'}`);
+  const image = state.image!;
+  for (const diff of state.diffs) {
+    steps.push(
+      diff.changes === 0 && !diff.isNew
+        ? `toolkit-lib deploy ${diff.stackName}: no changes (toolkit-lib skips it without a change set)`
+        : `toolkit-lib deploy ${diff.stackName} (cloudformation:CreateChangeSet + ExecuteChangeSet, ${diffSummary(diff).replace(`${diff.stackName}: `, '')})`,
+    );
+    if (diff.stackName.endsWith('-registry')) {
+      if (image.present) steps.push(`image ${image.repositoryName}:${image.tag}: in ECR (ecr:DescribeImages), no build and no push`);
+      else if (request.skipImage) steps.push(`image ${image.repositoryName}:${image.tag}: not in ECR; --skip-image, so not built`);
+      else steps.push(...describeImageCommands(deps.containerName ?? '<container-cli>', image, deps.imageInputs, `${state.identity!.account}.dkr.ecr.${request.stage.region}.amazonaws.com`));
+    }
+  }
+  steps.push(`write ${request.outputsFile}`);
+  return ['Dry run: nothing was changed. deploy would run, in order:', ...steps.map((step, i) => `  ${i + 1}. ${step}`)];
+}
+
+/** Atomic: a temp file in the same directory, then a rename. */
+export async function writeOutputs(path: string, data: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, `${JSON.stringify(data, null, 2)}\n`, { flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+async function aws<T>(call: () => Promise<T>, envName: string): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw explainAwsError(error, { envName });
+  }
+}

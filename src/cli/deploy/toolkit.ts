@@ -1,0 +1,192 @@
+// CloudPort through @aws-cdk/toolkit-lib, with an IoHost bridged to the CLI's own I/O. toolkit-lib
+// takes ~570 ms to load, so this module imports it only when a port is created.
+import type { IIoHost, IoMessage, IoRequest } from '@aws-cdk/toolkit-lib';
+import type { Level } from '../io.ts';
+import type { CloudPort, PermissionChange, ResourceActivity, StackDiff } from './ports.ts';
+
+const RANK: Record<PermissionChange, number> = { none: 0, 'non-broadening': 1, broadening: 2 };
+
+/** Resource impacts that can lose data or break references. */
+const DESTRUCTIVE = new Set(['WILL_REPLACE', 'MAY_REPLACE', 'WILL_DESTROY']);
+
+export interface ToolkitCloudOptions {
+  /** Where the bridge sends what the operator should see (warnings, progress). */
+  notify: (level: Level, text: string) => void;
+  /**
+   * Diff against a local template instead of the deployed one (DiffMethod.LocalFile): offline diffs
+   * and tests. Return undefined to diff against the deployed stack (DiffMethod.TemplateOnly).
+   */
+  localTemplateFor?: (stackName: string) => string | undefined;
+  /** Forward every toolkit message (WATCHPOINT_DEBUG=1). */
+  debug?: boolean;
+}
+
+interface Capture {
+  onActivity?: (activity: ResourceActivity) => void;
+  diffs: Map<string, { formatted: string; permission: PermissionChange; destructive: StackDiff['destructive'] }>;
+  noOp: Map<string, boolean>;
+  /** Strongest permission change approved for the deploy in flight. */
+  approved: PermissionChange;
+  refused?: PermissionChange;
+}
+
+export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<CloudPort> {
+  const tk = await import('@aws-cdk/toolkit-lib');
+  const capture: Capture = { diffs: new Map(), noOp: new Map(), approved: 'none' };
+  const ioHost: IIoHost = {
+    async notify(msg: IoMessage<unknown>) {
+      bridgeNotify(msg, capture, options);
+    },
+    async requestResponse<T>(msg: IoRequest<unknown, T>): Promise<T> {
+      // Every question was asked before toolkit-lib started: nothing prompts under a spinner.
+      if (msg.code === 'CDK_TOOLKIT_I5060') {
+        // The deploy-time diff (from the change set) must not go beyond what the operator approved.
+        const change = (msg.data as { permissionChangeType?: PermissionChange }).permissionChangeType ?? 'none';
+        if (RANK[change] > RANK[capture.approved]) {
+          capture.refused = change;
+          return false as T;
+        }
+        return true as T;
+      }
+      // The destroy confirmation was asked (environment name typed) before toolkit-lib ran.
+      if (msg.code === 'CDK_TOOLKIT_I7010') return true as T;
+      return msg.defaultResponse;
+    },
+  };
+  const toolkit = new tk.Toolkit({ ioHost, color: false, emojis: false });
+  const single = (stackName: string) => ({
+    strategy: tk.StackSelectionStrategy.PATTERN_MUST_MATCH_SINGLE,
+    patterns: [stackName],
+    expand: tk.ExpandStackSelection.NONE,
+  });
+
+  return {
+    async diff(assemblyDir, stackName) {
+      const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
+      const local = options.localTemplateFor?.(stackName);
+      capture.diffs.delete(stackName);
+      const result = await toolkit.diff(cx, {
+        stacks: single(stackName),
+        method: local ? tk.DiffMethod.LocalFile(local) : tk.DiffMethod.TemplateOnly(),
+      });
+      const template = result[stackName] as unknown as { differenceCount: number; permissionsBroadened: boolean; permissionsAnyChanges: boolean } | undefined;
+      const seen = capture.diffs.get(stackName);
+      const permission: PermissionChange = seen?.permission ?? (template?.permissionsBroadened ? 'broadening' : template?.permissionsAnyChanges ? 'non-broadening' : 'none');
+      return {
+        stackName,
+        isNew: false,
+        changes: template?.differenceCount ?? 0,
+        permissionChange: permission,
+        destructive: seen?.destructive ?? [],
+        formatted: seen?.formatted ?? '',
+      };
+    },
+    async deploy(assemblyDir, stackName, { approved, onActivity }) {
+      const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
+      capture.approved = approved;
+      delete capture.refused;
+      capture.onActivity = onActivity;
+      capture.noOp.delete(stackName);
+      try {
+        const result = await toolkit.deploy(cx, { stacks: single(stackName), deploymentMethod: { method: 'change-set' } });
+        const stack = result.stacks.find((s) => s.stackName === stackName);
+        return { stackName, noOp: capture.noOp.get(stackName) ?? false, outputs: { ...(stack?.outputs ?? {}) } };
+      } catch (error) {
+        if (capture.refused) {
+          throw new ApprovalDriftError(stackName, capture.refused, approved, error);
+        }
+        throw error;
+      } finally {
+        delete capture.onActivity;
+      }
+    },
+    async destroy(assemblyDir, stackName, onActivity) {
+      const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
+      capture.onActivity = onActivity;
+      try {
+        await toolkit.destroy(cx, { stacks: single(stackName) });
+      } finally {
+        delete capture.onActivity;
+      }
+    },
+    async bootstrap(account, region) {
+      await toolkit.bootstrap(tk.BootstrapEnvironments.fromList([`aws://${account}/${region}`]));
+    },
+  };
+}
+
+/** The change set showed a wider permission change than the diff the operator approved. */
+export class ApprovalDriftError extends Error {
+  readonly stackName: string;
+  readonly found: PermissionChange;
+  readonly approved: PermissionChange;
+  constructor(stackName: string, found: PermissionChange, approved: PermissionChange, cause: unknown) {
+    super(`${stackName}: the change set has ${found} permission changes, more than the approved diff (${approved}); nothing was deployed to it.`, { cause });
+    this.name = 'ApprovalDriftError';
+    this.stackName = stackName;
+    this.found = found;
+    this.approved = approved;
+  }
+}
+
+function bridgeNotify(msg: IoMessage<unknown>, capture: Capture, options: ToolkitCloudOptions): void {
+  const data = msg.data as Record<string, unknown> | undefined;
+  switch (msg.code) {
+    case 'CDK_TOOLKIT_I5502': {
+      // Stack activity: one CloudFormation event per resource change.
+      const activity = data as { event?: Record<string, unknown>; progress?: { formatted?: string } } | undefined;
+      const event = activity?.event ?? {};
+      capture.onActivity?.({
+        stackName: String(event.StackName ?? ''),
+        logicalId: String(event.LogicalResourceId ?? ''),
+        resourceType: String(event.ResourceType ?? ''),
+        status: String(event.ResourceStatus ?? ''),
+        ...(event.ResourceStatusReason ? { reason: String(event.ResourceStatusReason) } : {}),
+        ...(activity?.progress?.formatted ? { progress: activity.progress.formatted.trim() } : {}),
+      });
+      return;
+    }
+    case 'CDK_TOOLKIT_I4002': {
+      const diff = data as {
+        stack?: { stackName?: string };
+        formattedDiff?: { diff?: string; security?: string };
+        permissionChanges?: PermissionChange;
+        destructiveChanges?: { logicalId: string; resourceType?: string; impact: string }[];
+      };
+      const name = diff.stack?.stackName;
+      if (name) {
+        capture.diffs.set(name, {
+          formatted: stripAnsi(diff.formattedDiff?.diff ?? ''),
+          permission: diff.permissionChanges ?? 'none',
+          destructive: (diff.destructiveChanges ?? [])
+            .filter((change) => DESTRUCTIVE.has(String(change.impact)))
+            .map((change) => ({ logicalId: change.logicalId, resourceType: change.resourceType ?? '', impact: String(change.impact) })),
+        });
+      }
+      return;
+    }
+    case 'CDK_TOOLKIT_I5900': {
+      const result = data as { noOp?: boolean; stackArn?: string } | undefined;
+      const name = result?.stackArn?.split('/')[1];
+      if (name) capture.noOp.set(name, Boolean(result?.noOp));
+      return;
+    }
+    // The child app's stderr and construct warnings arrive as "error"; they are not failures.
+    case 'CDK_ASSEMBLY_E1002':
+    case 'CDK_TOOLKIT_E9600':
+      options.notify('warn', stripAnsi(msg.message));
+      return;
+    default:
+      break;
+  }
+  if (options.debug) {
+    options.notify('info', `[${msg.level} ${msg.code ?? ''}] ${stripAnsi(msg.message)}`);
+    return;
+  }
+  if (msg.level === 'warn' && !/security approval/i.test(msg.message)) options.notify('warn', stripAnsi(msg.message));
+}
+
+function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}

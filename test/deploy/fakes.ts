@@ -1,0 +1,178 @@
+// Fakes for deploy's ports, recording every call in one shared log so tests can check the order.
+import { join } from 'node:path';
+import type { StageConfig } from '../../src/config/schema.ts';
+import type { DeployDeps, DeployRequest } from '../../src/cli/deploy/plan.ts';
+import type {
+  AwsPort,
+  CloudPort,
+  ContainerCli,
+  PermissionChange,
+  RegistryPort,
+  StackDiff,
+  StackEvent,
+} from '../../src/cli/deploy/ports.ts';
+import type { Io } from '../../src/cli/io.ts';
+
+export const STAGE: StageConfig = {
+  region: 'eu-west-1',
+  account: '123456789012',
+  alertEmail: 'oncall@example.com',
+  runPodEndpointId: 'abc123xyz',
+  domainName: '',
+  certificateArn: '',
+  corsAllowedOrigins: ['*'],
+  googleClientId: '',
+  githubClientId: '',
+  awsEndpointUrl: '',
+};
+
+export function diffOf(stackName: string, changes: number, permissionChange: PermissionChange = 'none', formatted = ''): StackDiff {
+  return { stackName, isNew: false, changes, permissionChange, destructive: [], formatted };
+}
+
+export interface FakeOptions {
+  account?: string;
+  bootstrap?: string | undefined;
+  secretsOk?: boolean;
+  imagePresent?: boolean;
+  diffs?: Record<string, StackDiff>;
+  statuses?: Record<string, string | undefined>;
+  /** Makes cloud.deploy throw for this stack. */
+  failDeploy?: string;
+  events?: StackEvent[];
+  statusAfterFailure?: string;
+  /** cloud.deploy of this stack never settles until released (for Ctrl-C tests). */
+  hangDeploy?: string;
+  outputs?: Record<string, Record<string, string>>;
+  noOp?: string[];
+}
+
+export interface Fakes {
+  log: string[];
+  deps: DeployDeps;
+  approvedFor: Map<string, PermissionChange>;
+  interrupt: () => void;
+  interruptDisposed: () => boolean;
+}
+
+export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
+  const log: string[] = [];
+  const approvedFor = new Map<string, PermissionChange>();
+  const bootstrap = 'bootstrap' in options ? options.bootstrap : 'UPDATE_COMPLETE';
+  const statuses: Record<string, string | undefined> = options.statuses
+    ? { ...options.statuses }
+    : { 'watchpoint-dev-registry': 'UPDATE_COMPLETE', 'watchpoint-dev': 'UPDATE_COMPLETE', 'watchpoint-prod-registry': 'UPDATE_COMPLETE', 'watchpoint-prod': 'UPDATE_COMPLETE' };
+  const aws: AwsPort = {
+    async callerIdentity() {
+      log.push('sts:GetCallerIdentity');
+      return { account: options.account ?? '123456789012', arn: 'arn:aws:iam::123456789012:role/ops' };
+    },
+    async bootstrapStatus() {
+      log.push('cfn:DescribeStacks CDKToolkit');
+      return bootstrap;
+    },
+    async stackStatus(name) {
+      log.push(`cfn:DescribeStacks ${name}`);
+      return statuses[name];
+    },
+    async latestStackEvents(name) {
+      log.push(`cfn:DescribeStackEvents ${name}`);
+      return options.events ?? [];
+    },
+  };
+  const registry: RegistryPort = {
+    async hasImage(repo, tag) {
+      log.push(`ecr:DescribeImages ${repo}:${tag}`);
+      return options.imagePresent ?? false;
+    },
+    async authorization() {
+      log.push('ecr:GetAuthorizationToken');
+      return { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', username: 'AWS', password: 's3cret-token' };
+    },
+  };
+  const cloud: CloudPort = {
+    async diff(_dir, stackName) {
+      log.push(`diff ${stackName}`);
+      return options.diffs?.[stackName] ?? diffOf(stackName, 0);
+    },
+    async deploy(_dir, stackName, { approved, onActivity }) {
+      log.push(`deploy ${stackName}`);
+      approvedFor.set(stackName, approved);
+      onActivity({ stackName, logicalId: 'Thing', resourceType: 'AWS::SQS::Queue', status: 'UPDATE_IN_PROGRESS' });
+      if (options.hangDeploy === stackName) {
+        statuses[stackName] = 'UPDATE_IN_PROGRESS';
+        await new Promise<void>(() => undefined);
+      }
+      if (options.failDeploy === stackName) {
+        statuses[stackName] = options.statusAfterFailure ?? 'UPDATE_ROLLBACK_COMPLETE';
+        throw new Error(`The stack named ${stackName} failed to deploy: UPDATE_ROLLBACK_COMPLETE`);
+      }
+      return { stackName, noOp: options.noOp?.includes(stackName) ?? false, outputs: options.outputs?.[stackName] ?? {} };
+    },
+    async destroy(_dir, stackName) {
+      log.push(`destroy ${stackName}`);
+    },
+    async bootstrap(account, region) {
+      log.push(`bootstrap aws://${account}/${region}`);
+    },
+  };
+  const container: ContainerCli = {
+    name: 'fakecli',
+    async build({ image }) {
+      log.push(`build ${image}`);
+    },
+    async login({ registry: host, username }) {
+      log.push(`login ${username}@${host}`);
+    },
+    async push(image) {
+      log.push(`push ${image}`);
+    },
+  };
+  let fire: (() => void) | undefined;
+  let disposed = false;
+  const deps: DeployDeps = {
+    io,
+    aws,
+    registry,
+    cloud: async () => cloud,
+    container: async () => container,
+    containerName: 'fakecli',
+    secrets: async () => {
+      log.push('secrets check');
+      return options.secretsOk === false ? { ok: false, problems: ['billing/stripe_secret_key: missing (required)'] } : { ok: true, problems: [] };
+    },
+    synth: async ({ imageTag }) => {
+      log.push(`synth ${imageTag}`);
+    },
+    imageInputs: { contextDir: join(dir, 'ctx'), dockerfile: 'Dockerfile', include: ['.'], platform: 'linux/arm64' },
+    renderer: 'silent',
+    watchInterrupt: () => ({
+      interrupted: new Promise<void>((resolve) => (fire = resolve)),
+      dispose: () => (disposed = true),
+    }),
+  };
+  return {
+    log,
+    deps,
+    approvedFor,
+    interrupt: () => {
+      // The hung deploy stays pending, as toolkit-lib's polling would.
+      fire?.();
+    },
+    interruptDisposed: () => disposed,
+  };
+}
+
+export function request(dir: string, overrides: Partial<DeployRequest> = {}): DeployRequest {
+  return {
+    envName: 'dev',
+    stage: STAGE,
+    requireApproval: 'broadening',
+    skipImage: false,
+    dryRun: false,
+    assemblyDir: join(dir, 'cdk.out'),
+    outputsFile: join(dir, '.watchpoint', 'outputs-dev.json'),
+    buildLogFile: join(dir, '.watchpoint', 'build.log'),
+    ...overrides,
+  };
+}
