@@ -74,7 +74,7 @@ describe('the compiled CLI cache', () => {
     const { tmpdir } = await import('node:os');
     const repo = fileURLToPath(new URL('../..', import.meta.url));
     const copy = await mkdtemp(join(tmpdir(), 'watchpoint-cache-'));
-    for (const dir of ['bin', 'src/cli', 'src/config']) await cp(join(repo, dir), join(copy, dir), { recursive: true });
+    for (const dir of ['bin', 'src']) await cp(join(repo, dir), join(copy, dir), { recursive: true });
     await cp(join(repo, 'package.json'), join(copy, 'package.json'));
     await symlink(join(repo, 'node_modules'), join(copy, 'node_modules'));
     const cache = join(copy, '.cli-cache');
