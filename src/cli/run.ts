@@ -39,7 +39,7 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   const common = (options: CommonOptions): CommandContext => ({ options, env, cwd, io: makeIo(Boolean(options.yes)) });
 
   const program = new Command('watchpoint')
-    .description('Operate a WatchPoint environment: configure it, synthesize its stacks.')
+    .description('Operate a WatchPoint environment: configure, synthesize, deploy, check and repair it.')
     .usage('<command> [options]')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
