@@ -5,11 +5,15 @@ import * as deploySuite from './suites/deploy.ts';
 import * as secrets from './suites/secrets.ts';
 import * as status from './suites/status.ts';
 import * as dlq from './suites/dlq.ts';
+import * as pipeline from './suites/pipeline.ts';
 
 type Suite = () => Promise<boolean>;
 
 /** Every benchmark, by name. Add a suite module under bench/suites and list its benchmarks here. */
 const SUITES: Record<string, Suite> = {
+  'pipeline-batcher': pipeline.batcher,
+  'pipeline-eval': pipeline.evalWorker,
+  'pipeline-bundles': pipeline.bundles,
   help: cli.help,
   synth: cli.synth,
   'deploy-image': deploySuite.image,

@@ -10,6 +10,8 @@ declare module 'vitest' {
     fauxqsEndpoint: string;
     /** aws-ses-v2-local: SES v1/v2 sends; GET /store lists them, POST /clear-store resets. */
     sesEndpoint: string;
+    /** PostgreSQL 15 superuser URL (test/helpers/postgres.ts); take a database with createTestDatabase(). */
+    databaseUrl: string;
   }
 }
 
@@ -26,9 +28,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('fauxqsEndpoint', fauxqsEndpoint);
   project.provide('sesEndpoint', sesEndpoint);
 
+  // PostgreSQL (issue 8): one throwaway cluster per run, about 1 s to start.
+  const { startPostgres } = await import('./helpers/postgres.ts');
+  const postgres = await startPostgres();
+  project.provide('databaseUrl', postgres.url);
+
   return async () => {
     await fauxqs.close();
     ses.closeAllConnections();
     await new Promise<void>((resolve) => ses.close(() => resolve()));
+    await postgres.stop();
   };
 }

@@ -8,6 +8,7 @@ import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
+import { defineDb } from './commands/db.define.ts';
 import { defineDeploy } from './commands/deploy.define.ts';
 import { defineDiff } from './commands/diff.define.ts';
 import { defineImage } from './commands/image.define.ts';
@@ -62,6 +63,7 @@ Examples:
   // One line per command, in the order `--help` lists them.
   defineInit(program, definer);
   defineSynth(program, definer);
+  defineDb(program, definer);
   defineDiff(program, definer);
   defineDeploy(program, definer);
   defineImage(program, definer);

@@ -365,8 +365,9 @@ describe('IAM', () => {
       ArchiverFunction: notifications,
       EmailWorkerFunction: [],
       WebhookWorkerFunction: [],
-      EvalWorkerUrgent: notifications,
-      EvalWorkerStandard: notifications,
+      // Eval workers also park corrupt-tile jobs in the DLQ themselves.
+      EvalWorkerUrgent: [...notifications, arnOf(q.deadLetterQueue)].sort(),
+      EvalWorkerStandard: [...notifications, arnOf(q.deadLetterQueue)].sort(),
     };
     const receives: Record<string, string[]> = {
       EmailWorkerFunction: [arnOf(q.notificationQueue)],
@@ -381,17 +382,17 @@ describe('IAM', () => {
     }
   });
 
-  it('S3 access: DataPoller and eval workers read ForecastBucket; Archiver writes ArchiveBucket', () => {
+  it('S3 access: Batcher, DataPoller and eval workers read ForecastBucket; Archiver writes ArchiveBucket', () => {
     const st = s.platform.storage;
     const forecastObjects = `${arnOf(st.forecastBucket)}/*`;
-    for (const id of ['DataPollerFunction', 'EvalWorkerUrgent', 'EvalWorkerStandard']) {
+    for (const id of ['BatcherFunction', 'DataPollerFunction', 'EvalWorkerUrgent', 'EvalWorkerStandard']) {
       const g = grants(id);
       expect(g.get('s3:GetObject'), id).toEqual([forecastObjects]);
       expect(g.get('s3:PutObject'), id).toBeUndefined();
     }
     const archiver = grants('ArchiverFunction');
     expect(archiver.get('s3:PutObject')).toEqual([`${arnOf(st.archiveBucket)}/*`]);
-    for (const id of ['ApiFunction', 'BatcherFunction', 'EmailWorkerFunction', 'WebhookWorkerFunction']) {
+    for (const id of ['ApiFunction', 'EmailWorkerFunction', 'WebhookWorkerFunction']) {
       expect([...grants(id).keys()].filter((a) => a.startsWith('s3:')), id).toEqual([]);
     }
   });

@@ -146,6 +146,8 @@ export class Functions extends Construct {
     queues.evalQueueUrgent.grantSendMessages(this.batcherFunction.function);
     queues.evalQueueStandard.grantSendMessages(this.batcherFunction.function);
     this.allowSsmRead(this.batcherFunction, 'database/');
+    // Reads <type>/<run>/manifest.json of the run whose _SUCCESS triggered it (issue 8).
+    this.allowS3Read(this.batcherFunction, storage.forecastBucket);
     storage.forecastBucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
       new s3n.LambdaDestination(this.batcherFunction.function),
@@ -211,6 +213,8 @@ export class Functions extends Construct {
       this.allowS3Read(worker, storage.forecastBucket);
       this.allowSsmRead(worker, 'database/');
       this.allowNotificationSend(worker, queues);
+      // A corrupt tile cannot be fixed by a retry: the worker parks its job in the DLQ directly (issue 8).
+      queues.deadLetterQueue.grantSendMessages(worker.function);
     }
 
     // --- Notification layer: one queue per consumer, no event filters -----------------------------

@@ -78,6 +78,11 @@ export class WatchPointFunction extends Construct {
         target: 'node24',
         forceDockerBundling: false,
         mainFields: ['module', 'main'],
+        // Bundle the AWS SDK v3 clients too (CDK's default leaves @aws-sdk/* to the runtime's copy):
+        // the SDK version is then the one package-lock.json pins and tests ran against, and a
+        // minified single file loads about twice as fast as the runtime's node_modules (issue 8,
+        // bench pipeline-bundles: Batcher init 85 ms instead of 167 ms, 700 KB).
+        externalModules: [],
         // Lets CommonJS dependencies that call require() work inside the ESM bundle.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },

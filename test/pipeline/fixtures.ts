@@ -1,0 +1,265 @@
+// Test fixtures for the forecast pipeline: forecast runs written with zarrita to fauxqs S3, queues,
+// watchpoints in the test database, and S3/SQS events built the way Lambda delivers them.
+import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
+import type pg from 'pg';
+import * as zarr from 'zarrita';
+import { tileChecksum, type TileArray } from '../../src/lambdas/eval-worker/tile.ts';
+import type { Bounds, ForecastType, Manifest } from '../../src/lambdas/shared/messages.ts';
+
+export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+export const REGION = 'us-east-1';
+
+export function clients(endpoint: string): { s3: S3Client; sqs: SQSClient } {
+  return {
+    s3: new S3Client({ endpoint, region: REGION, credentials: CREDENTIALS, forcePathStyle: true }),
+    sqs: new SQSClient({ endpoint, region: REGION, credentials: CREDENTIALS }),
+  };
+}
+
+export const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export interface Queues {
+  urgent: string;
+  standard: string;
+  email: string;
+  webhook: string;
+  deadLetter: string;
+}
+
+export async function createQueues(sqs: SQSClient): Promise<Queues> {
+  const id = randomBytes(4).toString('hex');
+  const make = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${id}` }))).QueueUrl!;
+  const [urgent, standard, email, webhook, deadLetter] = await Promise.all(
+    ['eval-urgent', 'eval-standard', 'notifications', 'webhooks', 'dlq'].map(make),
+  );
+  return { urgent: urgent!, standard: standard!, email: email!, webhook: webhook!, deadLetter: deadLetter! };
+}
+
+export async function createBucket(s3: S3Client): Promise<string> {
+  const bucket = unique('forecasts');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+export interface TileSpec {
+  id: string;
+  bounds: Bounds;
+  lat: number[];
+  lon: number[];
+  leadHours: number[];
+  /** name -> fn(leadIndex, latIndex, lonIndex) giving the value there. */
+  variables: Record<string, (t: number, y: number, x: number) => number>;
+}
+
+const ZSTD_CODECS = [
+  { name: 'bytes', configuration: { endian: 'little' } },
+  { name: 'zstd', configuration: { level: 1, checksum: false } },
+];
+
+/** The arrays of a tile as the producer holds them (before writing), and their checksum. */
+export function tileArrays(spec: TileSpec): TileArray[] {
+  const [nt, ny, nx] = [spec.leadHours.length, spec.lat.length, spec.lon.length];
+  const arrays: TileArray[] = [
+    { name: 'lead_hours', dtype: 'int32', shape: [nt], data: Int32Array.from(spec.leadHours) },
+    { name: 'lat', dtype: 'float64', shape: [ny], data: Float64Array.from(spec.lat) },
+    { name: 'lon', dtype: 'float64', shape: [nx], data: Float64Array.from(spec.lon) },
+  ];
+  for (const [name, at] of Object.entries(spec.variables)) {
+    const data = new Float32Array(nt * ny * nx);
+    for (let t = 0; t < nt; t += 1) for (let y = 0; y < ny; y += 1) for (let x = 0; x < nx; x += 1) data[(t * ny + y) * nx + x] = at(t, y, x);
+    arrays.push({ name, dtype: 'float32', shape: [nt, ny, nx], data });
+  }
+  return arrays;
+}
+
+/** Writes a tile as a Zarr v3 group with zarrita (in memory), then uploads every object to S3. */
+export async function writeTile(s3: S3Client, bucket: string, key: string, arrays: TileArray[]): Promise<Map<string, Uint8Array>> {
+  const store = new Map<string, Uint8Array>();
+  const root = await zarr.create(store as unknown as zarr.Mutable, { attributes: { producer: 'watchpoint-tests' } });
+  for (const array of arrays) {
+    const chunkShape = array.shape.length === 3 ? [Math.max(1, Math.ceil(array.shape[0]! / 2)), array.shape[1]!, array.shape[2]!] : array.shape;
+    const created = await zarr.create(root.resolve(array.name), {
+      shape: array.shape,
+      chunkShape,
+      dtype: array.dtype as 'float32' | 'float64' | 'int32',
+      codecs: ZSTD_CODECS,
+    });
+    await zarr.set(created, null, { data: array.data, shape: array.shape, stride: stridesOf(array.shape) } as never);
+  }
+  await Promise.all(
+    [...store].map(([path, bytes]) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}${path}`, Body: Buffer.from(bytes) }))),
+  );
+  return store;
+}
+
+function stridesOf(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i -= 1) strides[i] = strides[i + 1]! * shape[i + 1]!;
+  return strides;
+}
+
+export interface WrittenRun {
+  forecastType: ForecastType;
+  runId: string;
+  manifest: Manifest;
+  successKey: string;
+  /** tile id -> the Zarr objects written (path inside the group -> bytes). */
+  objects: Map<string, Map<string, Uint8Array>>;
+}
+
+export async function writeRun(
+  s3: S3Client,
+  bucket: string,
+  options: { forecastType: ForecastType; runId?: string; issuedAt?: string; tiles: TileSpec[]; success?: boolean },
+): Promise<WrittenRun> {
+  const runId = options.runId ?? unique('run');
+  const prefix = `${options.forecastType}/${runId}/`;
+  const objects = new Map<string, Map<string, Uint8Array>>();
+  const tiles = await Promise.all(
+    options.tiles.map(async (spec) => {
+      const arrays = tileArrays(spec);
+      const path = `tiles/${spec.id}.zarr`;
+      objects.set(spec.id, await writeTile(s3, bucket, `${prefix}${path}`, arrays));
+      return { id: spec.id, path, bounds: spec.bounds, variables: Object.keys(spec.variables), checksum: tileChecksum(arrays) };
+    }),
+  );
+  const manifest: Manifest = {
+    version: 1,
+    run_id: runId,
+    forecast_type: options.forecastType,
+    issued_at: options.issuedAt ?? '2026-11-27T00:00:00Z',
+    tiles,
+  };
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: JSON.stringify(manifest) }));
+  const successKey = `${prefix}_SUCCESS`;
+  if (options.success !== false) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: successKey, Body: new Uint8Array(0), ContentLength: 0 }));
+  return { forecastType: options.forecastType, runId, manifest, successKey, objects };
+}
+
+/** The ObjectCreated event S3 would send the Batcher (fauxqs sends none). Keys are URL-encoded. */
+export function s3Event(bucket: string, key: string): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: REGION,
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'runpod' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'req', 'x-amz-id-2': 'id2' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'batcher',
+          bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
+          object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'), size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '01' },
+        },
+      },
+    ],
+  };
+}
+
+export function sqsRecord(message: Pick<Message, 'Body' | 'MessageId' | 'ReceiptHandle'> & { Attributes?: Record<string, string> }, queueArn = 'arn:aws:sqs:us-east-1:000000000000:eval'): SQSRecord {
+  return {
+    messageId: message.MessageId ?? unique('msg'),
+    receiptHandle: message.ReceiptHandle ?? 'handle',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'batcher',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: REGION,
+  };
+}
+
+export function sqsEvent(records: SQSRecord[]): SQSEvent {
+  return { Records: records };
+}
+
+/** Receives every message currently in the queue (deleting them unless keep=true). */
+export async function drain(sqs: SQSClient, queueUrl: string, options: { keep?: boolean } = {}): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+    );
+    if (Messages.length === 0) return all;
+    all.push(...Messages);
+    if (!options.keep) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+      );
+    }
+  }
+}
+
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+export interface WatchpointInput {
+  name?: string;
+  latitude: number;
+  longitude: number;
+  variable: string;
+  condition: 'gt' | 'gte' | 'lt' | 'lte';
+  threshold: number;
+  window_start_hours?: number;
+  window_end_hours: number;
+  channels: unknown[];
+  active?: boolean;
+}
+
+export async function insertWatchpoints(pool: pg.Pool, rows: WatchpointInput[]): Promise<string[]> {
+  const { rows: inserted } = await pool.query<{ id: string }>(
+    `INSERT INTO watchpoints (name, latitude, longitude, variable, condition, threshold, window_start_hours, window_end_hours, channels, active)
+     SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[], $6::float8[], $7::int[], $8::int[], $9::jsonb[], $10::bool[])
+     RETURNING id`,
+    [
+      rows.map((r) => r.name ?? ''),
+      rows.map((r) => r.latitude),
+      rows.map((r) => r.longitude),
+      rows.map((r) => r.variable),
+      rows.map((r) => r.condition),
+      rows.map((r) => r.threshold),
+      rows.map((r) => r.window_start_hours ?? 0),
+      rows.map((r) => r.window_end_hours),
+      rows.map((r) => JSON.stringify(r.channels)),
+      rows.map((r) => r.active ?? true),
+    ],
+  );
+  return inserted.map((r) => r.id);
+}
+
+/** A regular grid tile: n x n points from (latMin, lonMin) with the given step. */
+export function gridTile(id: string, latMin: number, lonMin: number, size: number, n: number, leadHours: number[], variables: TileSpec['variables']): TileSpec {
+  const step = size / n;
+  return {
+    id,
+    bounds: { lat_min: latMin, lat_max: latMin + size, lon_min: lonMin, lon_max: lonMin + size },
+    lat: Array.from({ length: n }, (_, i) => latMin + step / 2 + i * step),
+    lon: Array.from({ length: n }, (_, i) => lonMin + step / 2 + i * step),
+    leadHours,
+    variables,
+  };
+}
