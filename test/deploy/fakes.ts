@@ -6,6 +6,7 @@ import type {
   AwsPort,
   CloudPort,
   ContainerCli,
+  MigrationsPort,
   PermissionChange,
   RegistryPort,
   StackDiff,
@@ -34,6 +35,10 @@ export interface FakeOptions {
   account?: string;
   bootstrap?: string | undefined;
   secretsOk?: boolean;
+  /** Migrations the fake database has not run yet (default none). */
+  pendingMigrations?: string[];
+  /** Makes the migrations port throw: when listing (unreachable database) or when applying. */
+  failMigrations?: 'pending' | 'apply';
   imagePresent?: boolean;
   diffs?: Record<string, StackDiff>;
   statuses?: Record<string, string | undefined>;
@@ -128,6 +133,23 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
       log.push(`push ${image}`);
     },
   };
+  /** The database as the port shows it: masked, as the real port (src/cli/commands/db.ts) does. */
+  const database = 'postgres://ops:****@db.internal:5432/watchpoint';
+  let pending = [...(options.pendingMigrations ?? [])];
+  const migrations: MigrationsPort = {
+    async pending() {
+      log.push('db: list pending migrations');
+      if (options.failMigrations === 'pending') throw new Error('connect ETIMEDOUT db.internal:5432');
+      return { database, pending: [...pending] };
+    },
+    async apply() {
+      log.push('db: apply migrations');
+      if (options.failMigrations === 'apply') throw new Error('relation "watchpoints" already exists');
+      const applied = pending;
+      pending = [];
+      return { database, applied };
+    },
+  };
   let fire: (() => void) | undefined;
   let disposed = false;
   const deps: DeployDeps = {
@@ -141,6 +163,7 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
       log.push('secrets check');
       return options.secretsOk === false ? { ok: false, problems: ['billing/stripe_secret_key: missing (required)'] } : { ok: true, problems: [] };
     },
+    migrations,
     synth: async ({ imageTag }) => {
       log.push(`synth ${imageTag}`);
     },
@@ -169,6 +192,7 @@ export function request(dir: string, overrides: Partial<DeployRequest> = {}): De
     stage: STAGE,
     requireApproval: 'broadening',
     skipImage: false,
+    skipMigrations: false,
     dryRun: false,
     assemblyDir: join(dir, 'cdk.out'),
     outputsFile: join(dir, '.watchpoint', 'outputs-dev.json'),

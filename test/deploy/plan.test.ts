@@ -36,6 +36,7 @@ describe('deploy orchestration', () => {
     expect(f.log).toEqual([
       'sts:GetCallerIdentity',
       'secrets check',
+      'db: list pending migrations',
       'cfn:DescribeStacks CDKToolkit',
       `ecr:DescribeImages watchpoint-dev-eval-worker:${tag}`,
       'ecr:GetAuthorizationToken',

@@ -15,6 +15,7 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       )
       .option('--image-tag <tag>', 'deploy this eval-worker image tag instead of the content hash of its inputs')
       .option('--skip-image', 'do not build or push the eval-worker image')
+      .option('--skip-migrations', 'do not check or apply the database migrations (e.g. the database is not reachable from here yet); run `watchpoint db migrate` later')
       .addOption(new Option('--container-cli <cli>', 'container CLI for the image build (default: first of these on PATH)').choices(['docker', 'podman', 'finch', 'buildah']))
       .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing'),
   )
@@ -23,9 +24,12 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       `
 Exit codes: 0 deployed (or nothing to do, or declined), 1 failed (the failed resources and reasons are shown),
 2 bad input or a confirmation needed without a terminal (pass --yes), 130 interrupted.
-Outputs are printed and saved to .watchpoint/outputs-<env>.json.`,
+Outputs are printed and saved to .watchpoint/outputs-<env>.json.
+Database migrations (SSM /<env>/watchpoint/database/url; never printed) are listed in the preflight
+and applied after the confirmations, before any stack changes; --dry-run only lists them. They must be
+backward compatible with the code still running (expand, then contract in a later deploy).`,
     )
-    .action(async (options: CommonOptions & { requireApproval?: string; imageTag?: string; skipImage?: boolean; containerCli?: string; dryRun?: boolean }) => {
+    .action(async (options: CommonOptions & { requireApproval?: string; imageTag?: string; skipImage?: boolean; skipMigrations?: boolean; containerCli?: string; dryRun?: boolean }) => {
       const { deployCommand } = await import('./deploy.ts');
       definer.exit(
         await deployCommand({
@@ -34,6 +38,7 @@ Outputs are printed and saved to .watchpoint/outputs-<env>.json.`,
             requireApproval: options.requireApproval,
             imageTag: options.imageTag,
             skipImage: options.skipImage,
+            skipMigrations: options.skipMigrations,
             containerCli: options.containerCli,
             dryRun: options.dryRun,
           },

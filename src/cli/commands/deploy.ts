@@ -7,11 +7,12 @@ import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, type RequireApproval } from '../deploy/policy.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
-import type { CloudPort, ContainerCli, SecretsPreflight } from '../deploy/ports.ts';
+import type { CloudPort, ContainerCli, MigrationsPort, SecretsPreflight } from '../deploy/ports.ts';
 import {
   awsClients,
   chooseContainerCli,
   containerFactory,
+  migrationsPort,
   projectRoot,
   rendererFor,
   secretsPreflight,
@@ -25,6 +26,7 @@ export interface DeployFlags {
   requireApproval?: string;
   imageTag?: string;
   skipImage?: boolean;
+  skipMigrations?: boolean;
   containerCli?: string;
   dryRun?: boolean;
 }
@@ -35,6 +37,7 @@ export interface DeployInjections {
   cloud?: CloudPort;
   container?: ContainerCli;
   secrets?: SecretsPreflight;
+  migrations?: MigrationsPort;
   imageInputs?: ImageInputs;
   /** false skips esbuild bundling of the zip functions (tests). */
   bundling?: boolean;
@@ -63,6 +66,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
       requireApproval,
       ...(flags.imageTag ? { imageTag: flags.imageTag } : {}),
       skipImage: Boolean(flags.skipImage),
+      skipMigrations: Boolean(flags.skipMigrations),
       dryRun: Boolean(flags.dryRun),
       ...paths,
     },
@@ -74,6 +78,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
       container: injected.container ? async () => injected.container! : containerFactory(containerName as never, env),
       containerName,
       secrets: injected.secrets ?? secretsPreflight(clients.ssm),
+      migrations: injected.migrations ?? migrationsPort(clients.ssm, io),
       synth: async ({ imageTag, outdir }) => {
         const { synthesize } = await import('./synth.ts');
         await synthesize({ envName, stage, imageTag, outdir, ...(injected.bundling === false ? { bundling: false } : {}) });

@@ -20,7 +20,7 @@ import {
   strongest,
   type RequireApproval,
 } from './policy.ts';
-import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
+import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
 import { ApprovalDriftError } from './toolkit.ts';
 
@@ -32,6 +32,8 @@ export interface DeployRequest {
   imageTag?: string;
   /** --skip-image: never build or push. */
   skipImage: boolean;
+  /** --skip-migrations: never connect to the database (it may not be reachable yet). */
+  skipMigrations: boolean;
   dryRun: boolean;
   /** Where synthesize() writes the cloud assembly. */
   assemblyDir: string;
@@ -58,6 +60,8 @@ export interface DeployDeps {
   /** Name of the container CLI for --dry-run's command list, or undefined when none was found. */
   containerName: string | undefined;
   secrets: SecretsPreflight;
+  /** `watchpoint db migrate`: listed in the preflight, applied after the questions, before any stack. */
+  migrations: MigrationsPort;
   /** Writes the cloud assembly (both stacks) for this image tag into outdir. */
   synth: (input: { imageTag: string; outdir: string }) => Promise<void>;
   imageInputs: ImageInputs;
@@ -72,6 +76,10 @@ interface DeployState {
   image?: ImagePlan;
   build?: StartedBuild;
   buildFailed: boolean;
+  /** What the preflight found in the database (undefined with --skip-migrations). */
+  migrations?: { database: string; pending: string[] };
+  /** True while the migrations are being applied (for Ctrl-C). */
+  migrating: boolean;
   diffs: StackDiff[];
   statuses: Map<string, string | undefined>;
   results: StackDeployResult[];
@@ -86,7 +94,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   const { envName, stage } = request;
   const names = stackNames(envName);
   const order = [names.registry, names.platform];
-  const state: DeployState = { bootstrap: 'present', buildFailed: false, diffs: [], statuses: new Map(), results: [] };
+  const state: DeployState = { bootstrap: 'present', buildFailed: false, migrating: false, diffs: [], statuses: new Map(), results: [] };
 
   // 1. Preflight. The config was validated before this function was called.
   await runPhase(deps.renderer, [
@@ -123,8 +131,24 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         }
       },
     },
-    // Issue 8 adds `db migrate` here: after the secrets check (it reads database/url) and before any
-    // stack changes; it owns --skip-migrations.
+    // Migrations, part 1: after the secrets check (which vouches for database/url), only READ the
+    // database: the URL, that it is reachable, and what is pending. An unreachable database (typical
+    // on the first deploy of an environment) stops here, in seconds, before the synth and the build.
+    // Applying waits until every question is answered (declining must change nothing), and then
+    // goes before any stack, so new code never runs against an old schema.
+    {
+      title: request.skipMigrations ? 'Database migrations: skipped (--skip-migrations)' : 'Database migrations (pending, read-only)',
+      run: async (task) => {
+        if (request.skipMigrations) return;
+        try {
+          state.migrations = await deps.migrations.pending({ envName, stage });
+        } catch (error) {
+          throw migrationFailure(error, envName, false);
+        }
+        const { database, pending } = state.migrations;
+        task.title(pending.length === 0 ? `Database ${database}: up to date` : `Database ${database}: ${pending.length} migration(s) to apply (${pending.join(', ')})`);
+      },
+    },
     {
       title: 'CDK bootstrap stack (CDKToolkit)',
       run: async (task) => {
@@ -146,6 +170,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     },
   ]);
   const identity = state.identity!;
+  if (request.skipMigrations) {
+    io.notify('warn', `--skip-migrations: the database was not checked or migrated. Run \`watchpoint db migrate --env ${envName}\` from a host that can reach it; the new code needs its schema.`);
+  }
   io.notify('info', `Deploying "${envName}" to account ${identity.account}, region ${stage.region}.`);
 
   // The one question that depends on the preflight: bootstrap a fresh account/region.
@@ -226,6 +253,10 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     const reason = approvalReason(diff, request.requireApproval);
     return reason ? [`${diff.stackName}: ${reason}`] : [];
   });
+  const pendingMigrations = state.migrations?.pending ?? [];
+  if (request.requireApproval === 'any-change' && pendingMigrations.length > 0) {
+    reasons.push(`database: ${pendingMigrations.length} migration(s) to apply`);
+  }
   const prod = isProduction(envName);
 
   if (request.dryRun) {
@@ -240,7 +271,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     const summary = state.diffs.map(diffSummary).join('; ');
     const yes = await io.ask({
       kind: 'confirm',
-      message: `Deploy "${envName}" to account ${identity.account}, region ${stage.region} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''})?`,
+      message: `Deploy "${envName}" to account ${identity.account}, region ${stage.region} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''}${pendingMigrations.length > 0 ? `; apply ${pendingMigrations.length} database migration(s)` : ''})?`,
       default: false,
       dangerous: true,
     });
@@ -252,11 +283,29 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   }
   const approved = request.requireApproval === 'never' ? 'broadening' : strongest(state.diffs.map((d) => d.permissionChange));
 
-  // 4. Deploy: registry stack, image push, platform stack, outputs. Ctrl-C says where things stand.
+  // 4. Deploy: migrations, registry stack, image push, platform stack, outputs. Ctrl-C says where
+  // things stand.
   const watch = deps.watchInterrupt?.();
   const interrupted = watch?.interrupted.then(() => 'interrupted' as const);
   try {
     const work = runPhase(deps.renderer, [
+      {
+        // Migrations, part 2: before any stack, so a failure leaves every stack as it was. They must
+        // be expand-only (docs/deploy.md): the code deployed now still runs until the stacks update.
+        title: `Apply ${pendingMigrations.length} database migration(s)`,
+        enabled: pendingMigrations.length > 0,
+        run: async (task: TaskHandle) => {
+          state.migrating = true;
+          try {
+            const { database, applied } = await deps.migrations.apply({ envName, stage });
+            task.title(applied.length === 0 ? `Database ${database}: already up to date` : `Applied ${applied.length} migration(s) to ${database}: ${applied.join(', ')}`);
+          } catch (error) {
+            throw migrationFailure(error, envName, true);
+          } finally {
+            state.migrating = false;
+          }
+        },
+      },
       ...order.flatMap((stackName) => [
         {
           title: `Deploy ${stackName}`,
@@ -362,6 +411,14 @@ async function explainFailure(stackName: string, error: unknown, deps: DeployDep
 async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: string): Promise<number> {
   const { io } = deps;
   const stackName = state.deploying;
+  if (state.migrating) {
+    io.notify('warn', [
+      'Interrupted while applying the database migrations; no stack was changed.',
+      '  They run in one transaction: either all of them were committed or none was (the connection closing rolls back an open one).',
+      `  check:  watchpoint db migrate --env ${envName} --dry-run`,
+    ].join('\n'));
+    return ExitCode.interrupted;
+  }
   if (!stackName) {
     io.notify('warn', 'Interrupted between steps; no stack was being changed.');
     return ExitCode.interrupted;
@@ -380,6 +437,10 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
   const steps: string[] = [];
   if (state.bootstrap === 'missing') steps.push(`toolkit-lib bootstrap ${environment} (asks first; creates the CDKToolkit stack)`);
   if (prod || reasons.length > 0) steps.push(`ask for confirmation${reasons.length ? `: ${reasons.join('; ')}` : ' (production)'}`);
+  const migrations = state.migrations;
+  if (request.skipMigrations) steps.push(`database migrations: not checked, not applied (--skip-migrations); run \`watchpoint db migrate --env ${request.envName}\` when the database is reachable`);
+  else if (migrations && migrations.pending.length === 0) steps.push(`database ${migrations.database}: up to date, no migration to apply`);
+  else if (migrations) steps.push([`apply ${migrations.pending.length} database migration(s) to ${migrations.database} (node-pg-migrate, one transaction), in this order:`, ...migrations.pending.map((name) => `       ${name}`)].join('\n'));
   const image = state.image!;
   for (const diff of state.diffs) {
     steps.push(
@@ -395,6 +456,30 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
   }
   steps.push(`write ${request.outputsFile}`);
   return ['Dry run: nothing was changed. deploy would run, in order:', ...steps.map((step, i) => `  ${i + 1}. ${step}`)];
+}
+
+/**
+ * Why the migrations stopped the deploy, and the way out: on a first deploy the database is often not
+ * reachable from the operator's machine yet (still being created, outside AWS, behind a VPN).
+ * Bad input (a missing or malformed database/url) keeps its exit 2; anything else is exit 1.
+ */
+function migrationFailure(error: unknown, envName: string, applying: boolean): WatchpointError {
+  const inner = error instanceof WatchpointError ? error : undefined;
+  const what = applying
+    ? 'Applying the database migrations failed'
+    : 'The database migrations could not be checked';
+  return new WatchpointError(`${what}, so deploy stopped before changing any stack.`, {
+    code: 'DEPLOY_MIGRATIONS_FAILED',
+    fault: inner?.fault ?? 'system',
+    exitCode: inner?.exitCode ?? ExitCode.failure,
+    fix: [
+      inner?.fix,
+      `If the database cannot be reached from here yet (first deploy, a database outside AWS or behind a VPN), deploy with --skip-migrations and run \`watchpoint db migrate --env ${envName}\` from a host that can reach it.`,
+    ]
+      .filter(Boolean)
+      .join(' '),
+    cause: error,
+  });
 }
 
 /** Atomic: a temp file in the same directory, then a rename. */

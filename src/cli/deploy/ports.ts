@@ -106,3 +106,19 @@ export interface SecretsPreflightInput {
 
 /** `secrets check` as a preflight: ok, or the problems to show (never a secret value). */
 export type SecretsPreflight = (input: SecretsPreflightInput) => Promise<{ ok: boolean; problems: string[] }>;
+
+export interface MigrationsInput {
+  envName: string;
+  stage: StageConfig;
+}
+
+/**
+ * `watchpoint db migrate` as a deploy step. The database URL (it holds the password) stays inside the
+ * implementation; the orchestration only ever sees it masked (postgres://user:****@host/db).
+ */
+export interface MigrationsPort {
+  /** Reads the URL and lists the pending migrations, writing nothing. Throws when the database cannot be reached. */
+  pending(input: MigrationsInput): Promise<{ database: string; pending: string[] }>;
+  /** Applies every pending migration in one transaction; resolves with the names applied. */
+  apply(input: MigrationsInput): Promise<{ database: string; applied: string[] }>;
+}

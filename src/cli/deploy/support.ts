@@ -11,9 +11,10 @@ import type { StageConfig } from '../../config/schema.ts';
 import { awsClientConfig } from '../aws.ts';
 import type { CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
+import type { Io } from '../io.ts';
 import { pickRenderer, type RendererChoice } from '../renderer.ts';
 import { CONTAINER_CLIS, createContainerCli, detectContainerCli, isContainerCliName, type ContainerCliName } from './container.ts';
-import type { ContainerCli, SecretsPreflight } from './ports.ts';
+import type { ContainerCli, MigrationsPort, SecretsPreflight } from './ports.ts';
 
 /** Docker's rule for a tag. */
 export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -107,6 +108,43 @@ export function secretsPreflight(ssm: SSMClient): SecretsPreflight {
         .filter((secret) => secret.status === 'missing' || secret.status === 'invalid')
         .map((secret) => `${secret.name}: ${secret.status === 'missing' ? 'missing (required)' : secret.problems.join('; ')}`),
     };
+  };
+}
+
+/**
+ * `watchpoint db migrate` (src/cli/commands/db.ts) as deploy's migration step. The URL is read from
+ * SSM once, validated, and kept in this closure: callers get it masked, and migrateDatabase scrubs the
+ * password from every message and error cause.
+ */
+export function migrationsPort(ssm: SSMClient, io: Io): MigrationsPort {
+  const urls = new Map<string, Promise<string>>();
+  const urlFor = (envName: string, stage: StageConfig): Promise<string> => {
+    let url = urls.get(envName);
+    if (!url) {
+      url = (async () => {
+        const { databaseUrlFromSsm, databaseUrlParameter, validateDatabaseUrl } = await import('../commands/db.ts');
+        const value = await databaseUrlFromSsm(envName, stage, ssm);
+        validateDatabaseUrl(value, `SSM ${databaseUrlParameter(envName)}`);
+        return value;
+      })();
+      url.catch(() => urls.delete(envName));
+      urls.set(envName, url);
+    }
+    return url;
+  };
+  const run = async (envName: string, stage: StageConfig, dryRun: boolean) => {
+    const { migrateDatabase } = await import('../commands/db.ts');
+    return migrateDatabase({ url: await urlFor(envName, stage), source: 'ssm', envName, dryRun, io });
+  };
+  return {
+    async pending({ envName, stage }) {
+      const result = await run(envName, stage, true);
+      return { database: result.database, pending: result.pending };
+    },
+    async apply({ envName, stage }) {
+      const result = await run(envName, stage, false);
+      return { database: result.database, applied: result.applied };
+    },
   };
 }
 
