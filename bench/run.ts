@@ -6,6 +6,8 @@ import * as secrets from './suites/secrets.ts';
 import * as status from './suites/status.ts';
 import * as dlq from './suites/dlq.ts';
 import * as pipeline from './suites/pipeline.ts';
+import * as api from './suites/api.ts';
+import * as delivery from './suites/delivery.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -14,6 +16,8 @@ const SUITES: Record<string, Suite> = {
   'pipeline-batcher': pipeline.batcher,
   'pipeline-eval': pipeline.evalWorker,
   'pipeline-bundles': pipeline.bundles,
+  'api-list': api.list,
+  'delivery-webhook': delivery.webhookThroughput,
   help: cli.help,
   synth: cli.synth,
   'deploy-image': deploySuite.image,

@@ -111,7 +111,7 @@ export const NotificationMessage = z.object({
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
 /** zod/mini carries no locale, so its built-in issues say little; spell out the common ones. */
-function describeIssue(issue: z.core.$ZodIssue): string {
+export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'custom') return issue.message;
   if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
   if (issue.code === 'invalid_value') return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`;

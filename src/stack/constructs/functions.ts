@@ -28,6 +28,9 @@ export interface FunctionsProps {
   readonly evalWorkerRepository: ecr.IRepository;
 }
 
+/** The RunPod serverless API the DataPoller calls (an env var, so tests and other regions can point elsewhere). */
+export const RUNPOD_API_BASE_URL = 'https://api.runpod.ai/v2';
+
 /** SSM parameter paths from spec 03-config, relative to /<env>/watchpoint/. */
 const SSM_PARAMETERS = {
   DATABASE_URL_SSM_PARAM: 'database/url',
@@ -154,7 +157,11 @@ export class Functions extends Construct {
       { suffix: '_SUCCESS' },
     );
 
-    this.dataPollerFunction = zipFunction('DataPollerFunction', 'data-poller', Duration.seconds(60));
+    this.dataPollerFunction = zipFunction('DataPollerFunction', 'data-poller', Duration.seconds(60), {
+      // The poller checks <type>/<run>/_SUCCESS with HeadObject (s3:GetObject, granted below) (issue 10).
+      FORECAST_BUCKET: storage.forecastBucket.bucketName,
+      RUNPOD_API_BASE_URL,
+    });
     this.allowS3Read(this.dataPollerFunction, storage.forecastBucket);
     this.allowSsmRead(this.dataPollerFunction, 'forecast/');
     this.allowSsmRead(this.dataPollerFunction, 'database/');
@@ -218,7 +225,10 @@ export class Functions extends Construct {
     }
 
     // --- Notification layer: one queue per consumer, no event filters -----------------------------
-    this.emailWorkerFunction = zipFunction('EmailWorkerFunction', 'email-worker', NOTIFICATION_WORKER_TIMEOUT);
+    // The sender address is a plain (non-secret) SSM String the operator sets once the SES identity is verified (issue 9).
+    this.emailWorkerFunction = zipFunction('EmailWorkerFunction', 'email-worker', NOTIFICATION_WORKER_TIMEOUT, {
+      EMAIL_SENDER_SSM_PARAM: `/${props.envName}/watchpoint/email/sender`,
+    });
     this.emailWorkerFunction.function.addEventSource(
       new SqsEventSource(queues.notificationQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
