@@ -1,16 +1,10 @@
 import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
+import type { RotateKeysOptions } from './runpod.ts';
 
-interface RotateKeysFlags extends CommonOptions {
-  stage?: string;
-  status?: boolean;
-  showSecret?: boolean;
-  force?: boolean;
-  timeout?: string;
-  json?: boolean;
-  dryRun?: boolean;
-}
+// A type-only import: erased at run time, so this module still loads nothing but commander.
+interface RotateKeysFlags extends CommonOptions, RotateKeysOptions {}
 
 export const defineRunpod: DefineCommand = (program, definer) => {
   const runpod = program.command('runpod').description('Manage RunPod\'s access to the platform (its IAM user\'s keys).');
