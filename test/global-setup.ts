@@ -1,5 +1,7 @@
 // Starts the protocol servers the suite uses, on 127.0.0.1 with ephemeral ports, once per run, and
 // stops them when the run ends. Tests read the endpoints with `inject('fauxqsEndpoint')` etc.
+// If one fails to start, the ones already running are stopped before the error propagates, so a
+// broken setup fails the run at once instead of leaving servers that keep the process alive.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TestProject } from 'vitest/node';
@@ -16,27 +18,34 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const { buildApp } = await import('fauxqs');
-  const fauxqs = buildApp({ logger: false });
-  const fauxqsEndpoint = await fauxqs.listen({ host: '127.0.0.1', port: 0 });
-
-  const sesModule = (await import('aws-ses-v2-local')) as unknown as { default: { default?: unknown } | unknown };
-  const startSes = ((sesModule.default as { default?: unknown }).default ?? sesModule.default) as (config: { host: string; port: number }) => Promise<Server>;
-  const ses = await startSes({ host: '127.0.0.1', port: 0 });
-  const sesEndpoint = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
-
-  project.provide('fauxqsEndpoint', fauxqsEndpoint);
-  project.provide('sesEndpoint', sesEndpoint);
-
-  // PostgreSQL (issue 8): one throwaway cluster per run, about 1 s to start.
-  const { startPostgres } = await import('./helpers/postgres.ts');
-  const postgres = await startPostgres();
-  project.provide('databaseUrl', postgres.url);
-
-  return async () => {
-    await fauxqs.close();
-    ses.closeAllConnections();
-    await new Promise<void>((resolve) => ses.close(() => resolve()));
-    await postgres.stop();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
   };
+  try {
+    const { buildApp } = await import('fauxqs');
+    const fauxqs = buildApp({ logger: false });
+    const fauxqsEndpoint = await fauxqs.listen({ host: '127.0.0.1', port: 0 });
+    stops.push(() => fauxqs.close());
+    project.provide('fauxqsEndpoint', fauxqsEndpoint);
+
+    const sesModule = (await import('aws-ses-v2-local')) as unknown as { default: { default?: unknown } | unknown };
+    const startSes = ((sesModule.default as { default?: unknown }).default ?? sesModule.default) as (config: { host: string; port: number }) => Promise<Server>;
+    const ses = await startSes({ host: '127.0.0.1', port: 0 });
+    stops.push(async () => {
+      ses.closeAllConnections();
+      await new Promise<void>((resolve) => ses.close(() => resolve()));
+    });
+    project.provide('sesEndpoint', `http://127.0.0.1:${(ses.address() as AddressInfo).port}`);
+
+    // PostgreSQL (issue 8): one throwaway cluster per run, about 1 s to start.
+    const { startPostgres } = await import('./helpers/postgres.ts');
+    const postgres = await startPostgres();
+    stops.push(() => postgres.stop());
+    project.provide('databaseUrl', postgres.url);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return stopAll;
 }

@@ -3,7 +3,7 @@
 // survive a crash. Started once per vitest run by test/global-setup.ts (`inject('databaseUrl')`);
 // each test file then takes its own database with `createTestDatabase()`, migrated to the latest schema.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,10 +32,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** runuser lives in sbin, which a minimal PATH (cron, env -i) leaves out. */
+const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((path) => existsSync(path)) ?? 'runuser';
+
 /** Postgres refuses to run as root; run its binaries as the `postgres` user when we are root. */
 function runAs(command: string, args: string[]): void {
   const asRoot = process.getuid?.() === 0;
-  const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  const [file, argv] = asRoot ? [RUNUSER, ['-u', 'postgres', '--', command, ...args]] : [command, args];
   execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
