@@ -13,20 +13,28 @@ type Suite = () => Promise<boolean>;
 
 /** Every benchmark, by name. Add a suite module under bench/suites and list its benchmarks here. */
 const SUITES: Record<string, Suite> = {
+  // issue 2: the CLI and the stack
+  help: cli.help,
+  synth: cli.synth,
+  // issue 3: secrets
+  'secrets-calls': secrets.secretsCalls,
+  'secrets-latency': secrets.secretsLatency,
+  // issue 4: deploy
+  'deploy-image': deploySuite.image,
+  'deploy-dry-run': deploySuite.dryRun,
+  // issue 5: status
+  'status-calls': status.calls,
+  'status-wall': status.wall,
+  // issue 6: dlq
+  dlq: dlq.selectiveRedriveBench,
+  // issue 8: forecast pipeline
   'pipeline-batcher': pipeline.batcher,
   'pipeline-eval': pipeline.evalWorker,
   'pipeline-bundles': pipeline.bundles,
-  'api-list': api.list,
+  // issue 9: delivery
   'delivery-webhook': delivery.webhookThroughput,
-  help: cli.help,
-  synth: cli.synth,
-  'deploy-image': deploySuite.image,
-  'deploy-dry-run': deploySuite.dryRun,
-  'secrets-calls': secrets.secretsCalls,
-  'secrets-latency': secrets.secretsLatency,
-  'status-calls': status.calls,
-  'status-wall': status.wall,
-  dlq: dlq.selectiveRedriveBench,
+  // issue 10: API
+  'api-list': api.list,
 };
 
 const wanted = process.argv.slice(2);
