@@ -92,5 +92,22 @@ export function explainAwsError(error: unknown, context: { stackName?: string; e
       cause: error,
     });
   }
+  if (isNetworkError(error)) {
+    return new WatchpointError('Cannot reach the AWS API from this machine.', {
+      code: 'AWS_UNREACHABLE',
+      fault: 'system',
+      fix: 'Check the network or VPN; if awsEndpointUrl is set in the config (LocalStack), check that it is running, or override it with --aws-endpoint-url "".',
+      cause: error,
+    });
+  }
   return error;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Connection failures, which the SDK passes through with the socket's error code. */
+export function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  return (typeof code === 'string' && NETWORK_CODES.has(code)) || error.name === 'TimeoutError';
 }

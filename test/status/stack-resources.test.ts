@@ -74,3 +74,20 @@ describe('status helpers', () => {
     expect(queueNameOf('http://localhost:4566/000000000000/q1/')).toBe('q1');
   });
 });
+
+describe('explainAwsError on network failures', () => {
+  it('says the API cannot be reached and how to fix it, keeping the cause', async () => {
+    const { explainAwsError } = await import('../../src/cli/stack-resources.ts');
+    const { formatError } = await import('../../src/cli/errors.ts');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', $metadata: {} });
+    const text = formatError(explainAwsError(refused, { envName: 'dev' }));
+    expect(text).toContain('Error: Cannot reach the AWS API from this machine.');
+    expect(text).toContain('fix: Check the network');
+    expect(text).toContain('caused by: connect ECONNREFUSED 127.0.0.1:9');
+  });
+  it('leaves other errors alone', async () => {
+    const { explainAwsError } = await import('../../src/cli/stack-resources.ts');
+    const other = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    expect(explainAwsError(other, { envName: 'dev' })).toBe(other);
+  });
+});
