@@ -46,11 +46,15 @@ export function compare(baseline: Command, subject: Command, options: { runs: nu
   return [summarize(baseline.label, a), summarize(subject.label, b)];
 }
 
-function summarize(label: string, runs: number[]): Sample {
-  const sorted = [...runs].sort((x, y) => x - y);
+/** The median of a non-empty sample: the middle value, or the mean of the two middle values. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
   const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { label, runs, median, min: sorted[0]! };
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summarize(label: string, runs: number[]): Sample {
+  return { label, runs, median: median(runs), min: Math.min(...runs) };
 }
 
 export function report(title: string, [baseline, subject]: [Sample, Sample], budget: number): boolean {

@@ -11,6 +11,7 @@ import { webhookChannel } from '../../src/lambdas/webhook-worker/worker.ts';
 import { createTestDatabase, startPostgres } from '../../test/helpers/postgres.ts';
 import { notifications } from '../../test/delivery/helpers.ts';
 import { sqsRecord } from '../../test/pipeline/fixtures.ts';
+import { median } from '../harness.ts';
 
 const BATCH = 10;
 const BATCHES_PER_ROUND = 5;
@@ -54,7 +55,6 @@ export async function webhookThroughput(): Promise<boolean> {
       if (posts - before !== made.length) throw new Error(`${mode}: ${posts - before} posts for ${made.length} notifications`);
       return made.length / seconds;
     };
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
     console.log(`Webhook worker: batches of ${BATCH}, ${ROUNDS} rounds x ${BATCHES_PER_ROUND} batches per mode, loopback receiver, PostgreSQL records`);
     let ok = true;

@@ -13,7 +13,7 @@ import { createRegistryPort } from '../../src/cli/deploy/aws-ports.ts';
 import { createContainerCli } from '../../src/cli/deploy/container.ts';
 import { finishPush, planImage, startBuild } from '../../src/cli/deploy/image.ts';
 import type { ContainerCli } from '../../src/cli/deploy/ports.ts';
-import { compare, report } from '../harness.ts';
+import { compare, median, report } from '../harness.ts';
 import { bin, node, root } from '../paths.ts';
 
 async function freePort(): Promise<number> {
@@ -22,12 +22,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function image(): Promise<boolean> {

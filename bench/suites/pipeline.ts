@@ -19,6 +19,7 @@ import type { Manifest } from '../../src/lambdas/shared/messages.ts';
 import { clients, createBucket, createQueues, drain, gridTile, sqsRecord, writeRun } from '../../test/pipeline/fixtures.ts';
 import { createTestDatabase, startPostgres } from '../../test/helpers/postgres.ts';
 import { node, root } from '../paths.ts';
+import { median } from '../harness.ts';
 
 /** Logs go nowhere during a benchmark. */
 const quietLogger = () => new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
@@ -223,7 +224,6 @@ export async function bundles(): Promise<boolean> {
     if (result.status !== 0) throw new Error(`importing ${file} failed: ${result.stderr}`);
     return Number(result.stdout);
   };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   // Baseline: importing an empty ESM module the same way.
   mkdirSync(out, { recursive: true });
   const empty = join(out, 'empty.mjs');

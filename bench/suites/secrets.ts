@@ -11,6 +11,7 @@ import { checkSecrets } from '../../src/cli/secrets/check.ts';
 import { SECRET_CATALOGUE, secretPath } from '../../src/config/secrets-catalogue.ts';
 import { FakeSsm } from '../../test/secrets/fake-ssm.ts';
 import { VALUES } from '../../test/secrets/helpers.ts';
+import { median } from '../harness.ts';
 
 const STAGE = { region: 'eu-west-1', googleClientId: 'g-1', githubClientId: 'gh-1' };
 
@@ -85,7 +86,6 @@ export async function secretsLatency(): Promise<boolean> {
       samples.seq.push(await time(sequentialBatches));
       samples.one.push(await time(onePerSecret));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const [one, seq, par] = [median(samples.one), median(samples.seq), median(samples.par)];
     const ratio = par / seq;
     const budget = 0.6;

@@ -4,6 +4,7 @@
 import { collectStatus, type Mode, type StatusClients } from '../../src/cli/status/collect.ts';
 import { buildReport, PLAIN, renderHuman } from '../../src/cli/status/report.ts';
 import { FakeEnvironment, callNames } from '../../test/status/fake-aws.ts';
+import { median } from '../harness.ts';
 
 const ROUND_TRIP_MS = 50;
 
@@ -46,12 +47,6 @@ export async function calls(): Promise<boolean> {
   } finally {
     mocks.restore();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function wall(): Promise<boolean> {
