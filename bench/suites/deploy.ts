@@ -2,62 +2,29 @@
 // push) against a full build + push, in the same run, with buildah and a local docker-registry and
 // only the ECR API mocked; (2) `deploy --dry-run` (preflight + synth + diff, AWS mocked) against
 // `watchpoint synth` alone.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createRegistryPort } from '../../src/cli/deploy/aws-ports.ts';
 import { createContainerCli } from '../../src/cli/deploy/container.ts';
 import { finishPush, planImage, startBuild } from '../../src/cli/deploy/image.ts';
-import type { ContainerCli } from '../../src/cli/deploy/ports.ts';
 import { compare, median, report } from '../harness.ts';
 import { bin, node, root } from '../paths.ts';
+import { countingContainerCli, mockEcrOnRegistry, startLocalRegistry } from '../../test/helpers/local-registry.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function image(): Promise<boolean> {
   const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-image-'));
-  const endpoint = `127.0.0.1:${await freePort()}`;
-  mkdirSync(join(work, 'registry'));
-  writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: ${endpoint}\n`);
-  const registryProcess = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
+  const local = await startLocalRegistry(work);
   try {
-    for (let i = 0; i < 100 && !(await fetch(`http://${endpoint}/v2/`).then((r) => r.ok, () => false)); i += 1) await new Promise((r) => setTimeout(r, 50));
-    writeFileSync(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${join(work, 'storage')}"\nrunroot = "${join(work, 'run')}"\n`);
-    mkdirSync(join(work, 'xdg'));
-    const env = { PATH: process.env.PATH, HOME: work, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot', CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'), REGISTRY_AUTH_FILE: join(work, 'auth.json'), XDG_RUNTIME_DIR: join(work, 'xdg') };
-    const real = createContainerCli('buildah', { env });
-    const counts = { build: 0, push: 0 };
-    const cli: ContainerCli = {
-      name: 'buildah',
-      build: async (input) => {
-        counts.build += 1;
-        await real.build(input);
-      },
-      login: (input) => real.login(input),
-      push: async (imageRef) => {
-        counts.push += 1;
-        await real.push(imageRef);
-      },
-    };
+    const counts = { build: 0, login: 0, push: 0 };
+    const cli = countingContainerCli(createContainerCli('buildah', { env: local.buildahEnv }), counts);
     const ecr = new ECRClient({ region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
     const ecrMock = mockClient(ecr);
-    ecrMock.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [{ authorizationToken: Buffer.from('AWS:password').toString('base64'), proxyEndpoint: `http://${endpoint}` }] });
-    ecrMock.on(DescribeImagesCommand).callsFake(async (input: { repositoryName: string; imageIds: { imageTag: string }[] }) => {
-      const tag = input.imageIds[0]!.imageTag;
-      const ok = (await fetch(`http://${endpoint}/v2/${input.repositoryName}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).ok;
-      if (!ok) throw new ImageNotFoundException({ message: 'not found', $metadata: {} });
-      return { imageDetails: [{ imageTags: [tag] }] };
-    });
+    mockEcrOnRegistry(ecrMock, local.endpoint);
     const registry = createRegistryPort(ecr);
     const context = join(work, 'ctx');
     mkdirSync(context);
@@ -103,7 +70,7 @@ export async function image(): Promise<boolean> {
     console.log(`  ratio ${ratio.toFixed(3)}x (budget 0.2x, builds = pushes = 0): ${ok ? 'PASS' : 'OVER BUDGET'}\n`);
     return ok;
   } finally {
-    registryProcess.kill('SIGTERM');
+    local.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

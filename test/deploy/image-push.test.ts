@@ -1,11 +1,9 @@
 // The real image path: buildah builds a tiny context (FROM scratch: no base image to pull) and pushes
 // it to a docker-registry this test starts on 127.0.0.1; only the ECR API is mocked, and its
 // DescribeImages answers from that registry, so "already there" is real.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageCommand } from '../../src/cli/commands/image.ts';
@@ -15,6 +13,7 @@ import { deploy } from '../../src/cli/deploy/plan.ts';
 import type { ContainerCli } from '../../src/cli/deploy/ports.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { VALID_DEV, tempDir, writeConfig } from '../helpers/cli.ts';
+import { countingContainerCli, mockEcrOnRegistry, startLocalRegistry, type LocalRegistry } from '../helpers/local-registry.ts';
 import { fakes, request } from './fakes.ts';
 
 const haveTools = await Promise.all(['buildah', 'docker-registry'].map(onPath)).then((found) => found.every(Boolean));
@@ -32,19 +31,12 @@ async function onPath(name: string): Promise<boolean> {
   return false;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // On a developer machine without the tools these tests are skipped; in CI (.ci/run installs the
 // tools) they always run, so a missing install step fails instead of passing silently.
 describe.skipIf(!haveTools && !process.env.CI)('eval-worker image: real buildah build and push to a local registry', () => {
   let work: string;
-  let registry: ChildProcess;
+  let registry: LocalRegistry | undefined;
   let endpoint: string;
   let buildahEnv: NodeJS.ProcessEnv;
   const counts = { build: 0, login: 0, push: 0 };
@@ -54,64 +46,15 @@ describe.skipIf(!haveTools && !process.env.CI)('eval-worker image: real buildah 
 
   beforeAll(async () => {
     work = await tempDir();
-    const port = await freePort();
-    endpoint = `127.0.0.1:${port}`;
-    await mkdir(join(work, 'registry'));
-    await writeFile(
-      join(work, 'registry.yml'),
-      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: ${endpoint}\n`,
-    );
-    registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i += 1) {
-      const ready = await fetch(`http://${endpoint}/v2/`).then((r) => r.ok, () => false);
-      if (ready) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // buildah's storage and login file live in the temp dir, nowhere else.
-    await writeFile(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${join(work, 'storage')}"\nrunroot = "${join(work, 'run')}"\n`);
-    buildahEnv = {
-      PATH: process.env.PATH,
-      HOME: work,
-      STORAGE_DRIVER: 'vfs',
-      BUILDAH_ISOLATION: 'chroot',
-      CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'),
-      REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-      XDG_RUNTIME_DIR: join(work, 'xdg'),
-    };
-    await mkdir(join(work, 'xdg'));
-    const real = createContainerCli('buildah', { env: buildahEnv });
-    cli = {
-      name: real.name,
-      build: async (input) => {
-        counts.build += 1;
-        await real.build(input);
-      },
-      login: async (input) => {
-        counts.login += 1;
-        await real.login(input);
-      },
-      push: async (image) => {
-        counts.push += 1;
-        await real.push(image);
-      },
-    };
-
-    ecrMock.on(GetAuthorizationTokenCommand).resolves({
-      authorizationData: [{ authorizationToken: Buffer.from('AWS:password').toString('base64'), proxyEndpoint: `http://${endpoint}` }],
-    });
-    ecrMock.on(DescribeImagesCommand).callsFake(async (input: { repositoryName: string; imageIds: { imageTag: string }[] }) => {
-      const tag = input.imageIds[0]!.imageTag;
-      const response = await fetch(`http://${endpoint}/v2/${input.repositoryName}/manifests/${tag}`, {
-        method: 'HEAD',
-        headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
-      });
-      if (!response.ok) throw new ImageNotFoundException({ message: `tag ${tag} not found`, $metadata: {} });
-      return { imageDetails: [{ repositoryName: input.repositoryName, imageTags: [tag] }] };
-    });
+    registry = await startLocalRegistry(work);
+    endpoint = registry.endpoint;
+    buildahEnv = registry.buildahEnv;
+    cli = countingContainerCli(createContainerCli('buildah', { env: buildahEnv }), counts);
+    mockEcrOnRegistry(ecrMock, endpoint);
   }, 60_000);
 
   afterAll(async () => {
-    registry?.kill('SIGTERM');
+    registry?.stop();
     await rm(work, { recursive: true, force: true });
   });
 

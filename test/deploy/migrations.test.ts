@@ -3,7 +3,6 @@
 // failure stops the deploy before any stack change. The last tests drive the real port (SSM mocked,
 // a real PostgreSQL) and check that the database password appears in no output at all.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -19,6 +18,7 @@ import { migrationsPort } from '../../src/cli/deploy/support.ts';
 import { formatError } from '../../src/cli/errors.ts';
 import { NonInteractiveIo, RecordingIo } from '../../src/cli/io.ts';
 import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { freeLoopbackPort } from '../helpers/net.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { fakes, request } from './fakes.ts';
 
@@ -268,12 +268,7 @@ describe('deploy: the real migrations port (SSM mocked, real PostgreSQL)', () =>
   });
 
   it('an unreachable database stops the deploy (exit 1) with the fix, and the password is in no output or error', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
+    const closedPort = await freeLoopbackPort();
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: `postgres://ops:${ENCODED}@127.0.0.1:${closedPort}/watchpoint` } });
     const processOutput = captureProcessOutput();
     const io = new RecordingIo([], true);

@@ -4,11 +4,11 @@
 // each test file then takes its own database with `createTestDatabase()`, migrated to the latest schema.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { freeLoopbackPort } from './net.ts';
 import { applyMigrations } from '../../src/cli/commands/db-migrations.ts';
 
 const BIN = process.env.WATCHPOINT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -17,19 +17,6 @@ export interface TestPostgres {
   /** Superuser URL of the `postgres` database (no password; trust auth on 127.0.0.1 only). */
   url: string;
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago (postgres cannot bind port 0 itself). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** runuser lives in sbin, which a minimal PATH (cron, env -i) leaves out. */
@@ -53,7 +40,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   runAs(join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions']);
   let port = 0;
   for (let attempt = 1; ; attempt += 1) {
-    port = await freePort();
+    port = await freeLoopbackPort();
     const options = `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
     try {
       runAs(join(BIN, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
