@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare, report } from '../harness.ts';
 import { bin, node, root } from '../paths.ts';
+import { BENCH_STAGE_FLAGS } from '../stage.ts';
 
 export async function help(): Promise<boolean> {
   // The CLI's compiled cache exists after the first run on any machine; measure from then on.
@@ -20,13 +21,12 @@ export async function synth(): Promise<boolean> {
   const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-'));
   const bareOut = join(work, 'bare');
   const cliOut = join(work, 'cli');
-  const flags = ['--env', 'bench', '--region', 'eu-west-1', '--alert-email', 'oncall@example.com', '--runpod-endpoint-id', 'abc123xyz'];
   try {
     return report(
       'watchpoint synth vs bare in-process app.synth() (same stacks, with esbuild bundling)',
       compare(
         { label: 'node bench/bare-synth.ts (app.synth())', argv: [node, join(root, 'bench', 'bare-synth.ts'), bareOut], before: () => rmSync(bareOut, { recursive: true, force: true }) },
-        { label: 'watchpoint synth', argv: [node, bin, 'synth', ...flags, '--config', join(work, 'none.json'), '--out', cliOut], before: () => rmSync(cliOut, { recursive: true, force: true }) },
+        { label: 'watchpoint synth', argv: [node, bin, 'synth', ...BENCH_STAGE_FLAGS, '--config', join(work, 'none.json'), '--out', cliOut], before: () => rmSync(cliOut, { recursive: true, force: true }) },
         { runs: 5, warmup: 1 },
       ),
       1.2,

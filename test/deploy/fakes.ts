@@ -13,19 +13,9 @@ import type {
   StackEvent,
 } from '../../src/cli/deploy/ports.ts';
 import type { Io } from '../../src/cli/io.ts';
+import { TEST_STAGE } from '../helpers/stage.ts';
 
-export const STAGE: StageConfig = {
-  region: 'eu-west-1',
-  account: '123456789012',
-  alertEmail: 'oncall@example.com',
-  runPodEndpointId: 'abc123xyz',
-  domainName: '',
-  certificateArn: '',
-  corsAllowedOrigins: ['*'],
-  googleClientId: '',
-  githubClientId: '',
-  awsEndpointUrl: '',
-};
+export const STAGE: StageConfig = { ...TEST_STAGE, corsAllowedOrigins: ['*'] };
 
 export function diffOf(stackName: string, changes: number, permissionChange: PermissionChange = 'none', formatted = ''): StackDiff {
   return { stackName, isNew: false, changes, permissionChange, destructive: [], formatted };

@@ -7,23 +7,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { StageConfig } from '../../src/config/schema.ts';
+import { TEST_STAGE } from '../helpers/stage.ts';
 import { createPlatformApp } from '../../src/stack/app.ts';
 import type { PlatformAppOptions } from '../../src/stack/app.ts';
 import type { PlatformStack } from '../../src/stack/platform-stack.ts';
 import type { RegistryStack } from '../../src/stack/registry-stack.ts';
 
-export const STAGE: StageConfig = {
-  region: 'eu-west-1',
-  account: '123456789012',
-  alertEmail: 'oncall@example.com',
-  runPodEndpointId: 'abc123xyz',
-  domainName: '',
-  certificateArn: '',
-  corsAllowedOrigins: ['https://app.example.com'],
-  googleClientId: '',
-  githubClientId: '',
-  awsEndpointUrl: '',
-};
+export const STAGE: StageConfig = TEST_STAGE;
 
 export interface Synthesized {
   platform: PlatformStack;
