@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
-import { clients, createBucket } from '../pipeline/fixtures.ts';
+import { DATABASE_URL_PARAM, clients, createBucket, lambdaEnv } from '../pipeline/fixtures.ts';
 import { captureLogs } from '../pipeline/logs.ts';
 import { FakeRunPod } from '../data-poller/fake-runpod.ts';
 import { httpEvent } from './events.ts';
@@ -31,23 +31,17 @@ beforeAll(async () => {
   runpod = await new FakeRunPod().start();
   forecastBucket = await createBucket(s3);
   archiveBucket = await createBucket(s3);
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/database/url', WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
+  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
   ssm.on(GetParameterCommand, { Name: '/test/watchpoint/security/admin_api_key', WithDecryption: true }).resolves({ Parameter: { Value: ADMIN_KEY } });
   ssm.on(GetParameterCommand, { Name: '/test/watchpoint/forecast/runpod_api_key', WithDecryption: true }).resolves({ Parameter: { Value: runpod.validKey } });
   Object.assign(process.env, {
-    APP_ENV: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL: endpoint,
-    DATABASE_URL_SSM_PARAM: '/test/watchpoint/database/url',
+    ...lambdaEnv(endpoint),
     ADMIN_API_KEY_SSM_PARAM: '/test/watchpoint/security/admin_api_key',
     RUNPOD_API_KEY_SSM_PARAM: '/test/watchpoint/forecast/runpod_api_key',
     RUNPOD_ENDPOINT_ID: runpod.endpointId,
     RUNPOD_API_BASE_URL: runpod.baseUrl,
     FORECAST_BUCKET: forecastBucket,
     ARCHIVE_BUCKET: archiveBucket,
-    METRIC_NAMESPACE: 'WatchPoint',
   });
   api = (await import('../../src/lambdas/api/index.ts')).handler;
   poller = (await import('../../src/lambdas/data-poller/index.ts')).handler;

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { captureLogs } from '../pipeline/logs.ts';
-import { clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, s3Event, sqsRecord, writeRun, type Queues } from '../pipeline/fixtures.ts';
+import { DATABASE_URL_PARAM, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from '../pipeline/fixtures.ts';
 import { pollUntilEmpty, sesStore, startReceiver, unique, type Receiver } from './helpers.ts';
 
 const endpoint = inject('fauxqsEndpoint');
@@ -34,26 +34,14 @@ beforeAll(async () => {
   queues = await createQueues(sqs);
   bucket = await createBucket(s3);
   receiver = await startReceiver((id) => secrets.get(id));
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/database/url', WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
+  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
   ssm.on(GetParameterCommand, { Name: '/test/watchpoint/email/sender' }).resolves({ Parameter: { Value: SENDER } });
   Object.assign(process.env, {
-    APP_ENV: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL: endpoint,
+    ...lambdaEnv(endpoint, queues),
     AWS_ENDPOINT_URL_SESV2: sesEndpoint,
-    DATABASE_URL_SSM_PARAM: '/test/watchpoint/database/url',
     EMAIL_SENDER_SSM_PARAM: '/test/watchpoint/email/sender',
     // The webhook worker's test allowance: the receiver is http on 127.0.0.1.
     WEBHOOK_ALLOW_INSECURE_TARGETS: 'loopback',
-    METRIC_NAMESPACE: 'WatchPoint',
-    SQS_EVAL_URGENT: queues.urgent,
-    SQS_EVAL_STANDARD: queues.standard,
-    SQS_NOTIFICATIONS: queues.email,
-    SQS_NOTIFICATIONS_EMAIL: queues.email,
-    SQS_NOTIFICATIONS_WEBHOOK: queues.webhook,
-    SQS_DLQ: queues.deadLetter,
   });
   delete process.env.AWS_LAMBDA_FUNCTION_NAME;
   batcher = (await import('../../src/lambdas/batcher/index.ts')).handler;

@@ -9,7 +9,7 @@ import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { NotificationMessage, EvalJob } from '../../src/lambdas/shared/messages.ts';
 import { captureLogs, forecastReadyFilter, type CapturedLogs } from './logs.ts';
-import { clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, s3Event, sqsRecord, writeRun, type Queues } from './fixtures.ts';
+import { DATABASE_URL_PARAM, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from './fixtures.ts';
 
 const endpoint = inject('fauxqsEndpoint');
 const { s3, sqs } = clients(endpoint);
@@ -35,21 +35,9 @@ beforeAll(async () => {
   db = await createTestDatabase(inject('databaseUrl'));
   queues = await createQueues(sqs);
   bucket = await createBucket(s3);
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/database/url', WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
+  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
   Object.assign(process.env, {
-    APP_ENV: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL: endpoint,
-    DATABASE_URL_SSM_PARAM: '/test/watchpoint/database/url',
-    METRIC_NAMESPACE: 'WatchPoint',
-    SQS_EVAL_URGENT: queues.urgent,
-    SQS_EVAL_STANDARD: queues.standard,
-    SQS_NOTIFICATIONS: queues.email,
-    SQS_NOTIFICATIONS_EMAIL: queues.email,
-    SQS_NOTIFICATIONS_WEBHOOK: queues.webhook,
-    SQS_DLQ: queues.deadLetter,
+    ...lambdaEnv(endpoint, queues),
   });
   batcher = (await import('../../src/lambdas/batcher/index.ts')).handler;
   evalWorker = (await import('../../src/lambdas/eval-worker/index.ts')).handler;

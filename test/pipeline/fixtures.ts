@@ -26,6 +26,35 @@ export function clients(endpoint: string): { s3: S3Client; sqs: SQSClient } {
   };
 }
 
+/** SSM path of the database URL in the handlers' test environment; mock it with the test database's URL. */
+export const DATABASE_URL_PARAM = '/test/watchpoint/database/url';
+
+/**
+ * The environment the stack gives every function, pointed at the test servers: fauxqs for S3 and
+ * SQS, and (with queues) the queue variables the producers and consumers read.
+ */
+export function lambdaEnv(endpoint: string, queues?: Queues): Record<string, string> {
+  return {
+    APP_ENV: 'test',
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL: endpoint,
+    DATABASE_URL_SSM_PARAM: DATABASE_URL_PARAM,
+    METRIC_NAMESPACE: 'WatchPoint',
+    ...(queues
+      ? {
+          SQS_EVAL_URGENT: queues.urgent,
+          SQS_EVAL_STANDARD: queues.standard,
+          SQS_NOTIFICATIONS: queues.email,
+          SQS_NOTIFICATIONS_EMAIL: queues.email,
+          SQS_NOTIFICATIONS_WEBHOOK: queues.webhook,
+          SQS_DLQ: queues.deadLetter,
+        }
+      : {}),
+  };
+}
+
 export const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 export interface Queues {
