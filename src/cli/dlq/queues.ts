@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { stackNames } from '../context.ts';
 import { WatchpointError, userError } from '../errors.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
+import { deadLetterTarget } from '../redrive-policy.ts';
 
 export interface QueueRef {
   /** The stack output's name without "Url" (e.g. EvalQueueUrgent), else the logical ID. */
@@ -77,15 +78,6 @@ export async function resolveDeadLetterSetup(input: {
   return { stackName, dlq, sources };
 }
 
-function deadLetterTarget(policy: string | undefined): string | undefined {
-  if (!policy) return undefined;
-  try {
-    const parsed = JSON.parse(policy) as { deadLetterTargetArn?: unknown };
-    return typeof parsed.deadLetterTargetArn === 'string' ? parsed.deadLetterTargetArn : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** --source NAME: the label (EvalQueueUrgent), the logical ID or the queue name. */
 export function findSource(setup: DeadLetterSetup, wanted: string): QueueRef {

@@ -9,6 +9,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { explainAwsError, describeDeployedStack, type DeployedStack } from '../stack-resources.ts';
 import { stackNames } from '../context.ts';
 import { WatchpointError } from '../errors.ts';
+import { deadLetterTarget } from '../redrive-policy.ts';
 
 export interface StatusClients {
   cloudformation: CloudFormationClient;
@@ -273,15 +274,6 @@ function count(value: string | undefined): number | undefined {
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
-function deadLetterTarget(redrivePolicy: string | undefined): string | undefined {
-  if (!redrivePolicy) return undefined;
-  try {
-    const parsed = JSON.parse(redrivePolicy) as { deadLetterTargetArn?: unknown };
-    return typeof parsed.deadLetterTargetArn === 'string' ? parsed.deadLetterTargetArn : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface MetricReadings {
   deadMan: SeriesReading[];
