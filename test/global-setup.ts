@@ -1,4 +1,4 @@
-// Starts the protocol servers the suite uses, on 127.0.0.1 with ephemeral ports, once per run, and
+// Starts the protocol servers the suite uses (fauxqs, aws-ses-v2-local, PostgreSQL, moto), on 127.0.0.1 with ephemeral ports, once per run, and
 // stops them when the run ends. Tests read the endpoints with `inject('fauxqsEndpoint')` etc.
 // If one fails to start, the ones already running are stopped before the error propagates, so a
 // broken setup fails the run at once instead of leaving servers that keep the process alive.
@@ -14,6 +14,8 @@ declare module 'vitest' {
     sesEndpoint: string;
     /** PostgreSQL 15 superuser URL (test/helpers/postgres.ts); take a database with createTestDatabase(). */
     databaseUrl: string;
+    /** moto (test/helpers/moto-server.ts): `http://127.0.0.1:PORT`; clients via test/helpers/moto.ts. */
+    motoEndpoint: string;
   }
 }
 
@@ -22,6 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
+  // moto takes 1-2 s to start (Python); start it first and collect it last, so it overlaps the others.
+  const { startMoto } = await import('./helpers/moto-server.ts');
+  const motoStarting = startMoto();
+  motoStarting.catch(() => undefined);
   try {
     const { buildApp } = await import('fauxqs');
     const fauxqs = buildApp({ logger: false });
@@ -43,7 +49,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const postgres = await startPostgres();
     stops.push(() => postgres.stop());
     project.provide('databaseUrl', postgres.url);
+
+    const moto = await motoStarting;
+    stops.push(() => moto.stop());
+    project.provide('motoEndpoint', moto.endpoint);
   } catch (error) {
+    await motoStarting.then((moto) => moto.stop(), () => undefined);
     await stopAll();
     throw error;
   }

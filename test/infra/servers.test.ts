@@ -1,7 +1,11 @@
 // The test servers are up, loopback-only, and speak their protocols.
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, inject, it } from 'vitest';
+import { MOTO_ACCOUNT, motoClient, motoEndpoint, uniqueName } from '../helpers/moto.ts';
+import { startMoto } from '../helpers/moto-server.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -28,5 +32,23 @@ describe('test servers', () => {
     }));
     const store = (await (await fetch(`${endpoint}/store`)).json()) as { emails: { subject: string }[] };
     expect(store.emails.some((email) => email.subject === subject)).toBe(true);
+  });
+});
+
+describe('moto', () => {
+  it('serves SSM and STS on 127.0.0.1', async () => {
+    const endpoint = motoEndpoint();
+    expect(new URL(endpoint).hostname).toBe('127.0.0.1');
+    const ssm = motoClient(SSMClient);
+    const name = `/${uniqueName('servers')}/probe`;
+    await ssm.send(new PutParameterCommand({ Name: name, Value: 'ping', Type: 'SecureString' }));
+    const got = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    expect(got.Parameter?.Value).toBe('ping');
+    const identity = await motoClient(STSClient).send(new GetCallerIdentityCommand({}));
+    expect(identity.Account).toBe(MOTO_ACCOUNT);
+  });
+
+  it('a missing moto_server fails with how to install it, never a skip', async () => {
+    await expect(startMoto({ command: '/nonexistent/moto_server' })).rejects.toThrow(/moto\[server\]==5\.2\.1/);
   });
 });
