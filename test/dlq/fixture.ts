@@ -78,3 +78,50 @@ export async function failInto(sqs: SQSClient, source: FixtureQueue, bodies: str
     }
   }
 }
+
+/**
+ * An SQS client whose ReceiveMessage behaves as AWS documents at the in-flight quota: once `limit`
+ * messages are in flight (received, not yet deleted or made visible), "If you use long polling,
+ * Amazon SQS returns no error messages" (an empty answer), and with short polling it returns the
+ * `OverLimit` error. https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
+ * fauxqs has no such quota, so this drives the SDK boundary with the documented shapes; everything
+ * else reaches fauxqs unchanged.
+ */
+export function sqsClientWithInFlightLimit(endpoint: string, limit: number): SQSClient {
+  const client = sqsClient(endpoint);
+  const inFlight = new Map<string, string>(); // receipt handle -> message id
+  const ids = () => new Set(inFlight.values()).size;
+  client.middlewareStack.add((next, context) => async (args) => {
+    const input = args.input as { WaitTimeSeconds?: number; Entries?: { Id: string; ReceiptHandle: string }[] };
+    const command = (context as { commandName?: string }).commandName;
+    if (command === 'ReceiveMessageCommand' && ids() >= limit) {
+      if (!input.WaitTimeSeconds) {
+        const { OverLimit } = await import('@aws-sdk/client-sqs');
+        throw new OverLimit({ message: 'Too many messages in flight', $metadata: { httpStatusCode: 403 } });
+      }
+      return { output: { Messages: [], $metadata: { httpStatusCode: 200 } }, response: {} } as never;
+    }
+    const answer = await next(args);
+    const output = answer.output as { Messages?: { MessageId?: string; ReceiptHandle?: string }[]; Successful?: { Id?: string }[] };
+    if (command === 'ReceiveMessageCommand') {
+      const room = Math.max(0, limit - ids());
+      // Beyond the quota SQS would not have handed them out: give them back at once.
+      const extra = (output.Messages ?? []).slice(room);
+      output.Messages = (output.Messages ?? []).slice(0, room);
+      for (const message of output.Messages) inFlight.set(message.ReceiptHandle!, message.MessageId!);
+      if (extra.length > 0) {
+        const { ChangeMessageVisibilityBatchCommand } = await import('@aws-sdk/client-sqs');
+        const plain = sqsClient(endpoint);
+        await plain.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: (args.input as { QueueUrl: string }).QueueUrl, Entries: extra.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+        plain.destroy();
+      }
+    } else if (command === 'DeleteMessageBatchCommand' || command === 'ChangeMessageVisibilityBatchCommand') {
+      for (const done of output.Successful ?? []) {
+        const entry = input.Entries?.find((e) => e.Id === done.Id);
+        if (entry) inFlight.delete(entry.ReceiptHandle);
+      }
+    }
+    return answer;
+  }, { step: 'initialize', name: 'inFlightQuota' });
+  return client;
+}

@@ -78,7 +78,7 @@ describe('dlq redrive, selective', () => {
     const { code, stdout, stderr } = await cli(fx, ['redrive', '--source', 'EvalQueueStandard', '--match', '"kind":"retry"', '--yes']);
     expect(stderr).toContain('ApproximateReceiveCount');
     expect(code).toBe(0);
-    expect(stdout).toContain('moved 11, skipped 19, failed 0 (of 30 received)');
+    expect(stdout).toContain('moved 11, skipped 19, failed 0, left 0 (of 30 received)');
     expect(stdout).toContain('skipped 7: not from --source');
     expect(stdout).toContain('skipped 12: body does not match --match');
 

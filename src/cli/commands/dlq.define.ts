@@ -65,9 +65,9 @@ Examples:
   stageOptions(
     dlq
       .command('purge')
-      .description('Delete every message in the DLQ, after you type its name; offers an export first.')
+      .description('Delete the DLQ\'s messages after you type its name; with an export, only the messages written to the backup.')
       .option('--confirm-name <name>', "the DLQ's queue name, typed out (required with --yes)")
-      .option('--export <file>', 'export the messages to this .jsonl file before purging')
+      .option('--export <file>', 'export to this .jsonl file, then delete exactly the exported messages (others stay)')
       .option('--force', 'let --export overwrite an existing file')
       .addOption(new Option('-y, --yes', 'do not ask (needs --confirm-name too)')),
   ).action(async (options: CommonOptions & { confirmName?: string; export?: string; force?: boolean }) => {

@@ -11,7 +11,7 @@ import { ExitCode, WatchpointError, isPromptCancel, userError } from '../errors.
 import type { Io } from '../io.ts';
 import { parseDuration, parseIntegerFlag, parseMatch } from '../dlq/flags.ts';
 import { describeSource, findSource, resolveDeadLetterSetup, type DeadLetterSetup } from '../dlq/queues.ts';
-import { exportAll, queueDepth, sample, selectiveRedrive, total, walkVisibilityTimeout, type ExportRecord, type RedriveResult } from '../dlq/walk.ts';
+import { deleteMessages, exportAll, IN_FLIGHT_LIMIT, queueDepth, release, sample, selectiveRedrive, total, walkVisibilityTimeout, type ExportRecord, type ExportResult, type RedriveResult } from '../dlq/walk.ts';
 import { explainAwsError } from '../stack-resources.ts';
 
 /** Seams for tests: SDK clients, time, and Ctrl-C. */
@@ -101,29 +101,64 @@ export async function exportCommand(context: CommandContext, flags: ExportOption
   const { setup, sqs, envName } = await connect(context, deps);
   const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
   if (depth.visible === 0) {
-    io.result(`The DLQ ${setup.dlq.name} is empty${depth.inFlight > 0 ? ` (${depth.inFlight} in flight)` : ''}; no file written.`);
+    io.result(`The DLQ ${setup.dlq.name} has no visible message${hiddenNote(depth)}; no file written.`);
     return ExitCode.ok;
   }
-  const result = await exportToFile({ io, sqs, setup, out, approximate: depth.visible, onInterrupt: deps.onInterrupt });
-  return result;
+  const exported = await exportToFile({ io, sqs, setup, out, depth, hold: false, onInterrupt: deps.onInterrupt });
+  if (exported.code !== ExitCode.ok) return exported.code;
+  const { result } = exported;
+  if (result.releaseFailed > 0) io.notify('warn', `${result.releaseFailed} messages could not be made visible at once; they reappear within ${exported.visibilityTimeout} s.`);
+  const missing = incompleteExport(result, depth);
+  if (missing) {
+    io.result(`PARTIAL export: wrote ${result.exported} messages from ${setup.dlq.name} to ${out}, but ${missing}. All were made visible again, none deleted.`);
+    return ExitCode.failure;
+  }
+  io.result(`Exported ${result.exported} messages from ${setup.dlq.name} to ${out}; all were made visible again, none deleted.`);
+  return ExitCode.ok;
 }
 
-/** Walks the DLQ into FILE.jsonl (written as a temp file, renamed at the end). Deletes nothing. */
-async function exportToFile(input: { io: Io; sqs: SQSClient; setup: DeadLetterSetup; out: string; approximate: number; onInterrupt: DlqDeps['onInterrupt'] }): Promise<number> {
+type Depth = { visible: number; inFlight: number; delayed: number };
+
+function hiddenNote(depth: Depth): string {
+  const parts = [depth.inFlight > 0 ? `${depth.inFlight} in flight` : '', depth.delayed > 0 ? `${depth.delayed} delayed` : ''].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(', ')}: not receivable now; try again when they become visible)` : '';
+}
+
+/**
+ * Why an export that ended normally still misses messages, or undefined when it does not: the
+ * in-flight quota stopped its receives, messages stayed visible but were never received, or the
+ * queue held in-flight or delayed messages that no receive could return.
+ */
+function incompleteExport(result: ExportResult, depth: Depth): string | undefined {
+  const reasons: string[] = [];
+  if (result.overLimit || (result.notReceived ?? 0) > 0) {
+    reasons.push(`about ${result.notReceived ?? 'an unknown number of'} messages were still visible and never received${result.overLimit || result.exported >= IN_FLIGHT_LIMIT * 0.9 ? ` (SQS stops returning messages once about ${IN_FLIGHT_LIMIT.toLocaleString('en-US')} are in flight on a standard queue)` : ' (they arrived during the export, or SQS returned nothing for them)'}`);
+  }
+  if (depth.inFlight + depth.delayed > 0) reasons.push(`${depth.inFlight + depth.delayed} were in flight or delayed when it started and could not be received`);
+  return reasons.length > 0 ? `${reasons.join('; ')}. It is not a complete backup` : undefined;
+}
+
+/**
+ * Walks the DLQ into FILE.jsonl (written as a temp file, renamed at the end). Deletes nothing. With
+ * `hold`, the exported messages stay hidden and their receipt handles come back for the caller to
+ * delete (or release); on any failure or interrupt they are made visible again here.
+ */
+async function exportToFile(input: { io: Io; sqs: SQSClient; setup: DeadLetterSetup; out: string; depth: Depth; hold: boolean; onInterrupt: DlqDeps['onInterrupt'] }): Promise<{ code: number; result: ExportResult; visibilityTimeout: number }> {
   const { io, sqs, setup, out } = input;
-  const visibilityTimeout = walkVisibilityTimeout(input.approximate);
-  io.notify('info', `Exporting about ${input.approximate} messages from ${setup.dlq.name} to ${out}. Nothing is deleted.`);
-  io.notify('warn', `Each message is received once (this adds 1 to its ApproximateReceiveCount) and stays hidden until the export ends, then all are made visible again. If the export is interrupted, they reappear on their own within ${visibilityTimeout} s.`);
+  const visibilityTimeout = walkVisibilityTimeout(input.depth.visible);
+  io.notify('info', `Exporting about ${input.depth.visible} messages from ${setup.dlq.name} to ${out}.${input.hold ? '' : ' Nothing is deleted.'}`);
+  io.notify('warn', `Each message is received once (this adds 1 to its ApproximateReceiveCount) and stays hidden until the export ends${input.hold ? '' : ', then all are made visible again'}. If the export is interrupted, they reappear on their own within ${visibilityTimeout} s.`);
   const temp = `${out}.partial-${process.pid}`;
   const file = await open(temp, 'wx');
   let interrupted = false;
   const stopListening = (input.onInterrupt ?? onSigint)(() => (interrupted = true));
-  let result;
+  let result: ExportResult;
   try {
     result = await exportAll({
       sqs,
       dlqUrl: setup.dlq.url,
       visibilityTimeout,
+      hold: input.hold,
       shouldStop: () => interrupted,
       write: async (records: ExportRecord[]) => {
         await file.write(records.map((record) => `${JSON.stringify({ ...record, SourceQueue: record.SourceQueueArn ? describeSource(setup, record.SourceQueueArn) : null })}\n`).join(''));
@@ -132,26 +167,36 @@ async function exportToFile(input: { io: Io; sqs: SQSClient; setup: DeadLetterSe
         if (exported % 1000 < 10) io.notify('info', `  ${exported} exported`);
       },
     });
-    await file.sync();
+    if (result.error === undefined && !result.interrupted) {
+      try {
+        await file.sync();
+      } catch (error) {
+        result.error = error;
+      }
+    }
   } finally {
     await file.close();
     stopListening();
   }
-  if (result.error !== undefined || result.interrupted) {
-    await rm(temp, { force: true });
-    if (result.interrupted) {
-      io.notify('warn', `Interrupted after ${result.exported} messages; no file written. ${result.released} messages were made visible again now${result.releaseFailed ? `, ${result.releaseFailed} reappear within ${visibilityTimeout} s` : ''}.`);
-      return ExitCode.interrupted;
+  if (result.error === undefined && !result.interrupted) {
+    try {
+      await rename(temp, out);
+      return { code: ExitCode.ok, result, visibilityTimeout };
+    } catch (error) {
+      result.error = error;
     }
-    throw new WatchpointError(`The export stopped after ${result.exported} messages; no file written. Nothing was deleted.`, {
-      code: 'DLQ_EXPORT_FAILED', fault: 'system', cause: result.error,
-      fix: `Run it again; messages still hidden reappear within ${visibilityTimeout} s.`,
-    });
   }
-  await rename(temp, out);
-  if (result.releaseFailed > 0) io.notify('warn', `${result.releaseFailed} messages could not be made visible at once; they reappear within ${visibilityTimeout} s.`);
-  io.result(`Exported ${result.exported} messages from ${setup.dlq.name} to ${out}; all were made visible again, none deleted.`);
-  return ExitCode.ok;
+  await rm(temp, { force: true });
+  // Held messages must not stay hidden for the whole visibility timeout when nothing will delete them.
+  if (result.held.length > 0) Object.assign(result, await release(sqs, setup.dlq.url, result.held), { held: [] });
+  if (result.interrupted) {
+    io.notify('warn', `Interrupted after ${result.exported} messages; no file written. ${result.released} messages were made visible again now${result.releaseFailed ? `, ${result.releaseFailed} reappear within ${visibilityTimeout} s` : ''}.`);
+    return { code: ExitCode.interrupted, result, visibilityTimeout };
+  }
+  throw new WatchpointError(`The export stopped after ${result.exported} messages; no file written. Nothing was deleted.`, {
+    code: 'DLQ_EXPORT_FAILED', fault: 'system', cause: result.error,
+    fix: `Run it again; messages still hidden reappear within ${visibilityTimeout} s.`,
+  });
 }
 
 function checkOutFile(flag: string, raw: string | undefined, cwd: string, force: boolean): string {
@@ -249,6 +294,10 @@ async function selectiveCommand(input: {
     madeVisibleAgain: result.released,
     visibilityNotReset: result.releaseFailed,
     interrupted: result.interrupted,
+    /** Visible when the walk ended but never received: this run did not cover them. */
+    left: result.notReceived ?? 0,
+    complete: !result.interrupted && !result.overLimit && (result.notReceived ?? 0) === 0,
+    stoppedAtInFlightLimit: result.overLimit || ((result.notReceived ?? 0) > 0 && result.seen >= IN_FLIGHT_LIMIT * 0.9),
   };
   if (flags.json) io.result(JSON.stringify(summary, null, 2));
   else io.result(selectiveReport(summary, visibilityTimeout));
@@ -259,19 +308,23 @@ async function selectiveCommand(input: {
     });
   }
   if (result.interrupted) return ExitCode.interrupted;
-  return total(result.failed) > 0 ? ExitCode.failure : ExitCode.ok;
+  return total(result.failed) > 0 || !summary.complete ? ExitCode.failure : ExitCode.ok;
 }
 
 function selectiveReport(summary: {
   dryRun: boolean; received: number; moved: number; skipped: number; failed: number; bySource: Record<string, number>;
   skippedBecause: Record<string, number>; failedBecause: Record<string, number>; madeVisibleAgain: number; visibilityNotReset: number; interrupted: boolean;
+  left: number; complete: boolean; stoppedAtInFlightLimit: boolean;
 }, visibilityTimeout: number): string {
   const lines: string[] = [];
   if (summary.interrupted) lines.push('Interrupted.');
   if (summary.dryRun) {
     lines.push(`Dry run: ${total(summary.bySource)} of ${summary.received} messages would move; nothing was sent or deleted.`);
   } else {
-    lines.push(`moved ${summary.moved}, skipped ${summary.skipped}, failed ${summary.failed} (of ${summary.received} received)`);
+    lines.push(`moved ${summary.moved}, skipped ${summary.skipped}, failed ${summary.failed}, left ${summary.left} (of ${summary.received} received)`);
+  }
+  if (!summary.interrupted && !summary.complete) {
+    lines.push(`  INCOMPLETE: about ${summary.left} messages were still visible and never received${summary.stoppedAtInFlightLimit ? ` (SQS stops returning messages once about ${IN_FLIGHT_LIMIT.toLocaleString('en-US')} are in flight on a standard queue)` : ''}; run the same command again to continue.`);
   }
   for (const [label, n] of Object.entries(summary.bySource)) lines.push(`  ${summary.dryRun ? 'would move' : 'moved'} ${n} -> ${label}`);
   for (const [reason, n] of Object.entries(summary.skippedBecause)) lines.push(`  skipped ${n}: ${reason}`);
@@ -435,7 +488,9 @@ export async function purgeCommand(context: CommandContext, flags: PurgeOptions,
     io.result(`The DLQ ${setup.dlq.name} is already empty; nothing purged.`);
     return ExitCode.ok;
   }
-  io.notify('warn', `Purging deletes all ${depth.visible + depth.inFlight + depth.delayed} messages (about) in ${setup.dlq.name}, including ${depth.inFlight} in flight. It cannot be undone.`);
+  io.notify('warn', exportPath
+    ? `Purging with --export deletes only the messages written to the backup: about ${depth.visible} visible in ${setup.dlq.name}${depth.inFlight + depth.delayed > 0 ? `; ${depth.inFlight} in flight and ${depth.delayed} delayed cannot be exported and are not deleted` : ''}. It cannot be undone.`
+    : `Purging deletes all ${depth.visible + depth.inFlight + depth.delayed} messages (about) in ${setup.dlq.name}, including ${depth.inFlight} in flight, with no backup. It cannot be undone.`);
   if (io.interactive) {
     if (!exportPath) {
       const backup = await io.ask({ kind: 'confirm', message: 'Export the messages to a file first (`watchpoint dlq export`)?', default: true });
@@ -462,17 +517,42 @@ export async function purgeCommand(context: CommandContext, flags: PurgeOptions,
       });
     }
   }
-  if (exportPath && depth.visible > 0) {
-    const code = await exportToFile({ io, sqs, setup, out: exportPath, approximate: depth.visible, onInterrupt: deps.onInterrupt });
-    if (code !== ExitCode.ok) {
-      io.notify('warn', 'The export did not finish, so nothing was purged.');
-      return code;
-    }
-  }
+  if (exportPath) return purgeExported({ io, sqs, setup, envName, out: exportPath, depth, onInterrupt: deps.onInterrupt });
   const { PurgeQueueCommand } = await import('@aws-sdk/client-sqs');
   await aws(() => sqs.send(new PurgeQueueCommand({ QueueUrl: setup.dlq.url })), envName);
-  io.result(`Purged ${setup.dlq.name}. SQS deletes the messages within 60 seconds${exportPath ? `; the backup is ${exportPath}` : ''}.`);
+  io.result(`Purged ${setup.dlq.name}. SQS deletes the messages within 60 seconds; no backup was made.`);
   return ExitCode.ok;
+}
+
+/**
+ * Purge with a backup: export while holding every message, and once the file is on disk delete
+ * exactly the exported messages (DeleteMessageBatch on their receipt handles), never PurgeQueue.
+ * Whatever the export did not write (in flight elsewhere, delayed, arrived later, beyond the
+ * in-flight quota) stays in the queue, so no message is deleted without a copy.
+ */
+async function purgeExported(input: { io: Io; sqs: SQSClient; setup: DeadLetterSetup; envName: string; out: string; depth: Depth; onInterrupt: DlqDeps['onInterrupt'] }): Promise<number> {
+  const { io, sqs, setup, out, depth } = input;
+  if (depth.visible === 0) {
+    throw new WatchpointError(`Nothing in ${setup.dlq.name} can be backed up now${hiddenNote(depth)}. No file written, nothing deleted.`, {
+      code: 'DLQ_NOTHING_TO_EXPORT', fault: 'system',
+      fix: 'Run the purge again when the messages are visible, or purge without --export (and without a backup).',
+    });
+  }
+  const exported = await exportToFile({ io, sqs, setup, out, depth, hold: true, onInterrupt: input.onInterrupt });
+  if (exported.code !== ExitCode.ok) {
+    io.notify('warn', 'The export did not finish, so nothing was deleted.');
+    return exported.code;
+  }
+  const { result } = exported;
+  io.notify('info', `Backup written (${result.exported} messages); deleting exactly those from ${setup.dlq.name}...`);
+  const deletion = await deleteMessages(sqs, setup.dlq.url, result.held);
+  const notDeleted = total(deletion.failed);
+  const lines = [`Deleted ${deletion.deleted} messages from ${setup.dlq.name}; each is in the backup ${out} (${result.exported} messages).`];
+  for (const [reason, n] of Object.entries(deletion.failed)) lines.push(`  not deleted ${n}: ${reason} (still in the DLQ, and in the backup)`);
+  const missing = incompleteExport(result, depth);
+  if (missing) lines.push(`Not purged: ${missing.replace(/\. It is not a complete backup$/, '')}. Those messages were not exported and are still in the DLQ; run the purge again with a new --export file.`);
+  io.result(lines.join('\n'));
+  return notDeleted > 0 || missing ? ExitCode.failure : ExitCode.ok;
 }
 
 // ---------------------------------------------------------------------------------------------

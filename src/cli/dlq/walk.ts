@@ -14,6 +14,22 @@ type SqsModule = typeof import('@aws-sdk/client-sqs');
 let sqsModule: Promise<SqsModule> | undefined;
 const sdk = (): Promise<SqsModule> => (sqsModule ??= import('@aws-sdk/client-sqs'));
 
+/**
+ * SQS's in-flight quota. "For most standard queues ... a maximum of approximately 120,000 in flight
+ * messages. If you reach this quota while using short polling, Amazon SQS returns the OverLimit error
+ * message. If you use long polling, Amazon SQS returns no error messages."
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html)
+ * A walk that holds every message it has seen therefore ends, on a large queue, with an empty
+ * receive that does not mean "nothing left". Walks read the depth again before letting go and
+ * report what they never received.
+ */
+export const IN_FLIGHT_LIMIT = 120_000;
+
+/** True for the error ReceiveMessage returns at the in-flight quota (short polling). */
+export function isOverLimit(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && ((error as { name?: string }).name === 'OverLimit' || (error as { Code?: string }).Code === 'OverLimit');
+}
+
 /** Parallel receive loops. Also the bound on batches between send and delete. */
 export const DEFAULT_CONCURRENCY = 8;
 /** SendMessageBatch: at most 10 entries, and (conservatively) 256 KiB in all. */
@@ -30,6 +46,27 @@ export interface WalkOptions {
   waitTimeSeconds?: number;
   /** Checked before each receive; true stops the walk cleanly (Ctrl-C). */
   shouldStop?: () => boolean;
+}
+
+/** How a walk ended when its last receive came back empty (or hit OverLimit). */
+export interface WalkEnd {
+  /**
+   * Messages still visible in the queue when the walk ended, read while the walk still held what it
+   * had received: they were never received (they arrived late, or the in-flight quota stopped the
+   * receives). Approximate, as SQS's counts are; null when the depth could not be read.
+   */
+  notReceived: number | null;
+  /** ReceiveMessage answered OverLimit: the in-flight quota was reached. */
+  overLimit: boolean;
+}
+
+/** Reads the depth at the end of a walk; never throws (the walk's own result matters more). */
+async function walkEnd(sqs: SQSClient, url: string, overLimit: boolean): Promise<WalkEnd> {
+  try {
+    return { notReceived: (await queueDepth(sqs, url)).visible, overLimit };
+  } catch {
+    return { notReceived: null, overLimit };
+  }
 }
 
 export interface ReleaseCounts {
@@ -114,7 +151,7 @@ export interface SelectiveRedriveOptions extends WalkOptions {
   onProgress?: (result: RedriveResult) => void;
 }
 
-export interface RedriveResult extends ReleaseCounts {
+export interface RedriveResult extends ReleaseCounts, WalkEnd {
   /** Distinct messages received. */
   seen: number;
   /** Sent to the source queue and deleted from the DLQ. */
@@ -153,7 +190,7 @@ export function total(counts: Record<string, number>): number {
 export async function selectiveRedrive(options: SelectiveRedriveOptions): Promise<RedriveResult> {
   const { SendMessageBatchCommand, DeleteMessageBatchCommand } = await sdk();
   const now = options.now ?? Date.now;
-  const result: RedriveResult = { seen: 0, moved: 0, skipped: {}, failed: {}, bySource: {}, released: 0, releaseFailed: 0, interrupted: false };
+  const result: RedriveResult = { seen: 0, moved: 0, skipped: {}, failed: {}, bySource: {}, released: 0, releaseFailed: 0, interrupted: false, notReceived: null, overLimit: false };
   /** Messages we hold hidden until the walk ends: MessageId → latest receipt handle. */
   const held = new Map<string, string>();
   const sending = new Set<string>();
@@ -222,7 +259,15 @@ export async function selectiveRedrive(options: SelectiveRedriveOptions): Promis
         stop = true;
         return;
       }
-      const messages = await receive(options);
+      let messages: Message[];
+      try {
+        messages = await receive(options);
+      } catch (error) {
+        if (!isOverLimit(error)) throw error;
+        result.overLimit = true;
+        stop = true;
+        return;
+      }
       if (messages.length === 0) return;
       const outbound: Outbound[] = [];
       for (const message of messages) {
@@ -269,6 +314,7 @@ export async function selectiveRedrive(options: SelectiveRedriveOptions): Promis
     }),
   );
   await Promise.all(workers);
+  if (!result.interrupted && result.error === undefined && !full()) Object.assign(result, await walkEnd(options.sqs, options.dlqUrl, result.overLimit));
   const released = await release(options.sqs, options.dlqUrl, [...held.values()], options.concurrency);
   result.released = released.released;
   result.releaseFailed = released.releaseFailed;
@@ -364,18 +410,25 @@ export interface ExportOptions extends WalkOptions {
   /** Called with each new message, once per MessageId, in receive order. */
   write: (records: ExportRecord[]) => Promise<void>;
   onProgress?: (exported: number) => void;
+  /**
+   * Keep every exported message hidden and return its latest receipt handle instead of making it
+   * visible again: purge deletes exactly these, once the backup is on disk.
+   */
+  hold?: boolean;
 }
 
-export interface ExportResult extends ReleaseCounts {
+export interface ExportResult extends ReleaseCounts, WalkEnd {
   exported: number;
   interrupted: boolean;
   error?: unknown;
+  /** With `hold`: the latest receipt handle of each exported message (empty otherwise). */
+  held: string[];
 }
 
 /** Receives every message once (deduplicated by MessageId), hands it to `write`, deletes nothing. */
 export async function exportAll(options: ExportOptions): Promise<ExportResult> {
   const held = new Map<string, string>();
-  const result: ExportResult = { exported: 0, released: 0, releaseFailed: 0, interrupted: false };
+  const result: ExportResult = { exported: 0, released: 0, releaseFailed: 0, interrupted: false, notReceived: null, overLimit: false, held: [] };
   let stop = false;
   // Writes are chained so lines never interleave.
   let writing: Promise<void> = Promise.resolve();
@@ -386,7 +439,15 @@ export async function exportAll(options: ExportOptions): Promise<ExportResult> {
         stop = true;
         return;
       }
-      const messages = await receive(options);
+      let messages: Message[];
+      try {
+        messages = await receive(options);
+      } catch (error) {
+        if (!isOverLimit(error)) throw error;
+        result.overLimit = true;
+        stop = true;
+        return;
+      }
       if (messages.length === 0) return;
       const fresh = messages.filter((message) => !held.has(message.MessageId!));
       for (const message of messages) held.set(message.MessageId!, message.ReceiptHandle!);
@@ -404,10 +465,56 @@ export async function exportAll(options: ExportOptions): Promise<ExportResult> {
       result.error ??= error;
       stop = true;
     })));
+  // Writes still chained behind a failed worker must settle before anyone trusts the file.
+  await writing.catch(() => {});
+  if (!result.interrupted && result.error === undefined) Object.assign(result, await walkEnd(options.sqs, options.dlqUrl, result.overLimit));
+  if (options.hold && !result.interrupted && result.error === undefined) {
+    result.held = [...held.values()];
+    return result;
+  }
   const released = await release(options.sqs, options.dlqUrl, [...held.values()], options.concurrency);
   result.released = released.released;
   result.releaseFailed = released.releaseFailed;
   return result;
+}
+
+export interface DeleteCounts {
+  deleted: number;
+  /** Not deleted (they stay in the queue), by reason. */
+  failed: Record<string, number>;
+}
+
+/**
+ * Deletes exactly these messages, 10 per DeleteMessageBatch, `concurrency` calls at a time. An entry
+ * SQS failed on its side (SenderFault false) or a call that failed outright is retried up to 3 times;
+ * what still fails stays in the queue and is counted by reason.
+ */
+export async function deleteMessages(sqs: SQSClient, url: string, receiptHandles: readonly string[], concurrency = DEFAULT_CONCURRENCY, attempts = 3): Promise<DeleteCounts> {
+  const { DeleteMessageBatchCommand } = await sdk();
+  const counts: DeleteCounts = { deleted: 0, failed: {} };
+  const fail = (reason: string, n = 1) => (counts.failed[reason] = (counts.failed[reason] ?? 0) + n);
+  await pool(chunk(receiptHandles, BATCH_ENTRIES), concurrency, async (handles) => {
+    let pending = handles;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const last = attempt >= attempts;
+      try {
+        const answer = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: pending.map((ReceiptHandle, index) => ({ Id: String(index), ReceiptHandle })) }));
+        counts.deleted += answer.Successful?.length ?? 0;
+        const retry: string[] = [];
+        for (const failure of answer.Failed ?? []) {
+          if (!failure.SenderFault && !last) retry.push(pending[Number(failure.Id)]!);
+          else fail(failure.Code ?? 'error');
+        }
+        pending = retry;
+      } catch (error) {
+        if (last) {
+          fail(errorName(error), pending.length);
+          pending = [];
+        }
+      }
+    }
+  });
+  return counts;
 }
 
 /** A sample of up to `limit` distinct messages, made visible again right after. */
