@@ -17,6 +17,7 @@ import { defineSecrets } from './commands/secrets.define.ts';
 import { defineStatus } from './commands/status.define.ts';
 import { defineRunpod } from './commands/runpod.define.ts';
 import { defineDlq } from './commands/dlq.define.ts';
+import { defineLogs } from './commands/logs.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -72,6 +73,7 @@ Examples:
   defineStatus(program, definer);
   defineRunpod(program, definer);
   defineDlq(program, definer);
+  defineLogs(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

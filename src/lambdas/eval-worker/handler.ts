@@ -3,7 +3,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidMessageError } from '../shared/messages.ts';
-import { errorFields } from '../shared/observability.ts';
+import { correlationIds, errorFields } from '../shared/observability.ts';
 import { processRecord, type EvalWorkerDeps } from './worker.ts';
 
 export function createEvalWorkerHandler(deps: () => EvalWorkerDeps): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
@@ -16,7 +16,13 @@ export function createEvalWorkerHandler(deps: () => EvalWorkerDeps): (event: SQS
       } catch (error) {
         // Logged here with the message id (never the body); rethrown so only this record fails.
         const level = error instanceof InvalidMessageError ? 'warn' : 'error';
-        resolved.logger[level]('Eval job failed', { message_id: record.messageId, receive_count: record.attributes?.ApproximateReceiveCount, ...errorFields(error) });
+        resolved.logger[level]('Eval job failed', {
+          event: 'EvalJobFailed',
+          ...correlationIds(record.body),
+          message_id: record.messageId,
+          receive_count: record.attributes?.ApproximateReceiveCount,
+          ...errorFields(error),
+        });
         throw error;
       }
     };

@@ -94,6 +94,7 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
       notifications.push({
         version: 1,
         notification_id: notificationId(watchpoint.id, job.run_id, key),
+        job_id: job.job_id,
         channel,
         watchpoint: {
           id: watchpoint.id,

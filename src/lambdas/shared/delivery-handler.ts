@@ -11,7 +11,7 @@ import type { Pool } from 'pg';
 import { claimDelivery, markDelivered, markFailed, releaseForRetry } from './delivery-records.ts';
 import { channelKey } from './ids.ts';
 import { InvalidMessageError, NotificationMessage, parseMessage } from './messages.ts';
-import { errorFields } from './observability.ts';
+import { correlationIds, errorFields } from './observability.ts';
 
 /** The metric NotificationSpikeAlarm watches: one per send attempt, with NO dimensions (docs/stack.md). */
 export const DELIVERY_ATTEMPT_METRIC = 'DeliveryAttempt';
@@ -65,7 +65,13 @@ export async function deliverRecord<T extends ChannelType>(record: SQSRecord, ch
   }
   const typed = message as NotificationFor<T>;
   const notificationId = message.notification_id;
-  const log = { notification_id: notificationId, watchpoint_id: message.watchpoint.id, run_id: message.forecast.run_id, message_id: record.messageId };
+  const log = {
+    notification_id: notificationId,
+    watchpoint_id: message.watchpoint.id,
+    run_id: message.forecast.run_id,
+    ...(message.job_id ? { job_id: message.job_id } : {}),
+    message_id: record.messageId,
+  };
 
   const pool = await deps.pool();
   const claim = await claimDelivery(
@@ -128,6 +134,7 @@ export function createDeliveryHandler<T extends ChannelType>(
         const level = error instanceof InvalidMessageError || error instanceof DeliveryRetryError ? 'warn' : 'error';
         resolved.logger[level]('Notification not delivered; record failed for retry', {
           event: 'DeliveryRetry',
+          ...correlationIds(record.body),
           message_id: record.messageId,
           receive_count: record.attributes?.ApproximateReceiveCount,
           ...errorFields(error),

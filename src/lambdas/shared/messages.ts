@@ -84,6 +84,8 @@ export const NotificationMessage = z.object({
   version: z.literal(1),
   /** = notification_records.id; the delivery workers deduplicate on it. */
   notification_id: z.uuid(),
+  /** The eval job that produced it, so a job's notifications can be traced (absent in older messages). */
+  job_id: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'))),
   channel: Channel,
   watchpoint: z.object({
     id: z.uuid(),

@@ -18,6 +18,40 @@ export function createMetrics(serviceName: string): Metrics {
   return metrics;
 }
 
+const ID_FORMATS = {
+  run_id: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+  job_id: /^[0-9a-f]{64}$/,
+  notification_id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  watchpoint_id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+} as const;
+
+/**
+ * The ids in a message body (eval job or notification) that tie a failure line to its run, job,
+ * notification and watchpoint, for `watchpoint trace`. Only those ids, and only when each has its
+ * id format, so a malformed body puts nothing of itself (no address, no URL) in the logs.
+ */
+export function correlationIds(body: string): Partial<Record<keyof typeof ID_FORMATS, string>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return {};
+  }
+  if (!parsed || typeof parsed !== 'object') return {};
+  const message = parsed as { run_id?: unknown; job_id?: unknown; notification_id?: unknown; watchpoint?: { id?: unknown }; forecast?: { run_id?: unknown } };
+  const candidates: Record<keyof typeof ID_FORMATS, unknown> = {
+    run_id: message.run_id ?? message.forecast?.run_id,
+    job_id: message.job_id,
+    notification_id: message.notification_id,
+    watchpoint_id: message.watchpoint?.id,
+  };
+  const ids: Partial<Record<keyof typeof ID_FORMATS, string>> = {};
+  for (const [key, value] of Object.entries(candidates) as [keyof typeof ID_FORMATS, unknown][]) {
+    if (typeof value === 'string' && ID_FORMATS[key].test(value)) ids[key] = value;
+  }
+  return ids;
+}
+
 /** Error details safe to log: name, message and AWS error code, never the request or credentials. */
 export function errorFields(error: unknown): Record<string, string> {
   if (!(error instanceof Error)) return { error: String(error) };

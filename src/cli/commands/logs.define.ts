@@ -1,0 +1,48 @@
+import { Option } from 'commander';
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+import { LOG_SOURCES } from '../logs/groups.ts';
+
+export interface LogsFlags {
+  since?: string;
+  until?: string;
+  filter?: string;
+  level?: string;
+  limit: string;
+  json?: boolean;
+  follow?: boolean;
+}
+
+export const defineLogs: DefineCommand = (program, definer) => {
+  stageOptions(
+    program
+      .command('logs')
+      .description("Show what the functions logged, interleaved by time (log groups come from the deployed stack; read-only).")
+      .argument('[function...]', 'functions by spec name or short name (default: all)')
+      .option('--since <when>', 'start of the window: a duration back from now (15m, 2h, 3d) or an ISO 8601 time', '15m')
+      .option('--until <when>', 'end of the window, same forms (default: now)')
+      .option('--filter <pattern>', `CloudWatch filter pattern, e.g. '"Task timed out"' or '{ $.run_id = "r-1" }'`)
+      .addOption(new Option('--level <level>', 'only Powertools lines at this level or above').choices(['error', 'warn', 'info', 'debug']))
+      .option('--limit <n>', 'stop after this many events, 1-100000', '1000')
+      .option('--json', 'one JSON object per event on stdout (NDJSON), the message untouched')
+      .addHelpText(
+        'after',
+        `
+Functions: ${LOG_SOURCES.map((s) => `${s.alias} (${s.name})`).join(', ')}.
+
+Lines that are not Powertools JSON (Lambda's START/END/REPORT, "Task timed out") have no level, so
+--level drops them; find those with --filter '"Task timed out"'.
+
+Billing: FilterLogEvents is billed by CloudWatch Logs per GB scanned (small for a short window).
+
+Examples:
+  watchpoint logs --env prod --since 30m --level error
+  watchpoint logs batcher eval-urgent --env prod --since 2026-03-01T09:00:00Z --until 2026-03-01T10:00:00Z
+  watchpoint logs api --env prod --filter '{ $.request_id = "Hk3Ab-xyz=" }' --json | jq .
+  watchpoint logs email webhook --env prod --since 1h --json | jq -r .message`,
+      ),
+  ).action(async (functions: string[], options: CommonOptions & LogsFlags) => {
+    const { logsCommand } = await import('./logs.ts');
+    definer.exit(await logsCommand({ ...definer.context(options), functions, flags: options }));
+  });
+};

@@ -1,0 +1,120 @@
+// `watchpoint logs`: a window of every function's log events, or a live tail of them (read-only).
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { awsClientConfig } from '../aws.ts';
+import { resolveStage, stackNames, type CommandContext } from '../context.ts';
+import { ExitCode, userError } from '../errors.ts';
+import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
+import { pickStyle } from '../status/report.ts';
+import { fetchEvents } from '../logs/fetch.ts';
+import { eventJson, formatEvent, levelFilter, levelPattern, LEVELS, type LevelName } from '../logs/format.ts';
+import { findLogGroups, resolveSources, type LogGroupTarget } from '../logs/groups.ts';
+import { parseWindow } from '../logs/window.ts';
+import type { LogsFlags } from './logs.define.ts';
+
+export interface LogsClients {
+  cloudformation: CloudFormationClient;
+  logs: CloudWatchLogsClient;
+}
+
+export interface LogsContext extends CommandContext {
+  functions: string[];
+  flags: LogsFlags;
+  /** Injected in tests; otherwise built from the stage. */
+  clients?: LogsClients;
+  stdoutIsTty?: boolean;
+  now?: () => Date;
+}
+
+export const LIMIT_MAX = 100_000;
+
+export interface LogsRequest {
+  sources: ReturnType<typeof resolveSources>;
+  start: Date;
+  end: Date;
+  filterPattern: string | undefined;
+  level: LevelName | undefined;
+  limit: number;
+}
+
+/** Every flag checked before any AWS call. */
+export function parseLogsRequest(functions: readonly string[], flags: LogsFlags, now: Date): LogsRequest {
+  const sources = resolveSources(functions);
+  const { start, end } = parseWindow(flags.since, flags.until, now, '15m');
+  const limitText = String(flags.limit ?? '1000').trim();
+  if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > LIMIT_MAX) {
+    throw userError('LIMIT_INVALID', `--limit "${flags.limit}" is not a whole number from 1 to ${LIMIT_MAX}.`, 'Give e.g. --limit 5000, or narrow the window with --since/--until.');
+  }
+  if (flags.level !== undefined && !(LEVELS as readonly string[]).includes(flags.level)) {
+    throw userError('LEVEL_INVALID', `--level "${flags.level}" is not one of ${LEVELS.join(', ')}.`, 'Give e.g. --level error.');
+  }
+  const level = flags.level as LevelName | undefined;
+  const filterPattern = flags.filter !== undefined && flags.filter.trim() !== '' ? flags.filter : level ? levelPattern(level) : undefined;
+  return { sources, start, end, filterPattern, level, limit: Number(limitText) };
+}
+
+export async function logsCommand(context: LogsContext): Promise<number> {
+  const now = context.now ?? (() => new Date());
+  const request = parseLogsRequest(context.functions, context.flags, now());
+  const { envName, stage } = await resolveStage(context);
+  const clients = context.clients ?? (await buildClients(stage));
+  const targets = await logGroupsOf(clients.cloudformation, envName, request.sources, context);
+
+  const style = pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env);
+  const format = {
+    style,
+    withDate: request.start.toISOString().slice(0, 10) !== request.end.toISOString().slice(0, 10),
+    aliasWidth: Math.max(...targets.map((t) => t.source.alias.length)),
+  };
+  const print = (event: Parameters<typeof formatEvent>[0]) => context.io.result(context.flags.json ? eventJson(event) : formatEvent(event, format));
+
+  context.io.notify('info', `Reading ${describeTargets(targets)} from ${request.start.toISOString()} to ${request.end.toISOString()}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}.`);
+  let result;
+  try {
+    result = await fetchEvents(clients.logs, targets, {
+      start: request.start,
+      end: request.end,
+      limit: request.limit,
+      ...(request.filterPattern ? { filterPattern: request.filterPattern } : {}),
+      ...(request.level ? { keep: levelFilter(request.level) } : {}),
+    });
+  } catch (error) {
+    throw explainAwsError(error, { envName });
+  }
+  for (const event of result.events) print(event);
+  if (result.events.length === 0) {
+    context.io.notify('info', `No events in this window. Widen it with --since (e.g. --since 2h)${request.filterPattern ? ' or loosen --filter/--level' : ''}.`);
+  } else if (result.truncated) {
+    const last = result.events[result.events.length - 1]!;
+    context.io.notify(
+      'warn',
+      `Stopped at --limit ${request.limit}: the window holds more events. Continue with --since ${new Date(last.timestamp + 1).toISOString()}, or raise --limit.`,
+    );
+  }
+  return ExitCode.ok;
+}
+
+/** The platform stack's log groups for these sources; a source the stack lacks is a warning. */
+async function logGroupsOf(cloudformation: CloudFormationClient, envName: string, sources: LogsRequest['sources'], context: CommandContext): Promise<LogGroupTarget[]> {
+  const stack = await describeDeployedStack(cloudformation, stackNames(envName).platform, envName);
+  const { targets, missing } = findLogGroups(stack, sources);
+  if (targets.length === 0) {
+    throw userError(
+      'LOG_GROUPS_NOT_FOUND',
+      `Stack ${stack.name} has no log group for ${sources.map((s) => s.name).join(', ')}.`,
+      `Deploy the current stack with \`watchpoint deploy --env ${envName}\`; older deployments wrote to Lambda's default log groups.`,
+    );
+  }
+  if (missing.length > 0) context.io.notify('warn', `Stack ${stack.name} has no log group for ${missing.map((s) => s.name).join(', ')}; showing the others.`);
+  return targets;
+}
+
+function describeTargets(targets: readonly LogGroupTarget[]): string {
+  return targets.length === 1 ? `${targets[0]!.source.alias} (${targets[0]!.logGroupName})` : `${targets.length} log groups (${targets.map((t) => t.source.alias).join(', ')})`;
+}
+
+async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<LogsClients> {
+  const [{ CloudFormationClient }, { CloudWatchLogsClient }] = await Promise.all([import('@aws-sdk/client-cloudformation'), import('@aws-sdk/client-cloudwatch-logs')]);
+  const config = awsClientConfig(stage);
+  return { cloudformation: new CloudFormationClient(config), logs: new CloudWatchLogsClient(config) };
+}

@@ -1,0 +1,93 @@
+// Reading a window of log events: FilterLogEvents over each log group, every page, all groups at once,
+// merged by time. Each group stops once it alone has more than --limit events, so a noisy group
+// cannot make the command read for minutes; the merged result says whether it was cut.
+import type { CloudWatchLogsClient, FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import type { LogGroupTarget } from './groups.ts';
+
+export interface LogEvent {
+  /** The source's short name (api, batcher, ...). */
+  alias: string;
+  logGroupName: string;
+  logStreamName: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  message: string;
+  eventId: string;
+}
+
+export interface FetchOptions {
+  start: Date;
+  end: Date;
+  /** CloudWatch filter pattern, passed to FilterLogEvents untouched. */
+  filterPattern?: string;
+  limit: number;
+  /** Keeps an event (e.g. --level, checked on the client); only kept events count towards the limit. */
+  keep?: (message: string) => boolean;
+  /** 'sequential' reads one group after another; it exists only as the benchmark's baseline. */
+  mode?: 'parallel' | 'sequential';
+  abortSignal?: AbortSignal;
+}
+
+export interface FetchResult {
+  events: LogEvent[];
+  /** True when the window holds more events than were returned (stopped at --limit). */
+  truncated: boolean;
+  /** FilterLogEvents calls made, over all groups. */
+  calls: number;
+}
+
+/** FilterLogEvents returns at most 10,000 events per page. */
+const PAGE_LIMIT = 10_000;
+
+export async function fetchEvents(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], options: FetchOptions): Promise<FetchResult> {
+  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  let calls = 0;
+  const readGroup = async (target: LogGroupTarget): Promise<{ events: LogEvent[]; more: boolean }> => {
+    const events: LogEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      calls += 1;
+      const page = await logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: target.logGroupName,
+          startTime: options.start.getTime(),
+          endTime: options.end.getTime(),
+          ...(options.filterPattern ? { filterPattern: options.filterPattern } : {}),
+          limit: Math.min(PAGE_LIMIT, options.limit + 1 - events.length),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        { abortSignal: options.abortSignal },
+      );
+      for (const event of page.events ?? []) {
+        const parsed = eventOf(target, event);
+        if (!options.keep || options.keep(parsed.message)) events.push(parsed);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken && events.length <= options.limit);
+    return { events, more: events.length > options.limit || nextToken !== undefined };
+  };
+
+  const perGroup: { events: LogEvent[]; more: boolean }[] = [];
+  if (options.mode === 'sequential') for (const target of targets) perGroup.push(await readGroup(target));
+  else perGroup.push(...(await Promise.all(targets.map(readGroup))));
+
+  const merged = perGroup.flatMap((group) => group.events).sort(byTime);
+  const truncated = merged.length > options.limit || perGroup.some((group) => group.more);
+  return { events: merged.slice(0, options.limit), truncated, calls };
+}
+
+function eventOf(target: LogGroupTarget, event: FilteredLogEvent): LogEvent {
+  return {
+    alias: target.source.alias,
+    logGroupName: target.logGroupName,
+    logStreamName: event.logStreamName ?? '',
+    timestamp: event.timestamp ?? 0,
+    message: (event.message ?? '').replace(/\n$/, ''),
+    eventId: event.eventId ?? '',
+  };
+}
+
+/** By time, then by group and event id so equal timestamps keep a stable order. */
+export function byTime(a: LogEvent, b: LogEvent): number {
+  return a.timestamp - b.timestamp || a.alias.localeCompare(b.alias) || a.eventId.localeCompare(b.eventId);
+}

@@ -1,0 +1,112 @@
+// `watchpoint logs` against moto's CloudFormation and CloudWatch Logs, reading log events that the
+// real handlers wrote with their real Powertools loggers (test/incident/pipeline-run.ts).
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { motoEndpoint, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
+import { runForecastThroughHandlers, type RunLogs } from './pipeline-run.ts';
+import { deployPlatform, writeLogLines } from './moto-world.ts';
+
+let run: RunLogs;
+let cwd: string;
+const envName = uniqueEnvName();
+const undeployed = uniqueEnvName();
+
+beforeAll(async () => {
+  run = await runForecastThroughHandlers({ fauxqs: inject('fauxqsEndpoint'), ses: inject('sesEndpoint'), databaseUrl: inject('databaseUrl') });
+  const platform = await deployPlatform(envName);
+  for (const [alias, lines] of Object.entries(run.lines)) await writeLogLines(platform.groups[alias]!, lines);
+  useMotoCredentials();
+  cwd = await tempDir();
+  await writeConfig(cwd, { [envName]: motoStage(), [undeployed]: motoStage() });
+});
+
+// A later --env overrides this one (commander keeps the last value).
+const logs = (...args: string[]) => runCli(['logs', '--env', envName, ...args], { cwd });
+const jsonLines = (stdout: string) => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { timestamp: string; function: string; message: string });
+
+describe('watchpoint logs', () => {
+  it('every function by default: one line per event, interleaved by time, prefixed with the short name', async () => {
+    const { code, stdout, stderr } = await logs('--since', '1h');
+    expect(code).toBe(0);
+    expect(stderr).toContain('Reading 9 log groups');
+    const lines = stdout.split('\n').filter((l) => l !== '');
+    const written = Object.values(run.lines).flat().length;
+    expect(lines).toHaveLength(written);
+    const prefixes = new Set(lines.map((l) => l.split(/\s+/)[1]));
+    expect(prefixes).toEqual(new Set(['batcher', 'eval-urgent', 'email', 'webhook']));
+    const times = lines.map((l) => l.slice(0, 12));
+    expect([...times].sort()).toEqual(times);
+    const ready = lines.find((l) => l.includes('ForecastReady'))!;
+    expect(ready).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} batcher\\s+INFO  ForecastReady  .*run_id=${run.runId}`));
+    // No colour without a terminal.
+    expect(stdout).not.toContain('\x1b[');
+  });
+
+  it('FUNCTION arguments by short or spec name; --level keeps that level and above', async () => {
+    const { code, stdout } = await logs('webhook', 'EmailWorkerFunction', '--since', '1h', '--level', 'warn');
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^\S+ (webhook|email)\s+WARN /);
+    // The retried webhook and the permanently failed one, with their notification ids.
+    expect(lines.some((l) => l.includes('event=DeliveryRetry') && l.includes(`notification_id=${run.notifications.retriedThenDelivered[0]}`))).toBe(true);
+    expect(lines.some((l) => l.includes('event=DeliveryFailed') && l.includes(`notification_id=${run.notifications.failed[0]}`))).toBe(true);
+  });
+
+  it('--filter passes a CloudWatch filter pattern through', async () => {
+    const { stdout } = await logs('--since', '1h', '--filter', '"DeliverySucceeded"');
+    const lines = stdout.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(run.notifications.delivered.length + run.notifications.retriedThenDelivered.length);
+    for (const line of lines) expect(line).toContain('Notification delivered');
+  });
+
+  it('--json: one object per event (NDJSON), the message exactly as the handler wrote it', async () => {
+    const { stdout } = await logs('batcher', 'eval-urgent', '--since', '1h', '--json');
+    const events = jsonLines(stdout);
+    expect(events.map((e) => e.message).sort()).toEqual([...run.lines.batcher!, ...run.lines['eval-urgent']!].sort());
+    expect(new Set(events.map((e) => e.function))).toEqual(new Set(['batcher', 'eval-urgent']));
+  });
+
+  it('--limit stops there and says how to continue', async () => {
+    const { code, stdout, stderr } = await logs('--since', '1h', '--limit', '3');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(3);
+    expect(stderr).toMatch(/Stopped at --limit 3: the window holds more events\. Continue with --since \d{4}-\d\d-\d\dT[\d:.]+Z, or raise --limit\./);
+  });
+
+  it('a window with nothing in it says so and suggests a wider --since', async () => {
+    const { code, stdout, stderr } = await logs('--since', '2020-01-01T00:00:00Z', '--until', '2020-01-01T01:00:00Z');
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('No events in this window. Widen it with --since');
+  });
+});
+
+describe('bad input: exit 2 before any AWS call', () => {
+  it('an unknown function name lists the known ones', async () => {
+    const { code, stderr } = await logs('batchr');
+    expect(code).toBe(2);
+    expect(stderr).toContain('"batchr" is not a WatchPoint function or log group.');
+    expect(stderr).toContain('fix: Use one of: api (ApiFunction), poller (DataPollerFunction), batcher (BatcherFunction)');
+  });
+
+  it('an unparsable --since names the forms it accepts', async () => {
+    const { code, stderr } = await logs('--since', 'yesterday');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--since "yesterday" is neither a duration nor an ISO 8601 time.');
+    expect(stderr).toContain('fix: Give a duration back from now such as --since 15m, 2h or 3d');
+  });
+
+  it('--limit out of range', async () => {
+    const { code, stderr } = await logs('--limit', '0');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--limit "0" is not a whole number');
+  });
+
+  it('a stack that is not deployed names `watchpoint deploy`', async () => {
+    const { code, stderr } = await logs('--env', undeployed);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`Stack watchpoint-${undeployed} does not exist`);
+    expect(stderr).toContain(`watchpoint deploy --env ${undeployed}`);
+  });
+});
