@@ -93,3 +93,126 @@ export function uniqueName(prefix: string): string {
 export function motoStage(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...VALID_DEV, account: MOTO_ACCOUNT, awsEndpointUrl: motoEndpoint(), ...overrides };
 }
+
+// ---------- a recording proxy in front of moto ----------
+
+/** One AWS call that passed through a MotoRecorder: `ssm` + `PutParameter`. */
+export interface RecordedCall {
+  service: string;
+  action: string;
+  /** The request body as sent (JSON for SSM, CloudWatch, ECR, SQS; form-encoded for IAM, STS, CloudFormation). */
+  body: string;
+}
+
+/** An AWS error the recorder answers instead of moto, in the wire format of the request's protocol. */
+export interface InjectedError {
+  code: string;
+  message: string;
+  status?: number;
+}
+
+export interface MotoRecorder {
+  /** Point the CLI here (awsEndpointUrl) instead of at moto itself. */
+  endpoint: string;
+  calls: RecordedCall[];
+  /** Action names seen, optionally of one service (the signing name: ssm, iam, sts, monitoring, cloudformation, ecr, sqs). */
+  actions(service?: string): string[];
+  count(action: string): number;
+  /** The inputs of every call of `action`, parsed (JSON protocols) or as form fields (query protocols). */
+  inputs(action: string): Record<string, any>[];
+  /** Answer the next `times` calls of `action` with this error instead of forwarding them (no `times`: every call). */
+  fail(action: string, error: InjectedError, options?: { times?: number; when?: (body: string) => boolean }): void;
+  /** Run `hook` before forwarding the next call of `action` (e.g. change moto's state "meanwhile"). */
+  before(action: string, hook: () => Promise<void>): void;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 that forwards every request to moto and records which AWS action it
+ * was, so a test can check what the CLI called (and that it called nothing) while the answers come
+ * from the real server. It can also answer one action with an AWS error moto cannot produce
+ * (AccessDenied, throttling, expired tokens: moto checks no credentials), serialized the way AWS
+ * sends it, so the SDK's real error parsing runs. One per test file; `stop()` in afterAll.
+ */
+export async function startMotoRecorder(): Promise<MotoRecorder> {
+  const { createServer, request } = await import('node:http');
+  const target = new URL(motoEndpoint());
+  const calls: RecordedCall[] = [];
+  let failures: { action: string; error: InjectedError; times: number; when?: (body: string) => boolean }[] = [];
+  let hooks: { action: string; hook: () => Promise<void> }[] = [];
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks);
+        const text = body.toString('utf8');
+        const targetHeader = req.headers['x-amz-target'];
+        const json = typeof targetHeader === 'string';
+        const action = json ? targetHeader.split('.').pop()! : (new URLSearchParams(text).get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`);
+        const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
+        calls.push({ service, action, body: text });
+        const hookIndex = hooks.findIndex((h) => h.action === action);
+        if (hookIndex >= 0) {
+          const [found] = hooks.splice(hookIndex, 1);
+          await found!.hook();
+        }
+        const failure = failures.find((f) => f.action === action && f.times > 0 && (!f.when || f.when(text)));
+        if (failure) {
+          failure.times -= 1;
+          const status = failure.error.status ?? 400;
+          if (json) {
+            res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': failure.error.code, 'x-amzn-requestid': 'injected' });
+            res.end(JSON.stringify({ __type: failure.error.code, message: failure.error.message }));
+          } else {
+            const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+            res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'injected' });
+            res.end(`<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escape(failure.error.code)}</Code><Message>${escape(failure.error.message)}</Message></Error><RequestId>injected</RequestId></ErrorResponse>`);
+          }
+          return;
+        }
+        const upstream = request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        upstream.on('error', (error) => {
+          res.writeHead(502);
+          res.end(String(error));
+        });
+        upstream.end(body);
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    actions: (service) => calls.filter((c) => service === undefined || c.service === service).map((c) => c.action),
+    count: (action) => calls.filter((c) => c.action === action).length,
+    inputs: (action) =>
+      calls
+        .filter((c) => c.action === action)
+        .map((c) => (c.body.trimStart().startsWith('{') ? JSON.parse(c.body) : Object.fromEntries(new URLSearchParams(c.body)))),
+    fail: (action, error, options = {}) => {
+      failures.push({ action, error, times: options.times ?? Number.POSITIVE_INFINITY, ...(options.when ? { when: options.when } : {}) });
+    },
+    before: (action, hook) => {
+      hooks.push({ action, hook });
+    },
+    reset: () => {
+      calls.length = 0;
+      failures = [];
+      hooks = [];
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
