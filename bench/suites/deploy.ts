@@ -35,7 +35,7 @@ export async function image(): Promise<boolean> {
       const plan = await planImage({ envName: 'bench', inputs, registry });
       if (plan.present) return;
       const build = await startBuild({ plan, inputs, registry, cli, logFile: join(work, 'build.log') });
-      await finishPush(build, cli);
+      await finishPush(build, cli, registry);
     };
     const full: number[] = [];
     const noChange: number[] = [];

@@ -53,6 +53,8 @@ export interface Fakes {
 export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
   const log: string[] = [];
   const approvedFor = new Map<string, PermissionChange>();
+  /** repository:tag pushed by the fake container CLI, which the fake ECR then lists. */
+  const pushed = new Set<string>();
   const bootstrap = 'bootstrap' in options ? options.bootstrap : 'UPDATE_COMPLETE';
   const statuses: Record<string, string | undefined> = options.statuses
     ? { ...options.statuses }
@@ -78,7 +80,7 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
   const registry: RegistryPort = {
     async hasImage(repo, tag) {
       log.push(`ecr:DescribeImages ${repo}:${tag}`);
-      return options.imagePresent ?? false;
+      return (options.imagePresent ?? false) || pushed.has(`${repo}:${tag}`);
     },
     async authorization() {
       log.push('ecr:GetAuthorizationToken');
@@ -121,6 +123,7 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
     },
     async push(image) {
       log.push(`push ${image}`);
+      pushed.add(image.slice(image.indexOf('/') + 1));
     },
   };
   /** The database as the port shows it: masked, as the real port (src/cli/commands/db.ts) does. */

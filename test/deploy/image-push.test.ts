@@ -88,7 +88,8 @@ describe.skipIf(!haveTools && !process.env.CI)('eval-worker image: real buildah 
     expect(await deploy(request(dir), second.deps)).toBe(0);
     expect(counts).toEqual({ build: 1, login: 1, push: 1 });
     expect(second.log.filter((l) => l.startsWith('ecr:'))).toEqual([]);
-    expect(ecrMock.commandCalls(DescribeImagesCommand)).toHaveLength(2);
+    // First deploy: the check and the post-push check; second deploy: the check.
+    expect(ecrMock.commandCalls(DescribeImagesCommand)).toHaveLength(3);
     expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(1);
 
     // `watchpoint image push` agrees: the tag is there, nothing to do.

@@ -49,6 +49,7 @@ describe('deploy orchestration', () => {
       'deploy watchpoint-dev-registry',
       'login AWS@123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       `push ${image}`,
+      `ecr:DescribeImages watchpoint-dev-eval-worker:${tag}`,
       'deploy watchpoint-dev',
     ]);
     expect(io.questions).toEqual([]);
@@ -81,13 +82,26 @@ describe('deploy orchestration', () => {
     expect(synthOf(third.log)).not.toBe(synthOf(first.log));
   });
 
-  it('--image-tag deploys that tag; --skip-image never builds and warns when ECR lacks it', async () => {
+  it('--image-tag deploys that tag; --skip-image never builds', async () => {
     const io = new RecordingIo([], true);
-    const f = fakes(io, dir, { imagePresent: false });
+    const f = fakes(io, dir, { imagePresent: true });
     expect(await deploy(request(dir, { imageTag: 'v1.2.3', skipImage: true }), f.deps)).toBe(0);
     expect(f.log).toContain('synth v1.2.3');
     expect(f.log.filter((l) => /^(build|push) /.test(l))).toEqual([]);
-    expect(io.stderr).toContain('ECR has no watchpoint-dev-eval-worker:v1.2.3');
+  });
+
+  it('--skip-image on a tag ECR lacks refuses up front (exit 2), naming the tag and how to push it', async () => {
+    for (const extra of [{ imageTag: 'v1.2.3' }, {}]) {
+      const io = new RecordingIo([], true);
+      const f = fakes(io, dir, { imagePresent: false, bootstrap: undefined });
+      const error = await deploy(request(dir, { skipImage: true, ...extra }), f.deps).then(() => undefined, (e: unknown) => e as { exitCode: number; code: string; message: string; fix: string });
+      expect(error).toMatchObject({ exitCode: 2, code: 'IMAGE_NOT_IN_ECR' });
+      expect(error!.message).toMatch(/ECR has no watchpoint-dev-eval-worker:[0-9a-z.]+/);
+      expect(error!.fix).toContain('watchpoint image push --env dev');
+      // Before the bootstrap question, the synth, the build and any change.
+      expect(io.questions).toEqual([]);
+      expect(f.log.filter((l) => /^(synth|build|deploy|bootstrap|db: apply)/.test(l))).toEqual([]);
+    }
   });
 
   describe('approvals', () => {

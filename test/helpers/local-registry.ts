@@ -44,7 +44,17 @@ export async function startLocalRegistry(work: string): Promise<LocalRegistry> {
   return { endpoint, buildahEnv, stop: () => registry.kill('SIGTERM') };
 }
 
-/** ECR's token points at the local registry; DescribeImages asks the registry whether the tag exists. */
+/**
+ * ECR's token points at the local registry; DescribeImages asks the registry whether the tag exists
+ * and reports the manifest's real media type as imageManifestMediaType, as ECR does.
+ */
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+
 export function mockEcrOnRegistry(ecrMock: AwsClientStub<ECRClient>, endpoint: string): void {
   ecrMock.on(GetAuthorizationTokenCommand).resolves({
     authorizationData: [{ authorizationToken: Buffer.from('AWS:password').toString('base64'), proxyEndpoint: `http://${endpoint}` }],
@@ -53,10 +63,11 @@ export function mockEcrOnRegistry(ecrMock: AwsClientStub<ECRClient>, endpoint: s
     const tag = input.imageIds[0]!.imageTag;
     const response = await fetch(`http://${endpoint}/v2/${input.repositoryName}/manifests/${tag}`, {
       method: 'HEAD',
-      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+      headers: { accept: MANIFEST_TYPES.join(', ') },
     });
     if (!response.ok) throw new ImageNotFoundException({ message: `tag ${tag} not found`, $metadata: {} });
-    return { imageDetails: [{ repositoryName: input.repositoryName, imageTags: [tag] }] };
+    const imageManifestMediaType = response.headers.get('content-type') ?? undefined;
+    return { imageDetails: [{ repositoryName: input.repositoryName, imageTags: [tag], ...(imageManifestMediaType ? { imageManifestMediaType } : {}) }] };
   });
 }
 

@@ -14,7 +14,7 @@ export const defineDeploy: DefineCommand = (program, definer) => {
           .default('broadening'),
       )
       .option('--image-tag <tag>', 'deploy this eval-worker image tag instead of the content hash of its inputs')
-      .option('--skip-image', 'do not build or push the eval-worker image')
+      .option('--skip-image', 'do not build or push the eval-worker image (refused when ECR lacks its tag)')
       .option('--skip-migrations', 'do not check or apply the database migrations (e.g. the database is not reachable from here yet); run `watchpoint db migrate` later')
       .addOption(new Option('--container-cli <cli>', 'container CLI for the image build (default: first of these on PATH)').choices(['docker', 'podman', 'finch', 'buildah']))
       .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing'),

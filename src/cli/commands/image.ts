@@ -55,7 +55,7 @@ export async function imageCommand(context: ImageContext, injected: ImageInjecti
     const cli = await container();
     io.notify('info', `Building ${plan.repositoryName}:${plan.tag} with ${cli.name} (log: ${buildLogFile}), then pushing ...`);
     const build = await startBuild({ plan, inputs, registry, cli, logFile: buildLogFile });
-    await finishPush(build, cli);
+    await finishPush(build, cli, registry);
     io.result(build.image);
     return ExitCode.ok;
   } catch (error) {

@@ -58,14 +58,49 @@ export function createAwsPort(clients: { sts: STSClient; cloudformation: CloudFo
   };
 }
 
+/**
+ * An image index (OCI) or manifest list (Docker): what BuildKit pushes when it adds provenance or SBOM
+ * attestations (Docker Desktop, the containerd image store, docker-container builders). Lambda accepts
+ * only a single image manifest ("The image manifest or layer media type for the source image ... is
+ * not supported"; https://docs.aws.amazon.com/lambda/latest/dg/images-create.html: "Lambda does not
+ * support multi-architecture container images"), and ECR reports the type as
+ * imageDetails[].imageManifestMediaType (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
+ */
+export const IMAGE_INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+
+async function region(ecr: ECRClient): Promise<string> {
+  try {
+    const configured: unknown = typeof ecr.config.region === 'function' ? await ecr.config.region() : ecr.config.region;
+    return typeof configured === 'string' ? configured : '<region>';
+  } catch {
+    return '<region>';
+  }
+}
+
+/** The tag is content-hashed and immutable, so it must be deleted before a single-manifest image can take it. */
+export function imageIsIndex(repositoryName: string, tag: string, mediaType: string, regionName: string): WatchpointError {
+  return new WatchpointError(
+    `ECR's ${repositoryName}:${tag} is an image index (${mediaType}), not a single image manifest; Lambda cannot run it, so the eval workers would fail to deploy.`,
+    {
+      code: 'IMAGE_IS_INDEX',
+      fault: 'system',
+      fix: `Delete that tag (aws ecr batch-delete-image --region ${regionName} --repository-name ${repositoryName} --image-ids imageTag=${tag}), then deploy again: deploy builds single-manifest images (docker build --provenance=false --sbom=false). If you build by hand, add those two flags.`,
+    },
+  );
+}
+
 export function createRegistryPort(ecr: ECRClient): RegistryPort {
   return {
     async hasImage(repositoryName, tag) {
       const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
       try {
         const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
-        return (out.imageDetails ?? []).length > 0;
+        const details = out.imageDetails ?? [];
+        const index = details.find((detail) => IMAGE_INDEX_MEDIA_TYPES.includes(detail.imageManifestMediaType ?? ''));
+        if (index) throw imageIsIndex(repositoryName, tag, index.imageManifestMediaType!, await region(ecr));
+        return details.length > 0;
       } catch (error) {
+        if (error instanceof WatchpointError) throw error;
         const name = error instanceof Error ? error.name : '';
         if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return false;
         throw error;

@@ -45,17 +45,21 @@ export interface ContainerCliOptions {
  */
 export function createContainerCli(name: ContainerCliName, options: ContainerCliOptions): ContainerCli {
   const tlsFlag = (target: string): string[] => (isLoopbackRegistry(target) && (name === 'podman' || name === 'buildah') ? ['--tls-verify=false'] : []);
-  const exec = async (args: string[], input?: { stdin?: string; logFile?: string; what: string }): Promise<void> => {
+  const exec = async (args: string[], input?: { stdin?: string; logFile?: string; what: string; env?: NodeJS.ProcessEnv; onSpawn?: () => void }): Promise<void> => {
     const { execa } = await import('execa');
     try {
-      await execa(name, args, {
-        env: options.env,
+      const child = execa(name, args, {
+        env: { ...options.env, ...input?.env },
         extendEnv: false,
         ...(input?.stdin !== undefined ? { input: input.stdin } : { stdin: 'ignore' as const }),
         // The build log goes to a file, so the build never waits on a pipe while the synth keeps the
         // event loop busy.
         ...(input?.logFile ? { stdout: { file: input.logFile, append: true }, stderr: { file: input.logFile, append: true } } : {}),
       });
+      // execa creates the process synchronously: a pid means the build runs from now on, whatever
+      // this thread does next. Without one the spawn failed, and `child` rejects.
+      if (input?.onSpawn && child.pid !== undefined) input.onSpawn();
+      await child;
     } catch (error) {
       throw new WatchpointError(`\`${name} ${redactedArgs(args)}\` failed${await logTail(input?.logFile, error)}`, {
         code: 'CONTAINER_CLI_FAILED',
@@ -67,15 +71,16 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
   };
   return {
     name,
-    async build({ contextDir, dockerfile, image, platform, logFile }) {
+    async build({ contextDir, dockerfile, image, platform, logFile, onSpawn }) {
       try {
         await access(join(contextDir, dockerfile));
       } catch {
         throw userError('DOCKERFILE_MISSING', `${join(contextDir, dockerfile)} does not exist.`, 'Add the eval-worker Dockerfile, or pass --skip-image / --image-tag to deploy an image already in ECR.');
       }
-      const verb = name === 'buildah' ? 'bud' : 'build';
-      await exec([verb, '--platform', platform, '-f', join(contextDir, dockerfile), '-t', image, contextDir], {
+      await exec(buildArgs(name, { contextDir, dockerfile, image, platform }), {
         logFile,
+        ...(name === 'docker' ? { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } } : {}),
+        ...(onSpawn ? { onSpawn } : {}),
         what: `Read the build log ${logFile}. Building for ${platform} on another architecture needs QEMU/binfmt for ${name}.`,
       });
     },
@@ -90,6 +95,19 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
       await exec(args, { what: `Check your ECR permissions (ecr:PutImage, ecr:InitiateLayerUpload...) and the network path to the registry.` });
     },
   };
+}
+
+/**
+ * The build command line. Docker's BuildKit adds provenance (and, on request, SBOM) attestations by
+ * default when it uses the containerd image store or a docker-container builder, and then pushes an
+ * image index that Lambda rejects; `--provenance=false --sbom=false` (plus
+ * BUILDX_NO_DEFAULT_ATTESTATIONS=1 in its environment) keeps it to one image manifest. podman and
+ * buildah build a single manifest for one --platform, and finch has no such flags.
+ */
+export function buildArgs(name: ContainerCliName, input: { contextDir: string; dockerfile: string; image: string; platform: string }): string[] {
+  const verb = name === 'buildah' ? 'bud' : 'build';
+  const attestations = name === 'docker' ? ['--provenance=false', '--sbom=false'] : [];
+  return [verb, '--platform', input.platform, ...attestations, '-f', join(input.contextDir, input.dockerfile), '-t', input.image, input.contextDir];
 }
 
 /** Never print a value that follows --password (the CLI only ever uses --password-stdin, but be sure). */

@@ -2,8 +2,9 @@
 // and only when it does not, build for linux/arm64, log in and push.
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { userError } from '../errors.ts';
+import { WatchpointError, userError } from '../errors.ts';
 import { imageTag, type ImageInputs } from './image-tag.ts';
+import { buildArgs, isContainerCliName } from './container.ts';
 import type { ContainerCli, RegistryPort } from './ports.ts';
 
 /**
@@ -34,6 +35,8 @@ export async function planImage(input: { envName: string; inputs: ImageInputs; r
 /** A build started ahead of the push; its promise never rejects unhandled. */
 export interface StartedBuild {
   image: string;
+  repositoryName: string;
+  tag: string;
   /** Resolves when the build is done; rejects with the build's error. */
   done: Promise<void>;
   registry: string;
@@ -57,28 +60,43 @@ export async function startBuild(input: { plan: ImagePlan; inputs: ImageInputs; 
   const image = `${auth.registry}/${input.plan.repositoryName}:${input.plan.tag}`;
   await mkdir(dirname(input.logFile), { recursive: true });
   await writeFile(input.logFile, `# ${input.cli.name} build of ${image} (${input.inputs.platform}), ${new Date().toISOString()}\n`);
-  const done = input.cli.build({ contextDir: input.inputs.contextDir, dockerfile: input.inputs.dockerfile, image, platform: input.inputs.platform, logFile: input.logFile });
+  let spawned!: () => void;
+  const running = new Promise<void>((resolve) => (spawned = resolve));
+  const done = input.cli.build({ contextDir: input.inputs.contextDir, dockerfile: input.inputs.dockerfile, image, platform: input.inputs.platform, logFile: input.logFile, onSpawn: spawned });
   // Observed here so that a failure while other steps run is not an unhandled rejection; awaited later.
   done.catch(() => undefined);
-  return { image, done, ...auth };
+  // Return only once the build process exists (or already ended): the caller's next step, the synth,
+  // blocks this thread, and a spawn still queued behind it would start only when the synth ends.
+  await Promise.race([running, done.then(() => undefined, () => undefined)]);
+  return { image, done, repositoryName: input.plan.repositoryName, tag: input.plan.tag, ...auth };
 }
 
-/** Waits for the build, logs in with the password on stdin, pushes. */
-export async function finishPush(build: StartedBuild, cli: ContainerCli): Promise<void> {
+/**
+ * Waits for the build, logs in with the password on stdin, pushes, then asks ECR what it got: a
+ * tag that is missing or is an image index stops the deploy before the platform stack uses it.
+ */
+export async function finishPush(build: StartedBuild, cli: ContainerCli, registry: RegistryPort): Promise<void> {
   await build.done;
   await cli.login({ registry: build.registry, username: build.username, password: build.password });
   await cli.push(build.image);
+  if (!(await registry.hasImage(build.repositoryName, build.tag))) {
+    throw new WatchpointError(`${cli.name} pushed ${build.image}, but ECR does not list ${build.repositoryName}:${build.tag}.`, {
+      code: 'IMAGE_NOT_IN_ECR', fault: 'system',
+      fix: `Check the push in the build log and the repository in the ECR console, then deploy again.`,
+    });
+  }
 }
 
 /** The exact commands the image step would run, for --dry-run (no password, which goes on stdin). */
 export function describeImageCommands(cli: string, plan: ImagePlan, inputs: ImageInputs, registryHost: string): string[] {
   const image = `${registryHost}/${plan.repositoryName}:${plan.tag}`;
-  const build = cli === 'buildah' ? 'bud' : 'build';
   const push = cli === 'buildah' ? `buildah push ${image} docker://${image}` : `${cli} push ${image}`;
+  const build = isContainerCliName(cli) ? buildArgs(cli, { ...inputs, image }).join(' ') : `build --platform ${inputs.platform} -f ${join(inputs.contextDir, inputs.dockerfile)} -t ${image} ${inputs.contextDir}`;
   return [
     'ecr:GetAuthorizationToken',
-    `${cli} ${build} --platform ${inputs.platform} -f ${inputs.contextDir}/${inputs.dockerfile} -t ${image} ${inputs.contextDir}`,
+    `${cli}${cli === 'docker' ? ' (BUILDX_NO_DEFAULT_ATTESTATIONS=1)' : ''} ${build}`,
     `${cli} login --username AWS --password-stdin ${registryHost}   (password on stdin)`,
     push,
+    `ecr:DescribeImages ${plan.repositoryName}:${plan.tag}   (the pushed tag must be one image manifest, not an index)`,
   ];
 }

@@ -75,7 +75,6 @@ interface DeployState {
   bootstrap: 'present' | 'missing';
   image?: ImagePlan;
   build?: StartedBuild;
-  buildFailed: boolean;
   /** What the preflight found in the database (undefined with --skip-migrations). */
   migrations?: { database: string; pending: string[] };
   /** True while the migrations are being applied (for Ctrl-C). */
@@ -94,7 +93,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   const { envName, stage } = request;
   const names = stackNames(envName);
   const order = [names.registry, names.platform];
-  const state: DeployState = { bootstrap: 'present', buildFailed: false, migrating: false, diffs: [], statuses: new Map(), results: [] };
+  const state: DeployState = { bootstrap: 'present', migrating: false, diffs: [], statuses: new Map(), results: [] };
 
   // 1. Preflight. The config was validated before this function was called.
   await runPhase(deps.renderer, [
@@ -168,6 +167,27 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         task.title(`CDK bootstrap stack (CDKToolkit): ${status}`);
       },
     },
+    {
+      // Read-only, so it belongs to the preflight: --skip-image on a tag ECR lacks, or a tag that is
+      // an image index, stops here, before any question or change.
+      title: 'Eval-worker image in ECR (ecr:DescribeImages)',
+      run: async (task) => {
+        const plan = await aws(
+          () => planImage({ envName, inputs: deps.imageInputs, registry: deps.registry, ...(request.imageTag ? { tag: request.imageTag } : {}) }),
+          envName,
+        );
+        state.image = plan;
+        const ref = `${plan.repositoryName}:${plan.tag}`;
+        if (!plan.present && request.skipImage) {
+          throw userError(
+            'IMAGE_NOT_IN_ECR',
+            `--skip-image, but ECR has no ${ref}${plan.source === 'content-hash' ? ' (the content hash of the eval-worker sources)' : ''}: the eval-worker functions would fail to create, and a first deploy would roll back.`,
+            `Push it first with \`watchpoint image push --env ${envName}${request.imageTag ? ` --image-tag ${request.imageTag}` : ''}\`, or drop --skip-image so deploy builds and pushes it${request.imageTag ? '' : ', or pass --image-tag with a tag that is in ECR'}.`,
+          );
+        }
+        task.title(`Eval-worker image ${ref}: ${plan.present ? 'in ECR' : 'not in ECR yet'}`);
+      },
+    },
   ]);
   const identity = state.identity!;
   if (request.skipMigrations) {
@@ -192,23 +212,18 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     ]);
   }
 
-  // 2. Image (started first, so the build runs while the synth holds this thread), synth, diff.
+  // 2. Image (started first, and only once its process exists, so the build runs while the synth
+  // holds this thread), synth, diff.
   await runPhase(deps.renderer, [
     {
       title: 'Eval-worker image',
       run: async (task) => {
-        const plan = await aws(
-          () => planImage({ envName, inputs: deps.imageInputs, registry: deps.registry, ...(request.imageTag ? { tag: request.imageTag } : {}) }),
-          envName,
-        );
-        state.image = plan;
+        const plan = state.image!;
         const ref = `${plan.repositoryName}:${plan.tag}`;
         if (plan.present) return task.title(`Eval-worker image ${ref}: already in ECR, nothing to build or push`);
-        if (request.skipImage) return task.title(`Eval-worker image ${ref}: not in ECR, and --skip-image: not building it`);
         if (request.dryRun) return task.title(`Eval-worker image ${ref}: not in ECR, would build and push`);
         const cli = await deps.container();
         const build = await aws(() => startBuild({ plan, inputs: deps.imageInputs, registry: deps.registry, cli, logFile: request.buildLogFile }), envName);
-        build.done.catch(() => (state.buildFailed = true));
         state.build = build;
         task.title(`Eval-worker image ${ref}: building with ${cli.name} (log: ${request.buildLogFile})`);
       },
@@ -239,12 +254,21 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       },
     })),
   ]);
-  if (state.image!.present === false && request.skipImage) {
-    io.notify('warn', `ECR has no ${state.image!.repositoryName}:${state.image!.tag}; the eval workers cannot start until it is pushed (\`watchpoint image push --env ${envName}\`).`);
+  // The build ran alongside the synth and the diffs; its result is known before any question or
+  // change, so a failed build (a dead Docker daemon, a broken Dockerfile) changes nothing.
+  if (state.build) {
+    const build = state.build;
+    await runPhase(deps.renderer, [
+      {
+        title: `Eval-worker build ${build.image}`,
+        run: async (task) => {
+          task.output(`waiting for the build (log: ${request.buildLogFile})`);
+          await build.done;
+          task.title(`Built ${build.image}`);
+        },
+      },
+    ]);
   }
-
-  // A build that already failed stops here, before any question or change.
-  if (state.buildFailed) await state.build!.done;
 
   for (const diff of state.diffs) if (diff.changes > 0 && diff.formatted.trim() !== '') io.notify('info', diff.formatted.trimEnd());
   for (const diff of state.diffs) io.notify('info', diffSummary(diff));
@@ -321,8 +345,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
                 title: 'Push eval-worker image',
                 enabled: state.build !== undefined,
                 run: async (task: TaskHandle) => {
-                  task.output(`waiting for the build (log: ${request.buildLogFile})`);
-                  await finishPush(state.build!, await deps.container());
+                  task.output(`pushing (log: ${request.buildLogFile})`);
+                  await finishPush(state.build!, await deps.container(), deps.registry);
                   task.title(`Pushed ${state.build!.image}`);
                 },
               },
@@ -450,7 +474,6 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
     );
     if (diff.stackName.endsWith('-registry')) {
       if (image.present) steps.push(`image ${image.repositoryName}:${image.tag}: in ECR (ecr:DescribeImages), no build and no push`);
-      else if (request.skipImage) steps.push(`image ${image.repositoryName}:${image.tag}: not in ECR; --skip-image, so not built`);
       else steps.push(...describeImageCommands(deps.containerName ?? '<container-cli>', image, deps.imageInputs, `${state.identity!.account}.dkr.ecr.${request.stage.region}.amazonaws.com`));
     }
   }

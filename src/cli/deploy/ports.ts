@@ -82,7 +82,10 @@ export interface AwsPort {
 
 /** ECR as the image step needs it. */
 export interface RegistryPort {
-  /** True when the repository holds that tag (one DescribeImages). False when the repository is missing too. */
+  /**
+   * True when the repository holds that tag (one DescribeImages). False when the repository is missing
+   * too. Throws IMAGE_IS_INDEX when the tag is an image index (manifest list), which Lambda cannot run.
+   */
   hasImage(repositoryName: string, tag: string): Promise<boolean>;
   /**
    * GetAuthorizationToken, decoded: the registry host (from the proxy endpoint) and the login. The
@@ -94,7 +97,12 @@ export interface RegistryPort {
 /** A container CLI (docker, podman, finch, buildah) driven through execa. */
 export interface ContainerCli {
   readonly name: string;
-  build(input: { contextDir: string; dockerfile: string; image: string; platform: string; logFile: string }): Promise<void>;
+  /**
+   * Builds one single-platform image with a single manifest (no image index, no attestations: Lambda
+   * rejects an index). Resolves when the build is done; `onSpawn` is called once the build process
+   * exists, so a caller can hand the thread to a blocking synth knowing the build really runs.
+   */
+  build(input: { contextDir: string; dockerfile: string; image: string; platform: string; logFile: string; onSpawn?: () => void }): Promise<void>;
   login(input: { registry: string; username: string; password: string }): Promise<void>;
   push(image: string): Promise<void>;
 }

@@ -1,0 +1,134 @@
+// The image step's safety against what AWS and Docker really do, where no local server reproduces it:
+// - an image index (BuildKit attestations) in ECR is refused before anything deploys;
+// - docker builds with no attestations, so it pushes one image manifest;
+// - the build process runs while the synth blocks the thread, and a failed build stops deploy
+//   before any question or change (a recording `docker` stand-in on PATH).
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createRegistryPort } from '../../src/cli/deploy/aws-ports.ts';
+import { buildArgs, createContainerCli } from '../../src/cli/deploy/container.ts';
+import { deploy } from '../../src/cli/deploy/plan.ts';
+import { RecordingIo } from '../../src/cli/io.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { fakes, request } from './fakes.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await tempDir();
+  await mkdir(join(dir, 'ctx'));
+  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+  await writeFile(join(dir, 'ctx', 'hello.txt'), 'hello\n');
+});
+
+describe('an image index in ECR', () => {
+  // What ECR's DescribeImages returns for a tag BuildKit pushed with a provenance attestation:
+  // imageManifestMediaType is the OCI index type
+  // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
+  const ecr = new ECRClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const ecrMock = mockClient(ecr);
+
+  it('is not "already in ECR": deploy stops in the preflight, before any question or change, and says how to recover', async () => {
+    ecrMock.reset();
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ repositoryName: 'watchpoint-prod-eval-worker', imageTags: ['v1'], imageManifestMediaType: 'application/vnd.oci.image.index.v1+json', artifactMediaType: 'application/vnd.oci.image.index.v1+json' }],
+    });
+    const io = new RecordingIo([true, true], true);
+    const f = fakes(io, dir, {});
+    f.deps.registry = createRegistryPort(ecr);
+    const error = await deploy(request(dir, { envName: 'prod', imageTag: 'v1' }), f.deps).then(() => undefined, (e: unknown) => e as { code: string; fix: string; message: string });
+    expect(error).toMatchObject({ code: 'IMAGE_IS_INDEX' });
+    expect(error!.message).toContain('watchpoint-prod-eval-worker:v1 is an image index');
+    expect(error!.fix).toContain('aws ecr batch-delete-image --region eu-west-1 --repository-name watchpoint-prod-eval-worker --image-ids imageTag=v1');
+    expect(io.questions).toEqual([]);
+    expect(f.log.filter((l) => /^(synth|build|deploy|db: apply)/.test(l))).toEqual([]);
+  });
+
+  it('a Docker manifest list is refused the same way; a single manifest is present', async () => {
+    const port = createRegistryPort(ecr);
+    ecrMock.reset();
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['t'], imageManifestMediaType: 'application/vnd.docker.distribution.manifest.list.v2+json' }] });
+    await expect(port.hasImage('r', 't')).rejects.toMatchObject({ code: 'IMAGE_IS_INDEX' });
+    ecrMock.reset();
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['t'], imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json' }] });
+    await expect(port.hasImage('r', 't')).resolves.toBe(true);
+  });
+
+  it('a push that leaves an index behind stops before the platform stack', async () => {
+    ecrMock.reset();
+    ecrMock.on(DescribeImagesCommand)
+      .rejectsOnce(Object.assign(new Error('not found'), { name: 'ImageNotFoundException' }))
+      .resolves({ imageDetails: [{ imageTags: ['x'], imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }] });
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, {});
+    f.deps.registry = { ...createRegistryPort(ecr), authorization: f.deps.registry.authorization };
+    await expect(deploy(request(dir), f.deps)).rejects.toMatchObject({ code: 'IMAGE_IS_INDEX' });
+    expect(f.log).toContain('deploy watchpoint-dev-registry');
+    expect(f.log).not.toContain('deploy watchpoint-dev');
+  });
+});
+
+/** A `docker` on PATH that records when it started, its argv and its attestation env, then runs `script`. */
+async function standIn(script: string): Promise<{ env: NodeJS.ProcessEnv; calls: () => Promise<string[]> }> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const calls = join(dir, 'calls');
+  await writeFile(join(bin, 'docker'), [
+    '#!/bin/sh',
+    `echo "START $(date +%s%3N) $*" >> ${calls}`,
+    `echo "ENV BUILDX_NO_DEFAULT_ATTESTATIONS=$BUILDX_NO_DEFAULT_ATTESTATIONS" >> ${calls}`,
+    'if [ "$1" = login ]; then cat > /dev/null; exit 0; fi',
+    'if [ "$1" = push ]; then exit 0; fi',
+    script,
+  ].join('\n'), { mode: 0o755 });
+  return { env: { PATH: `${bin}:${process.env.PATH}` }, calls: async () => (await readFile(calls, 'utf8')).trim().split('\n') };
+}
+
+describe('docker builds one image manifest', () => {
+  it('passes --provenance=false --sbom=false and BUILDX_NO_DEFAULT_ATTESTATIONS=1; podman and buildah need no flags', async () => {
+    const docker = await standIn('exit 0');
+    const cli = createContainerCli('docker', { env: docker.env });
+    await cli.build({ contextDir: join(dir, 'ctx'), dockerfile: 'Dockerfile', image: 'r/x:1', platform: 'linux/arm64', logFile: join(dir, 'build.log') });
+    const calls = await docker.calls();
+    expect(calls[0]).toMatch(/^START \d+ build --platform linux\/arm64 --provenance=false --sbom=false -f .*Dockerfile -t r\/x:1 /);
+    expect(calls[1]).toBe('ENV BUILDX_NO_DEFAULT_ATTESTATIONS=1');
+    expect(buildArgs('buildah', { contextDir: 'c', dockerfile: 'D', image: 'i', platform: 'linux/arm64' })).toEqual(['bud', '--platform', 'linux/arm64', '-f', 'c/D', '-t', 'i', 'c']);
+  });
+});
+
+describe('the build runs during the synth, and its failure stops deploy first', () => {
+  it('the build process starts before a synth that blocks the thread ends', async () => {
+    const docker = await standIn('sleep 0.2; exit 0');
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, {});
+    f.deps.container = async () => createContainerCli('docker', { env: docker.env });
+    // ECR lists the tag once the stand-in has "pushed" it.
+    let describes = 0;
+    f.deps.registry = { ...f.deps.registry, hasImage: async () => (describes += 1) > 1 };
+    let synthStart = 0;
+    let synthEnd = 0;
+    f.deps.synth = async () => {
+      // In-process synthesis: seconds of CPU with the event loop blocked.
+      synthStart = Date.now();
+      while (Date.now() - synthStart < 1500) { /* busy */ }
+      synthEnd = Date.now();
+    };
+    expect(await deploy(request(dir), f.deps)).toBe(0);
+    const started = Number((await docker.calls()).find((line) => / build /.test(line))!.split(' ')[1]);
+    expect(started).toBeLessThan(synthEnd - 1000);
+  });
+
+  it('a build that fails (dead Docker daemon) stops a prod deploy before the confirmation and before any change', async () => {
+    const docker = await standIn('sleep 0.4; echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1');
+    const io = new RecordingIo([true], true);
+    const f = fakes(io, dir, { pendingMigrations: ['1_init'] });
+    f.deps.container = async () => createContainerCli('docker', { env: docker.env });
+    const error = await deploy(request(dir, { envName: 'prod' }), f.deps).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(error).toMatchObject({ code: 'CONTAINER_CLI_FAILED' });
+    expect(error!.message).toContain('Cannot connect to the Docker daemon');
+    expect(io.questions).toEqual([]);
+    expect(f.log.filter((l) => /^(deploy|db: apply|bootstrap)/.test(l))).toEqual([]);
+  });
+});
