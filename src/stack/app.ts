@@ -2,6 +2,7 @@ import { App, Tags, Validations } from 'aws-cdk-lib';
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from '../config/schema.ts';
+import type { ZipBundles } from './bundling/build.ts';
 import { PlatformStack } from './platform-stack.ts';
 import { RegistryStack } from './registry-stack.ts';
 
@@ -11,7 +12,15 @@ export interface PlatformAppOptions {
   /** Eval-worker image tag in the registry repository. */
   imageTag: string;
   outdir?: string;
-  /** Default true; false skips esbuild bundling (context 'aws:cdk:bundling-stacks': []). */
+  /**
+   * The zip functions' bundles, from `await buildZipBundles()` (src/stack/bundling/build.ts), which
+   * builds them in one esbuild pass and reuses unchanged ones. Required unless `bundling` is false.
+   */
+  bundles?: ZipBundles;
+  /**
+   * Default true. false skips bundling: each zip function points at its handler's source directory
+   * (stack tests, destroy). The template is the same apart from the functions' asset hashes and paths.
+   */
   bundling?: boolean;
   /** Default true: run the cdk-nag AwsSolutions pack at synth; open findings fail synthesis. */
   nag?: boolean;
@@ -25,12 +34,15 @@ export interface PlatformApp {
 
 export function createPlatformApp(options: PlatformAppOptions): PlatformApp {
   const { envName, stage } = options;
+  if (options.bundling !== false && !options.bundles) {
+    throw new Error('createPlatformApp needs the zip bundles: pass `bundles: (await buildZipBundles()).bundles` (src/stack/bundling/build.ts), or `bundling: false`.');
+  }
+  const zipCode = options.bundles && options.bundling !== false ? { bundles: options.bundles } : { unbundled: true as const };
   const app = new App({
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
     context: {
       // Grant S3 server access log delivery through a bucket policy instead of the legacy ACL.
       '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-      ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
     },
   });
   if (options.nag ?? true) {
@@ -47,6 +59,7 @@ export function createPlatformApp(options: PlatformAppOptions): PlatformApp {
     envName,
     stage,
     imageTag: options.imageTag,
+    zipCode,
     env,
     description: `WatchPoint ${envName}: API, workers, queues, storage and alarms`,
   });

@@ -7,6 +7,7 @@ import { Access } from './constructs/access.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { Api } from './constructs/api.ts';
 import { Functions } from './constructs/functions.ts';
+import type { ZipCode } from './constructs/watchpoint-function.ts';
 import { Queues } from './constructs/queues.ts';
 import { Storage } from './constructs/storage.ts';
 import { evalWorkerRepositoryName } from './registry-stack.ts';
@@ -15,6 +16,8 @@ export interface PlatformStackProps extends StackProps {
   readonly envName: string;
   readonly stage: StageConfig;
   readonly imageTag: string;
+  /** The zip functions' code (see createPlatformApp). */
+  readonly zipCode: ZipCode;
 }
 
 /** Everything of spec 04 except the image repository (see RegistryStack). */
@@ -52,6 +55,7 @@ export class PlatformStack extends Stack {
       queues: this.queues,
       storage: this.storage,
       evalWorkerRepository,
+      zipCode: props.zipCode,
     });
     this.api.routeToApiFunction(this.functions.apiFunction.function);
 

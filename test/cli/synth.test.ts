@@ -7,12 +7,15 @@ import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
 
 describe('watchpoint synth', () => {
   let cwd: string;
+  let env: NodeJS.ProcessEnv;
   let first: Awaited<ReturnType<typeof runCli>>;
 
   beforeAll(async () => {
     cwd = await tempDir();
+    // A cache of its own, so the first synth bundles from scratch.
+    env = { WATCHPOINT_BUNDLE_CACHE: join(cwd, 'bundle-cache') };
     await writeConfig(cwd, { dev: VALID_DEV });
-    first = await runCli(['synth', '--json', '--image-tag', 'abc123', '--alert-email', 'flag@example.com'], { cwd });
+    first = await runCli(['synth', '--json', '--image-tag', 'abc123', '--alert-email', 'flag@example.com'], { cwd, env });
   }, 180_000);
 
   it('writes both templates offline and prints them as JSON on stdout', () => {
@@ -37,13 +40,37 @@ describe('watchpoint synth', () => {
     expect(bundles.length).toBe(6);
     const template = readFileSync(join(out, 'watchpoint-dev.template.json'), 'utf8');
     for (const bundle of bundles) expect(template).toContain(`${bundle.slice('asset.'.length)}.zip`);
+    const result = JSON.parse(first.stdout);
+    expect(result.bundles).toHaveLength(6);
+    expect(result.bundles.every((b: { reused: boolean }) => !b.reused)).toBe(true);
   });
 
-  it('prints a plain table without --json', async () => {
-    const r = await runCli(['synth', '--out', 'out2'], { cwd });
+  it('says what bundling did in one line, without esbuild\'s or the CDK\'s chatter', () => {
+    const lines = first.stderr.trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('Bundles: '))).toEqual([expect.stringMatching(/^Bundles: built api, batcher, data-poller, archiver, email-worker, webhook-worker in [\d.]+ s \(\d+ KB\)\.$/)]);
+    expect(first.stderr).not.toMatch(/Bundling asset|⚡|index\.mjs/);
+    // "Synthesizing ...", "Bundling ... (esbuild, one pass) ...", "Bundles: ...".
+    expect(lines.length).toBeLessThanOrEqual(3);
+  });
+
+  it('prints a plain table without --json, reusing every unchanged bundle', async () => {
+    const r = await runCli(['synth', '--out', 'out2'], { cwd, env });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^watchpoint-dev-registry\s+out2\/watchpoint-dev-registry\.template\.json$/m);
     expect(r.stdout).toMatch(/^watchpoint-dev\s+out2\/watchpoint-dev\.template\.json$/m);
+    expect(r.stderr).toMatch(/^Bundles: all 6 unchanged, reused from the cache \(\d+ KB\)\.$/m);
+    expect(r.stderr).not.toContain('Bundling ');
+    // The same bundles, so the same asset keys in both templates.
+    const assets = (dir: string) => readFileSync(join(cwd, dir, 'watchpoint-dev.template.json'), 'utf8').match(/[0-9a-f]{64}\.zip/g)?.sort();
+    expect(assets('out2')).toEqual(assets('cdk.out'));
+  }, 180_000);
+
+  it('--verbose lists each bundle with its size and directory', async () => {
+    const r = await runCli(['synth', '--out', 'out3', '--verbose'], { cwd, env });
+    expect(r.code).toBe(0);
+    for (const handler of ['api', 'batcher', 'data-poller', 'archiver', 'email-worker', 'webhook-worker']) {
+      expect(r.stderr).toMatch(new RegExp(`^  ${handler}\\s+\\d+ KB\\s+reused\\s+\\S+bundle-cache/[0-9a-f]{32}$`, 'm'));
+    }
   }, 180_000);
 
   it('rejects a bad image tag before synthesizing', async () => {

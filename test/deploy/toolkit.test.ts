@@ -2,7 +2,8 @@
 // diffed offline (DiffMethod.LocalFile) against "deployed" templates derived from it.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Stage } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { diffCommand } from '../../src/cli/commands/diff.ts';
 import { synthesize } from '../../src/cli/commands/synth.ts';
 import { evalWorkerRepositoryName } from '../../src/cli/deploy/image.ts';
@@ -83,7 +84,11 @@ describe('toolkit-lib synth-from-directory and offline diff', () => {
     const guarded: CloudPort = { ...cloud, deploy: async () => { throw new Error('dry run deployed'); }, bootstrap: async () => { throw new Error('dry run bootstrapped'); } };
     f.deps.cloud = async () => guarded;
     // The diff reads the assembly the dry run wrote; point the "deployed" templates at it.
+    const synths = vi.spyOn(Stage.prototype, 'synth');
     const code = await deploy(request(work, { dryRun: true, assemblyDir: outdir }), f.deps);
+    // One synthesis for both stacks; the diffs read its cloud assembly.
+    expect(synths).toHaveBeenCalledTimes(1);
+    synths.mockRestore();
     expect(code).toBe(0);
     expect(io.stdout).toContain('toolkit-lib deploy watchpoint-dev (cloudformation:CreateChangeSet');
     expect(io.stdout).toContain('ask for confirmation: watchpoint-dev: it widens IAM');
@@ -98,10 +103,13 @@ describe('toolkit-lib synth-from-directory and offline diff', () => {
     old.Resources.OldDataBucket = { Type: 'AWS::S3::Bucket', Properties: {} };
     await deployedAs('watchpoint-dev', old);
     const io = new RecordingIo([], true);
+    const synths = vi.spyOn(Stage.prototype, 'synth');
     const code = await diffCommand(
       { io, options: {}, env: {}, cwd, imageTag: 'abc123', json: true },
       { cloud, bundling: false, imageInputs: { contextDir: cwd, dockerfile: 'Dockerfile', include: [], platform: 'linux/arm64' } },
     );
+    expect(synths).toHaveBeenCalledTimes(1);
+    synths.mockRestore();
     expect(code).toBe(0);
     const summary = JSON.parse(io.stdout) as { stackName: string; changes: number; destructive: unknown[] }[];
     expect(summary.map((s) => s.stackName)).toEqual(['watchpoint-dev-registry', 'watchpoint-dev']);

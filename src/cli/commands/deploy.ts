@@ -79,9 +79,17 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
       containerName,
       secrets: injected.secrets ?? secretsPreflight(clients.ssm),
       migrations: injected.migrations ?? migrationsPort(clients.ssm, io),
-      synth: async ({ imageTag, outdir }) => {
-        const { synthesize } = await import('./synth.ts');
-        await synthesize({ envName, stage, imageTag, outdir, ...(injected.bundling === false ? { bundling: false } : {}) });
+      synth: async ({ imageTag, outdir, progress }) => {
+        const { synthesize, bundleCacheDirFor } = await import('./synth.ts');
+        await synthesize({
+          envName,
+          stage,
+          imageTag,
+          outdir,
+          bundleCacheDir: await bundleCacheDirFor(env),
+          ...(progress ? { progress } : {}),
+          ...(injected.bundling === false ? { bundling: false } : {}),
+        });
       },
       imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
       renderer: rendererFor(context),

@@ -26,8 +26,17 @@ export async function diffCommand(context: DiffContext, injected: DiffInjections
   const tag = context.imageTag ?? (await imageTag(injected.imageInputs ?? evalWorkerInputs(projectRoot()))).tag;
   const { assemblyDir } = workPaths(cwd, envName);
   io.notify('info', `Synthesizing "${envName}" (${stage.region}) with image tag ${tag} ...`);
-  const { synthesize } = await import('./synth.ts');
-  await synthesize({ envName, stage, imageTag: tag, outdir: assemblyDir, ...(injected.bundling === false ? { bundling: false } : {}) });
+  const { synthesize, bundleCacheDirFor } = await import('./synth.ts');
+  // One synthesis writes both stacks; both diffs read that one cloud assembly.
+  await synthesize({
+    envName,
+    stage,
+    imageTag: tag,
+    outdir: assemblyDir,
+    progress: (text) => io.notify('info', text),
+    bundleCacheDir: await bundleCacheDirFor(context.env),
+    ...(injected.bundling === false ? { bundling: false } : {}),
+  });
   const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text) }));
   const names = stackNames(envName);
   const diffs = [];

@@ -2,6 +2,7 @@
 import { relative, resolve, isAbsolute } from 'node:path';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { StageConfig } from '../../config/schema.ts';
+import type { BundleReport } from '../../stack/bundling/build.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 
 /** Docker's rule for a tag. */
@@ -11,6 +12,8 @@ export interface SynthContext extends CommandContext {
   out: string;
   imageTag: string;
   json: boolean;
+  /** One line per bundle (hash, size, built or reused) and esbuild's warnings. */
+  verbose?: boolean;
 }
 
 export interface SynthResult {
@@ -18,6 +21,10 @@ export interface SynthResult {
   region: string;
   outdir: string;
   stacks: { name: string; templatePath: string }[];
+  /** The zip bundles the templates point at (empty when bundling was skipped). */
+  bundles: { handler: string; hash: string; bytes: number; reused: boolean }[];
+  /** Wall times in ms: the bundling step (0 when skipped) and app.synth() (cdk-nag included). */
+  timings: { bundleMs: number; synthMs: number };
 }
 
 export async function synthCommand(context: SynthContext): Promise<number> {
@@ -31,7 +38,15 @@ export async function synthCommand(context: SynthContext): Promise<number> {
   const outdir = resolve(cwd, context.out);
 
   io.notify('info', `Synthesizing environment "${envName}" (${stage.region}) into ${shown(cwd, outdir)} ...`);
-  const result = await synthesize({ envName, stage, imageTag: context.imageTag, outdir });
+  const result = await synthesize({
+    envName,
+    stage,
+    imageTag: context.imageTag,
+    outdir,
+    progress: (text) => io.notify('info', text),
+    verbose: Boolean(context.verbose),
+    bundleCacheDir: await bundleCacheDirFor(context.env),
+  });
 
   if (context.json) {
     io.result(JSON.stringify(result, null, 2));
@@ -47,16 +62,23 @@ export async function synthesize(input: {
   stage: StageConfig;
   imageTag: string;
   outdir: string;
-  /** Default true; false skips esbuild bundling of the zip functions (tests, offline diffs). */
+  /** Default true; false skips esbuild bundling of the zip functions (tests, destroy). */
   bundling?: boolean;
+  /** Where the bundling step reports, in one line (or one per bundle with `verbose`). */
+  progress?: (text: string) => void;
+  verbose?: boolean;
+  /** The bundle cache; default $WATCHPOINT_BUNDLE_CACHE or node_modules/.cache/watchpoint/bundles. */
+  bundleCacheDir?: string;
 }): Promise<SynthResult> {
+  const bundled = input.bundling === false ? undefined : await bundle(input);
+  const synthStarted = performance.now();
   const { createPlatformApp } = await import('../../stack/app.ts');
   const { app, registryStack, platformStack } = createPlatformApp({
     envName: input.envName,
     stage: input.stage,
     imageTag: input.imageTag,
     outdir: input.outdir,
-    ...(input.bundling === false ? { bundling: false } : {}),
+    ...(bundled ? { bundles: bundled.bundles } : { bundling: false }),
   });
   let assembly;
   try {
@@ -81,7 +103,63 @@ export async function synthesize(input: {
       name: stack.stackName,
       templatePath: assembly.getStackByName(stack.stackName).templateFullPath,
     })),
+    bundles: Object.values(bundled?.bundles ?? {}).map(({ handler, hash, bytes, reused }) => ({ handler, hash, bytes, reused })),
+    timings: { bundleMs: bundled?.totalMs ?? 0, synthMs: performance.now() - synthStarted },
   };
+}
+
+/** The zip bundles for this synth: one esbuild pass over the handlers whose inputs changed, the rest reused. */
+async function bundle(input: { progress?: (text: string) => void; verbose?: boolean; bundleCacheDir?: string }): Promise<BundleReport> {
+  const { buildZipBundles, BundleError } = await import('../../stack/bundling/build.ts');
+  const say = input.progress ?? (() => undefined);
+  let report: BundleReport;
+  try {
+    report = await buildZipBundles({
+      ...(input.bundleCacheDir ? { cacheDir: input.bundleCacheDir } : {}),
+      onBuildStart: (handlers) => say(`Bundling ${handlers.join(', ')} (esbuild, one pass) ...`),
+    });
+  } catch (error) {
+    if (error instanceof BundleError) {
+      throw new WatchpointError(error.message, {
+        code: 'BUNDLE_FAILED',
+        fault: 'user',
+        exitCode: ExitCode.failure,
+        fix: 'Fix the source at the file and line esbuild names above (`npx tsc --noEmit -p tsconfig.json` shows type errors too), then run the command again.',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  say(bundleSummary(report));
+  if (input.verbose) {
+    for (const b of Object.values(report.bundles)) {
+      say(`  ${b.handler.padEnd(15)} ${kb(b.bytes).padStart(7)}  ${b.reused ? 'reused' : 'built '}  ${b.dir}`);
+    }
+    for (const warning of report.warnings) say(`esbuild: ${warning}`);
+  } else if (report.warnings.length > 0) {
+    say(`esbuild reported ${report.warnings.length} warning(s); --verbose shows them.`);
+  }
+  return report;
+}
+
+/** The bundle cache for a command's environment ($WATCHPOINT_BUNDLE_CACHE, else under node_modules/.cache). */
+export async function bundleCacheDirFor(env: NodeJS.ProcessEnv): Promise<string> {
+  const { defaultBundleCacheDir } = await import('../../stack/bundling/build.ts');
+  return defaultBundleCacheDir(env);
+}
+
+/** One line for the whole bundling step. */
+export function bundleSummary(report: BundleReport): string {
+  const all = Object.values(report.bundles);
+  const size = kb(all.reduce((sum, b) => sum + b.bytes, 0));
+  const reused = all.length - report.built.length;
+  if (report.built.length === 0) return `Bundles: all ${all.length} unchanged, reused from the cache (${size}).`;
+  const seconds = (report.buildMs / 1000).toFixed(1);
+  return `Bundles: built ${report.built.join(', ')} in ${seconds} s${reused > 0 ? `, reused ${reused} unchanged` : ''} (${size}).`;
+}
+
+function kb(bytes: number): string {
+  return `${Math.round(bytes / 1024)} KB`;
 }
 
 function shown(cwd: string, path: string): string {

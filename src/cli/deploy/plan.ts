@@ -62,8 +62,8 @@ export interface DeployDeps {
   secrets: SecretsPreflight;
   /** `watchpoint db migrate`: listed in the preflight, applied after the questions, before any stack. */
   migrations: MigrationsPort;
-  /** Writes the cloud assembly (both stacks) for this image tag into outdir. */
-  synth: (input: { imageTag: string; outdir: string }) => Promise<void>;
+  /** Writes the cloud assembly (both stacks, one synthesis) for this image tag into outdir; `progress` gets the bundling line. */
+  synth: (input: { imageTag: string; outdir: string; progress?: (text: string) => void }) => Promise<void>;
   imageInputs: ImageInputs;
   renderer: RendererChoice;
   /** Starts listening for Ctrl-C while stacks deploy. */
@@ -231,8 +231,12 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     {
       title: 'Synthesize both stacks',
       run: async (task) => {
-        await deps.synth({ imageTag: state.image!.tag, outdir: request.assemblyDir });
-        task.title(`Synthesized both stacks (image tag ${state.image!.tag})`);
+        let bundles = '';
+        await deps.synth({ imageTag: state.image!.tag, outdir: request.assemblyDir, progress: (text) => {
+          task.output(text);
+          if (text.startsWith('Bundles: ')) bundles = text;
+        } });
+        task.title(`Synthesized both stacks (image tag ${state.image!.tag})${bundles.startsWith('Bundles: ') ? `; ${bundles.slice('Bundles: '.length).replace(/\.$/, '')}` : ''}`);
       },
     },
     ...order.map((stackName) => ({

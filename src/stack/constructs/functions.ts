@@ -16,7 +16,8 @@ import { acknowledgeWildcardResource } from './nag.ts';
 import type { Queues } from './queues.ts';
 import { EVAL_WORKER_TIMEOUT, NOTIFICATION_WORKER_TIMEOUT } from './queues.ts';
 import type { Storage } from './storage.ts';
-import { WatchPointFunction, createFunctionLogGroupAndRole } from './watchpoint-function.ts';
+import type { ZipHandler } from '../bundling/handlers.ts';
+import { WatchPointFunction, createFunctionLogGroupAndRole, type ZipCode } from './watchpoint-function.ts';
 
 export interface FunctionsProps {
   readonly envName: string;
@@ -26,6 +27,8 @@ export interface FunctionsProps {
   readonly queues: Queues;
   readonly storage: Storage;
   readonly evalWorkerRepository: ecr.IRepository;
+  /** The zip functions' code: prebuilt bundles, or unbundled sources when bundling is skipped. */
+  readonly zipCode: ZipCode;
 }
 
 /** The RunPod serverless API the DataPoller calls (an env var, so tests and other regions can point elsewhere). */
@@ -132,9 +135,10 @@ export class Functions extends Construct {
     this.envName = props.envName;
     const { queues, storage } = props;
     const environment = globalEnvironment(props);
-    const zipFunction = (fnId: string, handlerName: string, timeout?: Duration, extraEnv: Record<string, string> = {}) =>
+    const zipFunction = (fnId: string, handlerName: ZipHandler, timeout?: Duration, extraEnv: Record<string, string> = {}) =>
       new WatchPointFunction(this, fnId, {
         handlerName,
+        code: props.zipCode,
         environment: { ...environment, ...extraEnv },
         ...(timeout === undefined ? {} : { timeout }),
       });

@@ -1,21 +1,42 @@
-import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { AssetHashType, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { PROJECT_ROOT, type ZipBundles } from '../bundling/build.ts';
+import type { ZipHandler } from '../bundling/handlers.ts';
 
 /** Repository root, resolved from this file so synth works from any working directory. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO_ROOT = PROJECT_ROOT;
 
 /** Every function log group (zip and image) keeps 30 days, as the spec's Globals say. */
 export const FUNCTION_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
+/**
+ * The code of each zip function: the bundles buildZipBundles() made (one esbuild pass, reused across
+ * commands), or, when bundling is skipped (stack tests, destroy), the handler's source directory
+ * under a fixed per-handler hash, as CDK's own skipped bundling does.
+ */
+export type ZipCode = { bundles: ZipBundles } | { unbundled: true };
+
+/** lambda.Code for a handler. The asset hash is the bundle's output hash, so it changes exactly when the bytes do. */
+export function zipCodeFor(code: ZipCode, handler: ZipHandler): lambda.Code {
+  if ('bundles' in code) {
+    const bundle = code.bundles[handler];
+    if (!bundle) throw new Error(`no bundle was built for the ${handler} handler`);
+    return lambda.Code.fromAsset(bundle.dir, { assetHash: bundle.hash, assetHashType: AssetHashType.CUSTOM });
+  }
+  return lambda.Code.fromAsset(path.join(REPO_ROOT, 'src', 'lambdas', handler), {
+    assetHash: `unbundled-${handler}`,
+    assetHashType: AssetHashType.CUSTOM,
+  });
+}
+
 export interface WatchPointFunctionProps {
   /** Directory under src/lambdas holding index.ts, e.g. 'email-worker'. */
-  readonly handlerName: string;
+  readonly handlerName: ZipHandler;
+  readonly code: ZipCode;
   readonly environment: Record<string, string>;
   /** Defaults to the spec's global 30 s. */
   readonly timeout?: Duration;
@@ -40,11 +61,11 @@ export function createFunctionLogGroupAndRole(scope: Construct): { logGroup: log
 
 /**
  * The one base for every zip-packaged WatchPoint Lambda: Node 24 on arm64, X-Ray active tracing,
- * ESM + minified + source-mapped bundles built by the local esbuild (never Docker), and an explicit
- * 30-day log group.
+ * ESM + minified + source-mapped bundles (src/stack/bundling, esbuild in-process, never Docker), and
+ * an explicit 30-day log group.
  */
 export class WatchPointFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly logGroup: logs.LogGroup;
   public readonly role: iam.Role;
 
@@ -54,11 +75,10 @@ export class WatchPointFunction extends Construct {
     this.logGroup = logGroup;
     this.role = role;
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, 'src', 'lambdas', props.handlerName, 'index.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    this.function = new lambda.Function(this, 'Function', {
+      code: zipCodeFor(props.code, props.handlerName),
+      // Each bundle is index.mjs exporting `handler`.
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -70,21 +90,6 @@ export class WatchPointFunction extends Construct {
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        forceDockerBundling: false,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK v3 clients too (CDK's default leaves @aws-sdk/* to the runtime's copy):
-        // the SDK version is then the one package-lock.json pins and tests ran against, and a
-        // minified single file loads about twice as fast as the runtime's node_modules (issue 8,
-        // bench pipeline-bundles: Batcher init 85 ms instead of 167 ms, 700 KB).
-        externalModules: [],
-        // Lets CommonJS dependencies that call require() work inside the ESM bundle.
-        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },
     });
   }
