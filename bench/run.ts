@@ -8,6 +8,7 @@ import * as dlq from './suites/dlq.ts';
 import * as pipeline from './suites/pipeline.ts';
 import * as api from './suites/api.ts';
 import * as delivery from './suites/delivery.ts';
+import * as synth16 from './suites/synth.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -35,6 +36,11 @@ const SUITES: Record<string, Suite> = {
   'delivery-webhook': delivery.webhookThroughput,
   // issue 10: API
   'api-list': api.list,
+  // issue 16: synth, diff and deploy in seconds (deploy-dry-run above is its fourth budget)
+  'synth-cold': synth16.cold,
+  'synth-warm': synth16.warm,
+  'synth-rebuild': synth16.rebuild,
+  'synth-nag': synth16.nag,
 };
 
 const wanted = process.argv.slice(2);

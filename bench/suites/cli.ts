@@ -23,7 +23,7 @@ export async function synth(): Promise<boolean> {
   const cliOut = join(work, 'cli');
   try {
     return report(
-      'watchpoint synth vs bare in-process app.synth() (same stacks, with esbuild bundling)',
+      'watchpoint synth vs bare in-process app.synth() (same stacks, bundles from buildZipBundles and its cache)',
       compare(
         { label: 'node bench/bare-synth.ts (app.synth())', argv: [node, join(root, 'bench', 'bare-synth.ts'), bareOut], before: () => rmSync(bareOut, { recursive: true, force: true }) },
         { label: 'watchpoint synth', argv: [node, bin, 'synth', ...BENCH_STAGE_FLAGS, '--config', join(work, 'none.json'), '--out', cliOut], before: () => rmSync(cliOut, { recursive: true, force: true }) },

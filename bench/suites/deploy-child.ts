@@ -21,7 +21,14 @@ mockClient(ecr).on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags:
 
 const io = new NonInteractiveIo({ stdout: process.stdout, stderr: { write: () => true } }, true);
 const code = await deployCommand(
-  { io, options: { region: 'eu-west-1', alertEmail: 'oncall@example.com', runpodEndpointId: 'abc123xyz', config: join(cwd, 'none.json'), env: 'bench' }, env: {}, cwd, flags: { dryRun: true, skipMigrations: true } },
+  {
+    io,
+    options: { region: 'eu-west-1', alertEmail: 'oncall@example.com', runpodEndpointId: 'abc123xyz', config: join(cwd, 'none.json'), env: 'bench' },
+    // The bundle cache the benchmark's synth baseline uses.
+    env: process.env.WATCHPOINT_BUNDLE_CACHE ? { WATCHPOINT_BUNDLE_CACHE: process.env.WATCHPOINT_BUNDLE_CACHE } : {},
+    cwd,
+    flags: { dryRun: true, skipMigrations: true },
+  },
   {
     clients: { sts, cloudformation, ecr },
     secrets: async () => ({ ok: true, problems: [] }),
