@@ -6,6 +6,8 @@ import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksComm
 import { DeleteRepositoryCommand, ECRClient, RepositoryNotEmptyException } from '@aws-sdk/client-ecr';
 import { DeleteBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { destroyCommand } from '../../src/cli/commands/destroy.ts';
@@ -54,6 +56,11 @@ describe('watchpoint destroy', () => {
   const cfnMock = mockClient(cloudformation);
   const s3Mock = mockClient(s3);
   const ecrMock = mockClient(ecr);
+  // No RunPod keys here (test/deploy/destroy-keys.test.ts covers them, on moto).
+  const iam = new IAMClient({ region: 'eu-west-1' });
+  const ssm = new SSMClient({ region: 'eu-west-1' });
+  const iamMock = mockClient(iam);
+  const ssmMock = mockClient(ssm);
   const destroyed: string[] = [];
   const cloud: CloudPort = {
     diff: async () => { throw new Error('unused'); },
@@ -68,7 +75,8 @@ describe('watchpoint destroy', () => {
     cwd = await tempDir();
     await writeConfig(cwd, { dev: VALID_DEV, prod: VALID_DEV });
     destroyed.length = 0;
-    for (const m of [stsMock, cfnMock, s3Mock, ecrMock]) m.reset();
+    for (const m of [stsMock, cfnMock, s3Mock, ecrMock, iamMock, ssmMock]) m.reset();
+    ssmMock.on(GetParametersCommand).resolves({ Parameters: [], InvalidParameters: [] });
     stsMock.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:role/ops' });
     cfnMock.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => ({ Stacks: [{ StackName: input.StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date() }] }));
     cfnMock.on(DescribeStackResourcesCommand, { StackName: 'watchpoint-dev' }).resolves({
@@ -88,7 +96,7 @@ describe('watchpoint destroy', () => {
   const run = (io: RecordingIo, envName: string, extra: { force?: boolean; yes?: boolean } = {}) =>
     destroyCommand(
       { io, options: { env: envName, ...(extra.yes ? { yes: true } : {}) }, env: {}, cwd, force: Boolean(extra.force) },
-      { clients: { sts, cloudformation, s3, ecr }, cloud },
+      { clients: { sts, cloudformation, s3, ecr, iam, ssm }, cloud },
     );
 
   it('asks to type the environment name, deletes the platform stack then the registry, and keeps what holds data', async () => {

@@ -8,7 +8,8 @@ import { createAwsPort } from '../deploy/aws-ports.ts';
 import { isProduction } from '../deploy/policy.ts';
 import type { CloudPort } from '../deploy/ports.ts';
 import { awsClients, rendererFor, workPaths, type AwsClients } from '../deploy/support.ts';
-import { runPhase } from '../deploy/tasks.ts';
+import { runPhase, type TaskHandle } from '../deploy/tasks.ts';
+import { cleanupKeys, describeKeyCleanup, isEmptyPlan, planKeyCleanup, type KeyCleanupPlan } from '../runpod/cleanup.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 
 export interface DestroyContext extends CommandContext {
@@ -32,12 +33,14 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   if (isProduction(envName) && !context.force) {
     throw userError('PROD_DESTROY_REFUSED', `"${envName}" is a production environment; destroy refuses it.`, 'If you really mean it, pass --force (you will still type the name).');
   }
-  const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 's3', 'ecr']);
+  const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 's3', 'ecr', 'iam', 'ssm']);
   const aws = createAwsPort(clients);
   const names = stackNames(envName);
   let account: string;
   const existing: string[] = [];
   const retained: Retained[] = [];
+  const users: string[] = [];
+  let keyCleanup: KeyCleanupPlan = { users: [], parameters: [] };
   try {
     const identity = await aws.callerIdentity();
     account = identity.account;
@@ -52,8 +55,10 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
       for (const resource of stack.resources) {
         if (resource.type === 'AWS::S3::Bucket' && resource.physicalId) retained.push({ kind: 'bucket', logicalId: resource.logicalId, name: resource.physicalId });
         if (resource.type === 'AWS::ECR::Repository' && resource.physicalId) retained.push({ kind: 'repository', logicalId: resource.logicalId, name: resource.physicalId });
+        if (resource.type === 'AWS::IAM::User' && resource.physicalId) users.push(resource.physicalId);
       }
     }
+    if (existing.includes(names.platform)) keyCleanup = await planKeyCleanup({ iam: clients.iam, ssm: clients.ssm, envName, userNames: users });
   } catch (error) {
     throw explainAwsError(error, { envName });
   }
@@ -63,6 +68,12 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   }
 
   io.notify('warn', `This deletes ${existing.join(' and ')} from account ${account}, region ${stage.region}.`);
+  if (!isEmptyPlan(keyCleanup)) {
+    io.notify('warn', [
+      'Before the stacks, it deletes what `runpod rotate-keys` made outside CloudFormation (IAM cannot delete a user that still has keys):',
+      ...describeKeyCleanup(keyCleanup).map((line) => `  ${line}`),
+    ].join('\n'));
+  }
   if (retained.length > 0) io.notify('info', `Kept by the stacks (RETAIN), deleted afterwards only if empty: ${retained.map((r) => r.name).join(', ')}`);
   if (io.interactive) {
     await io.ask({
@@ -83,13 +94,22 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   try {
     await runPhase(
       rendererFor(context),
-      existing.map((stackName) => ({
-        title: `Delete ${stackName}`,
-        run: async (task) => {
-          await cloud.destroy(assemblyDir, stackName, (a) => task.output(`${a.logicalId} ${a.status}${a.reason ? `: ${a.reason}` : ''}`));
-          task.title(`Deleted ${stackName}`);
-        },
-      })),
+      [
+        ...(isEmptyPlan(keyCleanup) ? [] : [{
+          title: 'Delete the RunPod access keys and their SSM parameters',
+          run: async (task: TaskHandle) => {
+            const done = await cleanupKeys({ iam: clients.iam, ssm: clients.ssm, plan: keyCleanup });
+            task.title(`Deleted ${done.keys} RunPod access key(s) and ${done.parameters} SSM parameter(s)`);
+          },
+        }]),
+        ...existing.map((stackName) => ({
+          title: `Delete ${stackName}`,
+          run: async (task: TaskHandle) => {
+            await cloud.destroy(assemblyDir, stackName, (a) => task.output(`${a.logicalId} ${a.status}${a.reason ? `: ${a.reason}` : ''}`));
+            task.title(`Deleted ${stackName}`);
+          },
+        })),
+      ],
     );
   } catch (error) {
     throw new WatchpointError(`Destroying "${envName}" failed.`, {

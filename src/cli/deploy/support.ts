@@ -6,6 +6,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { StageConfig } from '../../config/schema.ts';
 import { awsClientConfig } from '../aws.ts';
@@ -25,6 +26,7 @@ export interface AwsClients {
   ecr: ECRClient;
   ssm: SSMClient;
   s3: S3Client;
+  iam: IAMClient;
 }
 
 /** The clients a command needs, for the stage's region (and LocalStack endpoint); any may be injected. */
@@ -37,6 +39,7 @@ export async function awsClients<K extends keyof AwsClients>(stage: StageConfig,
     ecr: () => import('@aws-sdk/client-ecr').then((m) => new m.ECRClient(config)),
     ssm: () => import('@aws-sdk/client-ssm').then((m) => new m.SSMClient(config)),
     s3: () => import('@aws-sdk/client-s3').then((m) => new m.S3Client(config)),
+    iam: () => import('@aws-sdk/client-iam').then((m) => new m.IAMClient(config)),
   };
   const entries = await Promise.all(wanted.map(async (name) => [name, injected[name] ?? (await loaders[name]())] as const));
   return Object.fromEntries(entries) as Pick<AwsClients, K>;
