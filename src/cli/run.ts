@@ -18,6 +18,7 @@ import { defineStatus } from './commands/status.define.ts';
 import { defineRunpod } from './commands/runpod.define.ts';
 import { defineDlq } from './commands/dlq.define.ts';
 import { defineLogs } from './commands/logs.define.ts';
+import { defineTrace } from './commands/trace.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -74,6 +75,7 @@ Examples:
   defineRunpod(program, definer);
   defineDlq(program, definer);
   defineLogs(program, definer);
+  defineTrace(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

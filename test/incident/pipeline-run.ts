@@ -6,6 +6,10 @@
 // The run: tile "a" holds one watchpoint with an email and a webhook channel (both delivered), tile
 // "b" one whose webhook answers 500 once and then 200 (retried, then delivered) and one whose webhook
 // answers 404 (failed permanently). A tile with no watchpoints gets no job.
+//
+// A second run, `failing`, has two jobs: one whose tile is not in S3 (the eval worker calls it corrupt
+// and parks it in the DLQ itself), and one whose bucket does not exist, which fails on every receive
+// up to the third (the queue's maxReceiveCount), so SQS moves it to the DLQ.
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -16,6 +20,9 @@ import { createTestDatabase } from '../helpers/postgres.ts';
 
 export interface RunLogs {
   runId: string;
+  failing: { runId: string; corruptJobId: string; failedJobId: string };
+  /** Bodies the eval worker sent to the DLQ itself (the corrupt job). */
+  parked: string[];
   jobIds: string[];
   /** Notification ids by outcome. */
   notifications: { delivered: string[]; retriedThenDelivered: string[]; failed: string[] };
@@ -88,6 +95,15 @@ export async function runForecastThroughHandlers(endpoints: { fauxqs: string; se
     // Three polls: the first fails /flaky (500), the second delivers it; /gone fails permanently at once.
     for (let poll = 0; poll < 3; poll += 1) await as('webhook', () => pollOnce(sqs, queues.webhook, webhookWorker));
 
+    const failingRun = unique('run');
+    const template = JSON.parse(jobs[0]!.Body!) as { job_id: string; run_id: string; tile: { key: string } };
+    const corruptJob = { ...template, run_id: failingRun, job_id: template.job_id.replace(/^.{8}/, 'c0c0c0c0'), tile: { ...template.tile, key: `nowcast/${failingRun}/tiles/missing.zarr` } };
+    const failedJob = { ...corruptJob, job_id: template.job_id.replace(/^.{8}/, 'deadbeef'), bucket: unique('no-such-bucket') };
+    const record = (job: object, receive: string) => sqsRecord({ Body: JSON.stringify(job), MessageId: unique('msg'), Attributes: { ApproximateReceiveCount: receive } }, 'arn:aws:sqs:us-east-1:000000000000:eval-urgent');
+    await as('eval-urgent', () => evalWorker({ Records: [record(corruptJob, '1')] }));
+    for (const receive of ['1', '2', '3']) await as('eval-urgent', () => evalWorker({ Records: [record(failedJob, receive)] }));
+    const parked = (await drain(sqs, queues.deadLetter)).map((m) => m.Body!);
+
     const records = await db.pool.query<{ id: string; watchpoint_id: string; status: string; attempts: number }>(
       'SELECT id::text, watchpoint_id::text, status, attempts FROM notification_records WHERE run_id = $1',
       [run.runId],
@@ -95,6 +111,8 @@ export async function runForecastThroughHandlers(endpoints: { fauxqs: string; se
     const ofWatchpoint = (id: string | undefined) => records.rows.filter((r) => r.watchpoint_id === id);
     return {
       runId: run.runId,
+      failing: { runId: failingRun, corruptJobId: corruptJob.job_id, failedJobId: failedJob.job_id },
+      parked,
       jobIds: jobs.map((m) => (JSON.parse(m.Body!) as { job_id: string }).job_id),
       notifications: {
         delivered: ofWatchpoint(both).map((r) => r.id),

@@ -1,0 +1,79 @@
+// `watchpoint trace ID`: every line that carries an id, across every function, as one timeline.
+import { awsClientConfig } from '../aws.ts';
+import { resolveStage, type CommandContext } from '../context.ts';
+import { ExitCode, userError } from '../errors.ts';
+import { pickStyle } from '../status/report.ts';
+import { parseWindow } from '../logs/window.ts';
+import { collectTrace, type TraceClients } from '../trace/collect.ts';
+import { parseKind, parseTraceId } from '../trace/ids.ts';
+import { renderTrace, traceDocument } from '../trace/report.ts';
+import type { TraceFlags } from './trace.define.ts';
+
+export interface TraceContext extends CommandContext {
+  id: string;
+  flags: TraceFlags;
+  clients?: TraceClients;
+  stdoutIsTty?: boolean;
+  now?: () => Date;
+  /** Between GetQueryResults polls; tests make it short. */
+  pollMs?: number;
+}
+
+export async function traceCommand(context: TraceContext): Promise<number> {
+  const now = (context.now ?? (() => new Date()))();
+  const id = parseTraceId(context.id);
+  const kind = parseKind(context.flags.kind);
+  const { start, end } = parseWindow(context.flags.since, context.flags.until, now, '24h');
+  const timeoutText = String(context.flags.timeout ?? '120').trim();
+  if (!/^\d+$/.test(timeoutText) || Number(timeoutText) < 5 || Number(timeoutText) > 3600) {
+    throw userError('TIMEOUT_INVALID', `--timeout "${context.flags.timeout}" is not a whole number of seconds from 5 to 3600.`, 'Give e.g. --timeout 300.');
+  }
+  const { envName, stage } = await resolveStage(context);
+  const clients = context.clients ?? (await buildClients(stage));
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  let lastProgress = 0;
+  try {
+    const result = await collectTrace(clients, {
+      envName,
+      id,
+      kind,
+      start,
+      end,
+      timeoutMs: Number(timeoutText) * 1000,
+      pollMs: context.pollMs ?? 1000,
+      abortSignal: controller.signal,
+      onQueryPlan: (groups) =>
+        context.io.notify('info', `Querying ${groups.length} log groups (${groups.map((g) => g.source.alias).join(', ')}) from ${start.toISOString()} to ${end.toISOString()} with Logs Insights (billed per GB scanned).`),
+      onProgress: (text) => {
+        // Every 5 s at most: enough to show it is alive, without a wall of lines.
+        if (Date.now() - lastProgress < 5000) return;
+        lastProgress = Date.now();
+        context.io.notify('info', text);
+      },
+    });
+    if (context.flags.json) context.io.result(JSON.stringify(traceDocument(result, { start, end }), null, 2));
+    else context.io.result(renderTrace(result, pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env)));
+    return ExitCode.ok;
+  } catch (error) {
+    if (controller.signal.aborted) {
+      context.io.notify('warn', 'Interrupted: the Logs Insights query was stopped. Nothing was changed.');
+      return ExitCode.interrupted;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
+async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<TraceClients> {
+  const [{ CloudFormationClient }, { CloudWatchLogsClient }, { SQSClient }] = await Promise.all([
+    import('@aws-sdk/client-cloudformation'),
+    import('@aws-sdk/client-cloudwatch-logs'),
+    import('@aws-sdk/client-sqs'),
+  ]);
+  const config = awsClientConfig(stage);
+  return { cloudformation: new CloudFormationClient(config), logs: new CloudWatchLogsClient(config), sqs: new SQSClient(config) };
+}
