@@ -283,6 +283,43 @@ describe('deploy orchestration', () => {
     expect(f.interruptDisposed()).toBe(true);
   });
 
+  it('Ctrl-C during a first deploy (CREATE_IN_PROGRESS) does not suggest cancel-update-stack, which only works on an update', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, hangDeploy: 'watchpoint-dev', statuses: { 'watchpoint-dev-registry': 'UPDATE_COMPLETE', 'watchpoint-dev': undefined } });
+    const stackStatus = f.deps.aws.stackStatus;
+    f.deps.aws.stackStatus = async (name) => (f.log.includes('deploy watchpoint-dev') && name === 'watchpoint-dev' ? 'CREATE_IN_PROGRESS' : stackStatus(name));
+    const running = deploy(request(dir), f.deps);
+    while (!f.log.includes('deploy watchpoint-dev')) await new Promise((resolve) => setTimeout(resolve, 5));
+    f.interrupt();
+    expect(await running).toBe(130);
+    expect(io.stderr).toContain('watchpoint-dev is still changing (CREATE_IN_PROGRESS)');
+    expect(io.stderr).not.toContain('cancel-update-stack');
+  });
+
+  it('REVIEW_IN_PROGRESS (a first deploy interrupted during change-set creation) is a stack not created yet, not a busy one', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, statuses: { 'watchpoint-dev-registry': 'UPDATE_COMPLETE', 'watchpoint-dev': 'REVIEW_IN_PROGRESS' }, diffs: { 'watchpoint-dev': diffOf('watchpoint-dev', 40) } });
+    expect(await deploy(request(dir), f.deps)).toBe(0);
+    expect(f.log).toContain('deploy watchpoint-dev');
+    expect(io.stderr).toContain('watchpoint-dev: 40 changes (new stack)');
+  });
+
+  it('a failure whose stack cannot be read says its state is not known, never "does not exist", and points at no "cause above" when none is shown', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, failDeploy: 'watchpoint-dev' });
+    const stackStatus = f.deps.aws.stackStatus;
+    f.deps.aws.stackStatus = async (name) => {
+      if (f.log.includes('deploy watchpoint-dev')) throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      return stackStatus(name);
+    };
+    f.deps.aws.latestStackEvents = async () => { throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }); };
+    const error = await deploy(request(dir), f.deps).then(() => undefined, (e: unknown) => e as Error & { fix: string });
+    expect(error!.message).toContain('The state of watchpoint-dev is not known: reading it failed (Throttling: Rate exceeded)');
+    expect(error!.message).not.toContain('does not exist');
+    expect(error!.message).toContain('Its stack events could not be read');
+    expect(error!.fix).not.toContain('the cause above');
+  });
+
   it('passes the stage unchanged to the secrets check', async () => {
     const io = new RecordingIo([], true);
     const f = fakes(io, dir, { imagePresent: true });

@@ -19,6 +19,7 @@ import {
   isProduction,
   strongest,
   type RequireApproval,
+  type StackStatusRead,
 } from './policy.ts';
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
@@ -86,7 +87,18 @@ interface DeployState {
   deploying?: string;
 }
 
+/**
+ * A stack mid-operation. REVIEW_IN_PROGRESS is not one: it is a stack whose first change set was
+ * created (or interrupted) but never executed, with no resources and nothing running, and
+ * toolkit-lib itself treats it as "not created yet" (CloudFormationStack.exists is false for it).
+ */
 const BUSY = /_IN_PROGRESS$/;
+export function isBusy(status: string | undefined): boolean {
+  return status !== undefined && status !== 'REVIEW_IN_PROGRESS' && BUSY.test(status);
+}
+function notCreatedYet(status: string | undefined): boolean {
+  return status === undefined || status === 'REVIEW_IN_PROGRESS';
+}
 
 export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<number> {
   const { io } = deps;
@@ -244,7 +256,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       run: async (task: TaskHandle) => {
         const status = await aws(() => deps.aws.stackStatus(stackName), envName);
         state.statuses.set(stackName, status);
-        if (status !== undefined && BUSY.test(status)) {
+        if (isBusy(status)) {
           throw userError(
             'STACK_BUSY',
             `${stackName} is busy (${status}): another deployment or rollback is running.`,
@@ -252,7 +264,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
           );
         }
         const cloud = await deps.cloud();
-        const diff = { ...(await cloud.diff(request.assemblyDir, stackName)), isNew: status === undefined };
+        const diff = { ...(await cloud.diff(request.assemblyDir, stackName)), isNew: notCreatedYet(status) };
         state.diffs.push(diff);
         task.title(`Diff ${diffSummary(diff)}`);
       },
@@ -418,22 +430,40 @@ async function deployStack(
 async function explainFailure(stackName: string, error: unknown, deps: DeployDeps, envName: string): Promise<unknown> {
   const explained = explainAwsError(error, { envName });
   if (explained instanceof WatchpointError) return explained;
-  const status = await deps.aws.stackStatus(stackName).catch(() => undefined);
-  const events = await deps.aws.latestStackEvents(stackName).catch(() => []);
-  const report = failureReport(stackName, status, events);
+  const status = await readStatus(deps, stackName);
+  const events = await deps.aws.latestStackEvents(stackName).then((list) => ({ list }), (readError: unknown) => ({ list: [], readError }));
+  const report = failureReport(stackName, status, events.list);
   const lines = [`Deploying ${stackName} failed. ${report.state}`];
   if (report.failed.length > 0) {
     lines.push('Failed resources (CloudFormation stack events):');
     for (const failed of report.failed) lines.push(`  ${failed.logicalId} (${failed.resourceType}) ${failed.status}: ${failed.reason}`);
+  } else if ('readError' in events) {
+    lines.push(`Its stack events could not be read (${errorText(events.readError)}), so the failed resources are not known here.`);
   }
+  // "The cause above" only when something above names one: a failed resource, else the error itself.
+  const cause = report.failed.length > 0 ? 'the cause above (the first failed resource)' : 'the cause (see "caused by" below, and the stack events in the CloudFormation console)';
   return new WatchpointError(lines.join('\n'), {
     code: 'DEPLOY_FAILED',
     fault: 'system',
     fix: report.rollingBack
-      ? `Wait for the rollback (\`watchpoint status --env ${envName}\`), fix the cause above, then deploy again.`
-      : 'Fix the cause above, then deploy again.',
+      ? `Wait for the rollback (\`watchpoint status --env ${envName}\`), fix ${cause}, then deploy again.`
+      : `Fix ${cause}, then deploy again.`,
     cause: error,
   });
+}
+
+/** The stack's status, or why it could not be read: never "does not exist" for a failed read. */
+async function readStatus(deps: DeployDeps, stackName: string): Promise<StackStatusRead> {
+  try {
+    return await deps.aws.stackStatus(stackName);
+  } catch (error) {
+    return { unreadable: errorText(error) };
+  }
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message.trim() !== '' ? `${error.name}: ${error.message}` : error.name;
 }
 
 async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: string): Promise<number> {
@@ -451,12 +481,13 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
     io.notify('warn', 'Interrupted between steps; no stack was being changed.');
     return ExitCode.interrupted;
   }
-  const status = await deps.aws.stackStatus(stackName).catch(() => undefined);
+  const status = await readStatus(deps, stackName);
   const { state: words } = describeState(stackName, status);
   io.notify('warn', [
     `Interrupted. CloudFormation keeps going without this command: ${words}`,
     `  watch it:  watchpoint status --env ${envName}   (or the CloudFormation console)`,
-    `  stop it:   CancelUpdateStack (aws cloudformation cancel-update-stack --stack-name ${stackName}), which rolls the update back`,
+    // CancelUpdateStack is valid only in UPDATE_IN_PROGRESS; anything else it refuses.
+    ...(status === 'UPDATE_IN_PROGRESS' ? [`  stop it:   CancelUpdateStack (aws cloudformation cancel-update-stack --stack-name ${stackName}), which rolls the update back`] : []),
   ].join('\n'));
   return ExitCode.interrupted;
 }

@@ -48,7 +48,10 @@ export interface FailureReport {
 /** Reasons CloudFormation gives to resources it stopped because another one failed. */
 const KNOCK_ON = /^Resource (creation|update|deletion) cancelled$/i;
 
-export function failureReport(stackName: string, status: string | undefined, events: StackEvent[]): FailureReport {
+/** A stack's status as read: a status, undefined when CloudFormation says it does not exist, or a failed read. */
+export type StackStatusRead = string | undefined | { unreadable: string };
+
+export function failureReport(stackName: string, status: StackStatusRead, events: StackEvent[]): FailureReport {
   const failed = events
     .filter((event) => /_FAILED$/.test(event.status) && event.logicalId !== stackName)
     .map(({ logicalId, resourceType, status: s, reason }) => ({ logicalId, resourceType, status: s, reason }));
@@ -57,8 +60,10 @@ export function failureReport(stackName: string, status: string | undefined, eve
   return { failed, ...describeState(stackName, status) };
 }
 
-export function describeState(stackName: string, status: string | undefined): { state: string; rollingBack: boolean } {
-  if (status === undefined) return { state: `${stackName} does not exist (creation failed and was rolled back and deleted, or it was never created).`, rollingBack: false };
+export function describeState(stackName: string, status: StackStatusRead): { state: string; rollingBack: boolean } {
+  if (typeof status === 'object') return { state: `The state of ${stackName} is not known: reading it failed (${status.unreadable}).`, rollingBack: false };
+  if (status === undefined) return { state: `${stackName} does not exist (CloudFormation says so: it was never created, or its creation failed and it was deleted).`, rollingBack: false };
+  if (status === 'REVIEW_IN_PROGRESS') return { state: `${stackName} has not been created yet (${status}: a change set was made but not executed; nothing is running).`, rollingBack: false };
   if (/ROLLBACK_IN_PROGRESS$/.test(status)) return { state: `${stackName} is rolling back (${status}); CloudFormation restores the previous state on its own.`, rollingBack: true };
   if (status === 'ROLLBACK_COMPLETE') return { state: `${stackName} was rolled back (${status}): its creation failed; delete it before deploying again (\`watchpoint destroy\`).`, rollingBack: false };
   if (/ROLLBACK_COMPLETE$/.test(status)) return { state: `${stackName} was rolled back to its previous state (${status}).`, rollingBack: false };
