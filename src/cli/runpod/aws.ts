@@ -7,6 +7,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { WatchpointError, userError } from '../errors.ts';
 import { stackNames } from '../context.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
+import { describeOne } from '../secrets/ssm.ts';
 import type { KeyInfo, Snapshot, SsmInfo } from './state.ts';
 
 export interface RunPodClients {
@@ -106,7 +107,7 @@ export async function readKeys(iam: IAMClient, userName: string): Promise<KeyInf
 }
 
 export async function readSsm(ssm: SSMClient, names: ParameterNames): Promise<SsmInfo> {
-  const { GetParameterCommand, DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
+  const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
   const [idParameter, described] = await Promise.all([
     // The id is a SecureString too, so it needs decryption; the secret is never read here.
     (async () => {
@@ -117,14 +118,15 @@ export async function readSsm(ssm: SSMClient, names: ParameterNames): Promise<Ss
         throw error;
       }
     })(),
-    ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [names.secret] }] })),
+    // Every page, not only the first (a filtered page can be empty with a NextToken).
+    describeOne(ssm, names.secret),
   ]);
-  const secret = described.Parameters?.find((parameter) => parameter.Name === names.secret);
+  const secret = described;
   const keyId = idParameter?.Parameter?.Value?.trim();
   return {
     ...(keyId ? { keyId } : {}),
     secretExists: secret !== undefined,
-    ...(secret?.LastModifiedDate ? { secretModified: secret.LastModifiedDate } : {}),
+    ...(secret?.lastModified ? { secretModified: secret.lastModified } : {}),
   };
 }
 

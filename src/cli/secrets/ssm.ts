@@ -70,12 +70,27 @@ export async function describeAll(ssm: SSMClient, envName: string): Promise<Map<
   return result;
 }
 
-/** One parameter's metadata (version, key, tier), or undefined when it does not exist. */
+/**
+ * One parameter's metadata (version, key, tier), or undefined when it does not exist. Every page is
+ * read until the parameter or the last page: "The number of items returned ... can be between zero
+ * and the value of MaxResults. If the service reaches an internal limit while processing the results,
+ * it stops the operation and returns the matching values up to that point and a NextToken"
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html), so
+ * an empty first page with a token does not mean "not set".
+ */
 export async function describeOne(ssm: SSMClient, path: string): Promise<Metadata | undefined> {
   const { DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
-  const page = await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [path] }] }));
-  const parameter = (page.Parameters ?? []).find((p) => p.Name === path);
-  return parameter ? metadataOf(parameter) : undefined;
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(new DescribeParametersCommand({
+      ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [path] }],
+      ...(nextToken ? { NextToken: nextToken } : {}),
+    }));
+    const parameter = (page.Parameters ?? []).find((p) => p.Name === path);
+    if (parameter) return metadataOf(parameter);
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return undefined;
 }
 
 function metadataOf(parameter: ParameterMetadata): Metadata {
