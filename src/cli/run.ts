@@ -19,6 +19,7 @@ import { defineRunpod } from './commands/runpod.define.ts';
 import { defineDlq } from './commands/dlq.define.ts';
 import { defineLogs } from './commands/logs.define.ts';
 import { defineTrace } from './commands/trace.define.ts';
+import { defineDrift } from './commands/drift.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -76,6 +77,7 @@ Examples:
   defineDlq(program, definer);
   defineLogs(program, definer);
   defineTrace(program, definer);
+  defineDrift(program, definer);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

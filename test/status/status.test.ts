@@ -232,7 +232,18 @@ describe('stacks', () => {
       { name: 'watchpoint-dev-registry', role: 'registry', status: 'CREATE_COMPLETE', lastUpdatedAt: world.registry!.lastUpdated.toISOString(), drift: null },
       { name: 'watchpoint-dev', role: 'platform', status: 'UPDATE_ROLLBACK_COMPLETE', lastUpdatedAt: world.platform!.lastUpdated.toISOString(), drift: { status: 'DRIFTED', checkedAt: world.ago(3600).toISOString() } },
     ]);
-    expect(report.warnings).toEqual(expect.arrayContaining(['stack watchpoint-dev is UPDATE_ROLLBACK_COMPLETE', 'stack watchpoint-dev has drifted from its template']));
+    expect(report.warnings).toEqual(expect.arrayContaining(['stack watchpoint-dev is UPDATE_ROLLBACK_COMPLETE', 'stack watchpoint-dev has drifted from its template (checked 1h ago); `watchpoint drift --env dev` shows what changed']));
+  });
+
+  it('says how old the drift result is, and points to `watchpoint drift` when a stack was not checked in 24 h', async () => {
+    world.registry!.drift = { status: 'IN_SYNC', checkedAt: world.ago(2 * 3600) };
+    world.platform!.drift = { status: 'IN_SYNC', checkedAt: world.ago(3 * 86400) };
+    const { stdout } = await status();
+    expect(stdout).toMatch(/watchpoint-dev-registry\s+\S+\s+.*IN_SYNC \(checked 2h ago\)/);
+    expect(stdout).toMatch(/watchpoint-dev\s+\S+\s+.*IN_SYNC \(checked 3d ago\)/);
+    expect(stdout).toContain('Drift of watchpoint-dev is not checked in the last 24 h: `watchpoint drift --env dev` checks it now.');
+    world.platform!.drift = { status: 'IN_SYNC', checkedAt: world.ago(60) };
+    expect((await status()).stdout).not.toContain('watchpoint drift');
   });
 
   it('a platform stack with more than 100 resources still finds every alarm and queue (ListStackResources)', async () => {

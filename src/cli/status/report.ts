@@ -131,7 +131,10 @@ export function buildReport(raw: RawStatus, region: string): StatusReport {
 
   const stacks = raw.stacks.map((stack) => {
     if (!/_COMPLETE$/.test(stack.status) || /ROLLBACK|DELETE/.test(stack.status)) warnings.push(`stack ${stack.name} is ${stack.status}`);
-    if (stack.driftStatus === 'DRIFTED') warnings.push(`stack ${stack.name} has drifted from its template`);
+    if (stack.driftStatus === 'DRIFTED') {
+      const age = stack.driftCheckedAt ? ` (checked ${duration((now - stack.driftCheckedAt.getTime()) / 1000)} ago)` : '';
+      warnings.push(`stack ${stack.name} has drifted from its template${age}; \`watchpoint drift --env ${raw.envName}\` shows what changed`);
+    }
     return {
       name: stack.name,
       role: stack.role,
@@ -208,6 +211,9 @@ export function pickStyle(isTty: boolean, env: NodeJS.ProcessEnv): Style {
 
 const REASON_WIDTH = 100;
 
+/** A drift result older than this gets a pointer to `watchpoint drift`. */
+const DRIFT_STALE_MS = 24 * 3600 * 1000;
+
 export function renderHuman(report: StatusReport, style: Style): string {
   const now = Date.parse(report.checkedAt);
   const ago = (at: string | null) => (at ? `${duration((now - Date.parse(at)) / 1000)} ago` : '');
@@ -229,6 +235,8 @@ export function renderHuman(report: StatusReport, style: Style): string {
       ]),
     ),
   );
+  const stale = report.stacks.filter((s) => !s.drift?.checkedAt || now - Date.parse(s.drift.checkedAt) > DRIFT_STALE_MS);
+  if (stale.length > 0) lines.push(style.dim(`  Drift ${stale.length === report.stacks.length ? 'is' : `of ${stale.map((s) => s.name).join(', ')} is`} not checked in the last 24 h: \`watchpoint drift --env ${report.env}\` checks it now.`));
 
   lines.push('', style.bold(`Alarms (${report.alarms.length})`));
   if (report.alarms.length === 0) lines.push('  (the stack has no alarms)');

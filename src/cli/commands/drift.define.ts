@@ -1,0 +1,36 @@
+import type { DefineCommand } from '../define.ts';
+import { stageOptions, type CommonOptions } from '../options.ts';
+
+export interface DriftFlags {
+  fail?: boolean;
+  json?: boolean;
+  timeout: string;
+}
+
+export const defineDrift: DefineCommand = (program, definer) => {
+  stageOptions(
+    program
+      .command('drift')
+      .description('Detect changes made outside CloudFormation to both stacks, resource by resource and property by property.')
+      .option('--fail', 'exit 3 when anything drifted (for a scheduled job)')
+      .option('--timeout <seconds>', 'stop waiting for detection after this long (it keeps running in CloudFormation)', '600')
+      .option('--json', 'print the result as one JSON document on stdout')
+      .addHelpText(
+        'after',
+        `
+It runs CloudFormation's drift detection (DetectStackDrift) on the registry and platform stacks at
+once; this changes nothing, and \`watchpoint status\` shows the result and its age afterwards.
+Detection takes from seconds to a few minutes, and CloudFormation allows one per stack at a time.
+
+Exit codes: 0 done (drifted or not, without --fail); 3 something drifted (with --fail);
+1 detection failed or did not finish in --timeout, or an AWS error; 2 bad usage.
+
+Examples:
+  watchpoint drift --env prod
+  watchpoint drift --env prod --fail --json > drift.json`,
+      ),
+  ).action(async (options: CommonOptions & DriftFlags) => {
+    const { driftCommand } = await import('./drift.ts');
+    definer.exit(await driftCommand({ ...definer.context(options), flags: options }));
+  });
+};
