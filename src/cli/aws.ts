@@ -1,18 +1,27 @@
 // How every command builds its AWS SDK clients. Clients are imported by the commands that use them,
-// never here, so that loading this module costs nothing.
+// never here, so that loading this module costs nothing. The pieces live in ./aws/: calls.ts (one
+// time budget per call, the waiting notice, --verbose), target.ts (which endpoint), explain.ts
+// (what an AWS error means and how to fix it).
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { StageConfig } from '../config/schema.ts';
+import { awsRuntime } from './aws/runtime.ts';
+
+export { isCredentialError, isStackMissing } from './aws/explain.ts';
 
 export interface AwsClientConfig {
   region: string;
   endpoint?: string;
   maxAttempts: number;
   retryMode: 'adaptive';
+  requestHandler: NodeHttpHandler;
 }
 
 /**
  * The region comes from the stage, never from the shell's AWS_REGION, so a command cannot act on
- * the wrong region by accident. awsEndpointUrl (LocalStack) applies to the CLI too. Credentials come
- * from the SDK's default chain (AWS_PROFILE, SSO, env vars, instance roles); no secret passes argv.
+ * the wrong region by accident; the endpoint is the stage's awsEndpointUrl or real AWS, never the
+ * shell's AWS_ENDPOINT_URL (see aws/target.ts). Every call gets the run's time budget
+ * (WATCHPOINT_AWS_TIMEOUT, default 30 s, retries included). Credentials come from the SDK's default
+ * chain (AWS_PROFILE, SSO, env vars, instance roles); no secret passes argv.
  */
 export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpointUrl'>): AwsClientConfig {
   return {
@@ -20,27 +29,7 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
+    // One handler for the whole run: it owns the budget, the waiting notice and the call ledger.
+    requestHandler: awsRuntime().handler as unknown as NodeHttpHandler,
   };
-}
-
-const CREDENTIAL_ERRORS = new Set([
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'CredentialsProviderError',
-  'TokenRefreshRequired',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-]);
-
-/** True when the error means "your AWS credentials are missing, expired or wrong". */
-export function isCredentialError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return CREDENTIAL_ERRORS.has(error.name) || /could not load credentials|security token .* expired/i.test(error.message);
-}
-
-/** True when CloudFormation says the stack does not exist. */
-export function isStackMissing(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message);
 }

@@ -9,6 +9,7 @@ import {
   validateStage,
 } from '../config/config-file.ts';
 import type { StageConfig } from '../config/schema.ts';
+import { useStageTarget } from './aws/runtime.ts';
 import { userError } from './errors.ts';
 import type { Io } from './io.ts';
 import type { CommonOptions } from './options.ts';
@@ -43,6 +44,8 @@ export async function resolveStage(context: CommandContext): Promise<ResolvedSta
     );
   }
   const stage = validateStage(mergeStage(savedStage(loaded, envName), overrides), { envName, configPath: path, fromFlags });
+  // From here on every AWS client of this run (toolkit-lib's too) goes to this stage's region and endpoint.
+  useStageTarget(stage, envName, context.env);
   return { envName, stage, configPath: path };
 }
 

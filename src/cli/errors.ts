@@ -54,23 +54,29 @@ export function isPromptCancel(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
 }
 
+/** Said when nothing in an error says how to fix it: every printed error ends with a fix. */
+export const FALLBACK_FIX = 'Run the command again with --verbose (or WATCHPOINT_DEBUG=1) to see each step and AWS call; if it fails the same way, report it with that output.';
+
 /**
- * Turns any error into lines an operator can act on: the message, the fix, then each cause.
- * AWS SDK errors often have an empty message; their name and HTTP status still say something.
+ * Turns any error into lines an operator can act on: the message, each cause, then one `fix:` line,
+ * always last: the outermost fix in the chain, or FALLBACK_FIX. AWS SDK errors often have an empty
+ * message; their name and HTTP status still say something.
  */
 export function formatError(error: unknown): string {
   const lines: string[] = [];
   let current: unknown = error;
   let depth = 0;
+  let fix: string | undefined;
   const seen = new Set<unknown>();
   while (current !== undefined && current !== null && depth < 8 && !seen.has(current)) {
     seen.add(current);
     const prefix = depth === 0 ? 'Error: ' : '  caused by: ';
     lines.push(prefix + describe(current));
-    if (depth === 0 && isWatchpointError(current) && current.fix) lines.push(`  fix: ${current.fix}`);
+    if (fix === undefined && isWatchpointError(current) && current.fix) fix = current.fix;
     current = current instanceof Error ? current.cause : undefined;
     depth += 1;
   }
+  lines.push(`  fix: ${fix ?? FALLBACK_FIX}`);
   return lines.join('\n');
 }
 

@@ -1,7 +1,12 @@
 // The CLI's testable core: parses argv, runs one command, returns an exit code. Never exits the process.
 // Command modules are imported only when their command runs, so `--help` stays fast.
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
+import { AwsCallInterruptedError } from './aws/calls.ts';
+import { explainAwsError } from './aws/explain.ts';
+import { awsRuntime, endAwsRuntime, isVerbose, startAwsRuntime } from './aws/runtime.ts';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
+import { ctrlCOwned, interruptState, takeExitRequest } from './interrupt.ts';
 import { InteractiveIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
 import type { CommandContext } from './context.ts';
 import type { Definer } from './define.ts';
@@ -29,6 +34,8 @@ export interface RunContext {
   streams?: Streams;
   /** Whether a person can answer questions (stdin and stderr are terminals). */
   tty?: boolean;
+  /** Handle Ctrl-C (SIGINT) for this run; default: when writing to the process's own streams. */
+  signals?: boolean;
 }
 
 export async function run(argv: readonly string[], context: RunContext = {}): Promise<number> {
@@ -40,11 +47,18 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
     context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
 
   let exitCode: number = ExitCode.ok;
-  const common = (options: CommonOptions): CommandContext => ({ options, env, cwd, io: makeIo(Boolean(options.yes)) });
+  const common = (options: CommonOptions): CommandContext => {
+    const io = makeIo(Boolean(options.yes));
+    // Every AWS client of this command shares one runtime: its time budget, waiting notice and --verbose log.
+    startAwsRuntime({ io, env, verbose: isVerbose(env, program.opts<{ verbose?: boolean }>().verbose) });
+    return { options, env, cwd, io };
+  };
 
   const program = new Command('watchpoint')
     .description('Operate a WatchPoint environment: configure, synthesize, deploy, check and repair it.')
     .usage('<command> [options]')
+    .version(packageJson.version, '-V, --version', 'print the version and exit')
+    .option('--verbose', 'show each AWS call as it starts and ends (same as WATCHPOINT_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -55,7 +69,10 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
       'after',
       `
 Environment: --env, else WATCHPOINT_ENV, else "dev". Config: ./watchpoint.config.json, or --config PATH.
-Exit codes: 0 ok, 1 failure, 2 bad usage or bad input, 130 cancelled.
+Exit codes: 0 ok, 1 failure, 2 bad usage or bad input, 3 unhealthy (\`status\` only: an alarm is firing
+or a dead-man series is late), 130 cancelled (Ctrl-C).
+AWS calls give up after 30 s each, retries included (WATCHPOINT_AWS_TIMEOUT=<seconds> changes it); one
+that waits longer than 2 s says what it waits on. The README lists every environment variable.
 
 Examples:
   watchpoint init --env prod
@@ -79,15 +96,52 @@ Examples:
   defineTrace(program, definer);
   defineDrift(program, definer);
 
+  const signals = context.signals ?? !context.streams;
+  const stopSignals = signals ? watchCtrlC(streams) : () => undefined;
+  let code: number;
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return exitCode;
+    code = exitCode;
   } catch (error) {
-    return report(error, streams);
+    code = report(error, streams);
+  } finally {
+    stopSignals();
+    endAwsRuntime();
   }
+  if (takeExitRequest() && signals) setImmediate(() => process.exit(code));
+  return code;
 }
 
-function report(error: unknown, streams: Streams): number {
+/**
+ * Ctrl-C outside the parts a command handles itself: abort the AWS calls in flight, so the command
+ * unwinds and report() says what state things are in. With nothing in flight (or on a second
+ * Ctrl-C) say it now and end the process.
+ */
+function watchCtrlC(streams: Streams): () => void {
+  let pressed = 0;
+  const listener = () => {
+    if (ctrlCOwned()) return;
+    pressed += 1;
+    const { ledger } = awsRuntime();
+    const inFlight = ledger.interrupt();
+    if (inFlight.length > 0 && pressed === 1) return;
+    streams.stderr.write(`${interruptState(ledger, inFlight)}\n`);
+    process.exit(ExitCode.interrupted);
+  };
+  process.on('SIGINT', listener);
+  return () => process.off('SIGINT', listener);
+}
+
+function isInterrupted(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (current instanceof AwsCallInterruptedError) return true;
+  }
+  return false;
+}
+
+function report(thrown: unknown, streams: Streams): number {
+  // Anything a command did not explain itself still gets the AWS explainer, and so a fix.
+  const error = explainAwsError(thrown);
   if (error instanceof CommanderError) {
     // Commander has already printed its message (or the help / version).
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
@@ -95,6 +149,13 @@ function report(error: unknown, streams: Streams): number {
   }
   if (isPromptCancel(error)) {
     streams.stderr.write('Cancelled. Nothing was changed.\n');
+    return ExitCode.interrupted;
+  }
+  const { ledger } = awsRuntime();
+  if (isInterrupted(error) || ledger.interrupted) {
+    // The command's own words first (e.g. what an import had written), then the call-level state.
+    if (!(error instanceof AwsCallInterruptedError)) streams.stderr.write(`${formatError(error)}\n`);
+    streams.stderr.write(`${interruptState(ledger, ledger.aborted)}\n`);
     return ExitCode.interrupted;
   }
   streams.stderr.write(`${formatError(error)}\n`);

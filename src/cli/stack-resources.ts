@@ -1,6 +1,6 @@
 // Finding a deployed environment: its stacks, outputs and physical resources, each read once.
 import type { CloudFormationClient, Output, StackResource } from '@aws-sdk/client-cloudformation';
-import { isCredentialError, isStackMissing } from './aws.ts';
+import { explainAwsError } from './aws/explain.ts';
 import { WatchpointError, userError } from './errors.ts';
 
 export interface DeployedStack {
@@ -79,35 +79,5 @@ function stackMissing(stackName: string, envName: string): WatchpointError {
   );
 }
 
-/** Maps the AWS errors operators hit most to messages that say what to do. */
-export function explainAwsError(error: unknown, context: { stackName?: string; envName: string }): unknown {
-  if (error instanceof WatchpointError) return error;
-  if (context.stackName && isStackMissing(error)) return stackMissing(context.stackName, context.envName);
-  if (isCredentialError(error)) {
-    return new WatchpointError('AWS credentials are missing, expired or invalid.', {
-      code: 'AWS_CREDENTIALS',
-      fault: 'user',
-      exitCode: 1,
-      fix: 'Renew them (e.g. `aws sso login --profile <profile>`), export AWS_PROFILE, and run the command again.',
-      cause: error,
-    });
-  }
-  if (isNetworkError(error)) {
-    return new WatchpointError('Cannot reach the AWS API from this machine.', {
-      code: 'AWS_UNREACHABLE',
-      fault: 'system',
-      fix: 'Check the network or VPN; if awsEndpointUrl is set in the config (LocalStack), check that it is running, or override it with --aws-endpoint-url "".',
-      cause: error,
-    });
-  }
-  return error;
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** Connection failures, which the SDK passes through with the socket's error code. */
-export function isNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as Error & { code?: unknown }).code;
-  return (typeof code === 'string' && NETWORK_CODES.has(code)) || error.name === 'TimeoutError';
-}
+// The one explainer (aws/explain.ts), re-exported for the modules that have always imported it here.
+export { explainAwsError, isNetworkError } from './aws/explain.ts';

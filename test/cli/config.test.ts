@@ -119,15 +119,19 @@ describe('config file', () => {
 });
 
 describe('formatError', () => {
-  it('walks causes, prints the fix, and names SDK errors that have no message', async () => {
+  it('walks causes, prints the fix last, and names SDK errors that have no message', async () => {
     const { formatError, userError } = await import('../../src/cli/errors.ts');
     const sdk = Object.assign(new Error(''), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400, requestId: 'r-1' } });
     const text = formatError(userError('X', 'Top message.', 'Do this.', sdk));
-    expect(text).toBe('Error: Top message.\n  fix: Do this.\n  caused by: ThrottlingException (HTTP 400) [request r-1]');
+    expect(text).toBe('Error: Top message.\n  caused by: ThrottlingException (HTTP 400) [request r-1]\n  fix: Do this.');
   });
   it('does not repeat "Error" for network failures', async () => {
     const { formatError } = await import('../../src/cli/errors.ts');
     const network = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { $metadata: {} });
-    expect(formatError(network)).toBe('Error: connect ECONNREFUSED 127.0.0.1:1');
+    expect(formatError(network).split('\n')[0]).toBe('Error: connect ECONNREFUSED 127.0.0.1:1');
+  });
+  it('ends with a fix even when nothing in the chain has one', async () => {
+    const { formatError, FALLBACK_FIX } = await import('../../src/cli/errors.ts');
+    expect(formatError(new Error('boom')).split('\n').at(-1)).toBe(`  fix: ${FALLBACK_FIX}`);
   });
 });

@@ -81,13 +81,13 @@ describe('explainAwsError on network failures', () => {
     const { formatError } = await import('../../src/cli/errors.ts');
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', $metadata: {} });
     const text = formatError(explainAwsError(refused, { envName: 'dev' }));
-    expect(text).toContain('Error: Cannot reach the AWS API from this machine.');
+    expect(text).toContain('Error: Cannot reach the AWS API (ECONNREFUSED).');
     expect(text).toContain('fix: Check the network');
     expect(text).toContain('caused by: connect ECONNREFUSED 127.0.0.1:9');
   });
-  it('leaves other errors alone', async () => {
+  it('leaves errors that are not AWS errors alone', async () => {
     const { explainAwsError } = await import('../../src/cli/stack-resources.ts');
-    const other = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    const other = new RangeError('not an AWS failure');
     expect(explainAwsError(other, { envName: 'dev' })).toBe(other);
   });
 });

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awsRuntime } from '../aws/runtime.ts';
 
 /** node-pg-migrate's bookkeeping table (its default name). */
 export const MIGRATIONS_TABLE = 'pgmigrations';
@@ -50,8 +51,16 @@ export function migrationNames(dir: string = migrationsDir()): string[] {
 /** Reads which migrations have run; never creates or changes anything. */
 export async function pendingMigrations(databaseUrl: string, dir: string = migrationsDir()): Promise<{ applied: string[]; pending: string[] }> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
-  await client.connect();
+  // Connecting and reading get the same budget as an AWS call, and say what they wait on after 2 s.
+  const { ledger } = awsRuntime();
+  const budget = ledger.settings.timeoutMs;
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: budget, query_timeout: budget });
+  const done = ledger.waitingOn(`PostgreSQL at ${databaseHost(databaseUrl)}`);
+  try {
+    await client.connect();
+  } finally {
+    done();
+  }
   try {
     const exists = await client.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [`public.${MIGRATIONS_TABLE}`]);
     const applied = exists.rows[0]?.table
@@ -70,8 +79,9 @@ export async function pendingMigrations(databaseUrl: string, dir: string = migra
  */
 export async function applyMigrations(databaseUrl: string, log: MigrationLog, dir: string = migrationsDir()): Promise<string[]> {
   const { runner } = await import('node-pg-migrate');
+  // The connection is bounded; the migrations themselves may legitimately take long.
   const applied = await runner({
-    databaseUrl,
+    databaseUrl: { connectionString: databaseUrl, connectionTimeoutMillis: awsRuntime().ledger.settings.timeoutMs },
     dir,
     migrationsTable: MIGRATIONS_TABLE,
     direction: 'up',
@@ -81,4 +91,14 @@ export async function applyMigrations(databaseUrl: string, log: MigrationLog, di
     logger: { info: () => undefined, warn: (text) => log.warn(text), error: (text) => log.warn(text), debug: () => undefined },
   });
   return applied.map((migration) => migration.name);
+}
+
+/** host:port of a database URL, for messages (never the user or password). */
+function databaseHost(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '5432'}`;
+  } catch {
+    return 'the database';
+  }
 }

@@ -1,7 +1,9 @@
 // `watchpoint deploy`: validates every flag, builds the real ports, and hands over to the
 // orchestration in ../deploy/plan.ts.
+import { awsRuntime } from '../aws/runtime.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
+import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type InterruptWatch } from '../deploy/plan.ts';
@@ -74,7 +76,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
       io,
       aws: createAwsPort(clients),
       registry: createRegistryPort(clients.ecr),
-      cloud: () => (cloud ??= injected.cloud ? Promise.resolve(injected.cloud) : createToolkitCloud({ notify: (level, text) => io.notify(level, text), debug: env.WATCHPOINT_DEBUG === '1' })),
+      cloud: () => (cloud ??= injected.cloud ? Promise.resolve(injected.cloud) : createToolkitCloud({ notify: (level, text) => io.notify(level, text), debug: awsRuntime().ledger.settings.events.verbose, region: stage.region })),
       container: injected.container ? async () => injected.container! : containerFactory(containerName as never, env),
       containerName,
       secrets: injected.secrets ?? secretsPreflight(clients.ssm),
@@ -100,15 +102,18 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
           interruptedForReal = true;
           fire();
         };
-        process.once('SIGINT', handler);
-        return { interrupted, dispose: () => process.off('SIGINT', handler) };
+        const release = handleCtrlC(() => {
+          release();
+          handler();
+        });
+        return { interrupted, dispose: release };
       },
     },
   );
   if (interruptedForReal) {
-    // toolkit-lib is still polling the stack and would keep the process alive; end it the way an
-    // unhandled Ctrl-C does, now that the operator has been told where things stand.
-    setImmediate(() => process.kill(process.pid, 'SIGINT'));
+    // toolkit-lib is still polling the stack and would keep the process alive; end it once the
+    // operator has been told where things stand.
+    exitWhenDone();
   }
   return code;
 }

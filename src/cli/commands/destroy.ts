@@ -90,7 +90,7 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   const { synthesize } = await import('./synth.ts');
   // The templates only identify the stacks here; bundling the functions would be wasted time.
   await synthesize({ envName, stage, imageTag: 'destroy', outdir: assemblyDir, bundling: false });
-  const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text) }));
+  const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text), region: stage.region }));
   try {
     await runPhase(
       rendererFor(context),

@@ -37,7 +37,7 @@ export async function diffCommand(context: DiffContext, injected: DiffInjections
     bundleCacheDir: await bundleCacheDirFor(context.env),
     ...(injected.bundling === false ? { bundling: false } : {}),
   });
-  const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text) }));
+  const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text), region: stage.region }));
   const names = stackNames(envName);
   const diffs = [];
   for (const stackName of [names.registry, names.platform]) {

@@ -8,6 +8,7 @@ import type { ListMessageMoveTasksResultEntry, Message, SQSClient } from '@aws-s
 import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, isPromptCancel, userError } from '../errors.ts';
+import { handleCtrlC } from '../interrupt.ts';
 import type { Io } from '../io.ts';
 import { parseDuration, parseIntegerFlag, parseMatch } from '../dlq/flags.ts';
 import { describeSource, findSource, resolveDeadLetterSetup, type DeadLetterSetup } from '../dlq/queues.ts';
@@ -575,8 +576,7 @@ async function aws<T>(call: () => Promise<T>, envName: string): Promise<T> {
 }
 
 function onSigint(listener: () => void): () => void {
-  process.on('SIGINT', listener);
-  return () => process.off('SIGINT', listener);
+  return handleCtrlC(listener);
 }
 
 function table(headers: string[], rows: string[][]): string {

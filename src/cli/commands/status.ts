@@ -1,6 +1,7 @@
 // `watchpoint status`: alarm health, dead-man's-switch freshness and queue depths, read-only.
 import { formatError, ExitCode, userError } from '../errors.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
+import { handleCtrlC } from '../interrupt.ts';
 import { awsClientConfig } from '../aws.ts';
 import { collectStatus, isUserFault, type StatusClients } from '../status/collect.ts';
 import { buildReport, pickStyle, renderHuman } from '../status/report.ts';
@@ -76,11 +77,12 @@ async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   const external = context.stop;
+  let releaseCtrlC: (() => void) | undefined;
   if (external) {
     if (external.aborted) controller.abort();
     else external.addEventListener('abort', onSignal, { once: true });
   } else {
-    process.on('SIGINT', onSignal);
+    releaseCtrlC = handleCtrlC(onSignal);
     process.on('SIGTERM', onSignal);
   }
   const sleep = context.sleep ?? abortableSleep;
@@ -105,7 +107,7 @@ async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => 
   } finally {
     if (external) external.removeEventListener('abort', onSignal);
     else {
-      process.off('SIGINT', onSignal);
+      releaseCtrlC?.();
       process.off('SIGTERM', onSignal);
     }
   }

@@ -1,6 +1,7 @@
 // CloudPort through @aws-cdk/toolkit-lib, with an IoHost bridged to the CLI's own I/O. toolkit-lib
 // takes ~570 ms to load, so this module imports it only when a port is created.
 import type { IIoHost, IoMessage, IoRequest } from '@aws-cdk/toolkit-lib';
+import { awsRuntime } from '../aws/runtime.ts';
 import type { Level } from '../io.ts';
 import type { CloudPort, PermissionChange, ResourceActivity, StackDiff } from './ports.ts';
 
@@ -19,6 +20,8 @@ export interface ToolkitCloudOptions {
   localTemplateFor?: (stackName: string) => string | undefined;
   /** Forward every toolkit message (WATCHPOINT_DEBUG=1). */
   debug?: boolean;
+  /** The stage's region: toolkit-lib's default region, so no lookup falls back to the shell's. */
+  region?: string;
 }
 
 interface Capture {
@@ -53,7 +56,7 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
       return msg.defaultResponse;
     },
   };
-  const toolkit = new tk.Toolkit({ ioHost, color: false, emojis: false });
+  const toolkit = new tk.Toolkit({ ioHost, color: false, emojis: false, sdkConfig: { baseCredentials: watchedCredentials(tk, options.region) } });
   const single = (stackName: string) => ({
     strategy: tk.StackSelectionStrategy.PATTERN_MUST_MATCH_SINGLE,
     patterns: [stackName],
@@ -111,6 +114,23 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
     },
     async bootstrap(account, region) {
       await toolkit.bootstrap(tk.BootstrapEnvironments.fromList([`aws://${account}/${region}`]));
+    },
+  };
+}
+
+/**
+ * toolkit-lib's usual credential chain, with every SDK client it builds (credentials, STS,
+ * CloudFormation, S3...) sent through the CLI's request handler: the same time budget per call,
+ * waiting notice and --verbose log as the CLI's own clients. toolkit-lib hands this config's
+ * requestHandler to each client it creates; its endpoint comes from process.env, which the CLI set
+ * to the stage's target (aws/target.ts).
+ */
+function watchedCredentials(tk: typeof import('@aws-cdk/toolkit-lib'), region: string | undefined): import('@aws-cdk/toolkit-lib').IBaseCredentialsProvider {
+  const inner = tk.BaseCredentials.awsCliCompatible(region ? { defaultRegion: region } : {});
+  return {
+    sdkBaseConfig(ioHost, clientConfig) {
+      (clientConfig as { requestHandler?: unknown }).requestHandler = awsRuntime().handler;
+      return inner.sdkBaseConfig(ioHost, clientConfig);
     },
   };
 }

@@ -202,7 +202,7 @@ export function explainSsmError(
   const cause = redactedError(error, context.secrets ?? []);
   const what = context.path ?? `${pathPrefix(context.envName)}*`;
   if (isCredentialError(error)) {
-    const explained = explainAwsError(cause, { envName: context.envName });
+    const explained = explainAwsError(cause, { envName: context.envName, action: `ssm:${context.action}` });
     if (explained instanceof WatchpointError) return explained;
   }
   const name = cause.name;
@@ -245,5 +245,16 @@ export function explainSsmError(
       code: 'SECRET_VERSION_LIMIT', fault: 'system', fix: 'Remove the label from the oldest version (aws ssm unlabel-parameter-version), then retry.', cause,
     });
   }
-  return new WatchpointError(`SSM ${context.action} failed for ${what}.`, { code: 'SSM_FAILED', fault: 'system', cause });
+  // Everything else (timeout, unreachable, wrong endpoint, region...) reads as for every command; the
+  // explainer sees the original error (it knows the call), the operator only the redacted copy.
+  const explained = explainAwsError(error, { envName: context.envName, action: `ssm:${context.action}`, resource: what });
+  if (explained instanceof WatchpointError) {
+    return new WatchpointError(explained.message, { code: explained.code, fault: explained.fault, exitCode: explained.exitCode, ...(explained.fix ? { fix: explained.fix } : {}), cause });
+  }
+  return new WatchpointError(`SSM ${context.action} failed for ${what}.`, {
+    code: 'SSM_FAILED',
+    fault: 'system',
+    fix: 'Read the AWS message below; run again with --verbose to see every AWS call.',
+    cause,
+  });
 }
