@@ -19,6 +19,8 @@ export interface CommandContext {
   options: CommonOptions;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** --verbose (anywhere on the command line) or WATCHPOINT_DEBUG=1. */
+  verbose?: boolean;
 }
 
 export interface ResolvedStage {

@@ -49,9 +49,10 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   let exitCode: number = ExitCode.ok;
   const common = (options: CommonOptions): CommandContext => {
     const io = makeIo(Boolean(options.yes));
+    const verbose = isVerbose(env, Boolean(program.opts<{ verbose?: boolean }>().verbose || options.verbose));
     // Every AWS client of this command shares one runtime: its time budget, waiting notice and --verbose log.
-    startAwsRuntime({ io, env, verbose: isVerbose(env, program.opts<{ verbose?: boolean }>().verbose) });
-    return { options, env, cwd, io };
+    startAwsRuntime({ io, env, verbose });
+    return { options, env, cwd, io, verbose };
   };
 
   const program = new Command('watchpoint')

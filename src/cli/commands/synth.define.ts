@@ -20,7 +20,7 @@ export const defineSynth: DefineCommand = (program, definer) => {
         out: options.out,
         imageTag: options.imageTag,
         json: Boolean(options.json),
-        verbose: Boolean(options.verbose) || context.env.WATCHPOINT_DEBUG === '1',
+        verbose: Boolean(options.verbose || context.verbose),
       }),
     );
   });
