@@ -34,7 +34,10 @@ export function motoServerCommand(env: NodeJS.ProcessEnv = process.env): string 
  */
 export async function startMoto(options: { timeoutMs?: number; command?: string } = {}): Promise<TestMoto> {
   const command = options.command ?? motoServerCommand();
-  const child = spawn(command, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // moto-plugins/sitecustomize.py teaches moto's CloudFormation AWS::CloudWatch::Alarm (see there).
+  const plugins = join(REPO, 'test', 'helpers', 'moto-plugins');
+  const env = { ...process.env, PYTHONPATH: [plugins, process.env.PYTHONPATH].filter(Boolean).join(':') };
+  const child = spawn(command, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   // moto logs every request to stderr; keep draining it (a full pipe would stall the server) and keep
   // the last lines for the error when it dies.
   const tail: string[] = [];

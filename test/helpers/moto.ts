@@ -63,6 +63,38 @@ export function useMotoCredentials(credentials: { accessKeyId: string; secretAcc
   process.env.AWS_SHARED_CREDENTIALS_FILE = '/dev/null';
 }
 
+export interface MotoAccount {
+  accountId: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * A fresh moto account of its own, for tests whose state is account-wide rather than named (CloudWatch
+ * metrics such as ForecastReady, the STS identity): an IAM user created in a random account (moto's
+ * x-moto-account-id header), whose access key then makes moto file every request it signs under that
+ * account. Give its credentials to the CLI (useMotoCredentials) and to the test's own clients.
+ */
+export async function isolatedAccount(): Promise<MotoAccount> {
+  const { CreateAccessKeyCommand, CreateUserCommand, IAMClient } = await import('@aws-sdk/client-iam');
+  const accountId = String(100_000_000_000 + Number.parseInt(randomBytes(5).toString('hex'), 16) % 800_000_000_000);
+  const iam = motoClient(IAMClient);
+  iam.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccountHeader' },
+  );
+  await iam.send(new CreateUserCommand({ UserName: 'watchpoint-test-operator' }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'watchpoint-test-operator' }));
+  return { accountId, credentials: { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! } };
+}
+
+/** A client of moto signing with an isolated account's key. */
+export function accountClient<T>(Client: new (config: ReturnType<typeof motoClientConfig>) => T, account: MotoAccount, region?: string): T {
+  return new Client({ ...motoClientConfig(region), credentials: account.credentials });
+}
+
 /** Environment for running bin/watchpoint as a child process against moto. */
 export function motoProcessEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -102,6 +134,9 @@ export interface RecordedCall {
   action: string;
   /** The request body as sent (JSON for SSM, CloudWatch, ECR, SQS; form-encoded for IAM, STS, CloudFormation). */
   body: string;
+  /** The answer's HTTP status and body, once it has been sent (moto's, or the injected error). */
+  status?: number;
+  response?: string;
 }
 
 /** An AWS error the recorder answers instead of moto, in the wire format of the request's protocol. */
@@ -110,6 +145,19 @@ export interface InjectedError {
   message: string;
   status?: number;
 }
+
+/**
+ * What to do with one call: answer `error` instead of forwarding it, or (`afterForward`) forward it
+ * so that moto applies it and then answer `error` anyway (a write that landed but whose answer was
+ * lost). `die` then makes every later call fail until `revive()`, as if the process had crashed.
+ */
+export interface Verdict {
+  error: InjectedError;
+  afterForward?: boolean;
+  die?: boolean;
+}
+
+export type Interceptor = (call: RecordedCall) => Verdict | undefined | void | Promise<Verdict | undefined | void>;
 
 export interface MotoRecorder {
   /** Point the CLI here (awsEndpointUrl) instead of at moto itself. */
@@ -121,26 +169,68 @@ export interface MotoRecorder {
   /** The inputs of every call of `action`, parsed (JSON protocols) or as form fields (query protocols). */
   inputs(action: string): Record<string, any>[];
   /** Answer the next `times` calls of `action` with this error instead of forwarding them (no `times`: every call). */
-  fail(action: string, error: InjectedError, options?: { times?: number; when?: (body: string) => boolean }): void;
+  fail(action: string, error: InjectedError, options?: { times?: number; when?: (body: string) => boolean; afterForward?: boolean }): void;
   /** Run `hook` before forwarding the next call of `action` (e.g. change moto's state "meanwhile"). */
   before(action: string, hook: () => Promise<void>): void;
+  /** Consulted for every call, in the order added, until one returns a verdict. Cleared by reset(). */
+  intercept(interceptor: Interceptor): void;
+  /** Called after every answer (with `status` and `response` filled in). Cleared by reset(). */
+  watch(watcher: (call: RecordedCall) => void | Promise<void>): void;
+  /** After a `die` verdict: every call fails with ProcessCrashed until this is called. */
+  revive(): void;
+  readonly dead: boolean;
   reset(): void;
   stop(): Promise<void>;
 }
 
+const CRASHED: InjectedError = { code: 'ProcessCrashed', message: 'simulated crash: this process is dead' };
+
 /**
  * An HTTP proxy on 127.0.0.1 that forwards every request to moto and records which AWS action it
  * was, so a test can check what the CLI called (and that it called nothing) while the answers come
- * from the real server. It can also answer one action with an AWS error moto cannot produce
+ * from the real server. It can also answer a call with an AWS error moto cannot produce
  * (AccessDenied, throttling, expired tokens: moto checks no credentials), serialized the way AWS
- * sends it, so the SDK's real error parsing runs. One per test file; `stop()` in afterAll.
+ * sends it so the SDK's real error parsing runs, and play a crash at a chosen call. One per test
+ * file; `stop()` in afterAll.
  */
 export async function startMotoRecorder(): Promise<MotoRecorder> {
   const { createServer, request } = await import('node:http');
   const target = new URL(motoEndpoint());
   const calls: RecordedCall[] = [];
-  let failures: { action: string; error: InjectedError; times: number; when?: (body: string) => boolean }[] = [];
-  let hooks: { action: string; hook: () => Promise<void> }[] = [];
+  let interceptors: Interceptor[] = [];
+  let watchers: ((call: RecordedCall) => void | Promise<void>)[] = [];
+  let dead = false;
+
+  const forward = (req: import('node:http').IncomingMessage, body: Buffer) =>
+    new Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: Buffer }>((resolve) => {
+      const upstream = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (part: Buffer) => parts.push(part));
+          answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(parts) }));
+        },
+      );
+      upstream.on('error', (error) => resolve({ status: 502, headers: {}, body: Buffer.from(String(error)) }));
+      upstream.end(body);
+    });
+
+  const errorAnswer = (json: boolean, error: InjectedError): { status: number; headers: Record<string, string>; body: Buffer } => {
+    const status = error.status ?? 400;
+    if (json) {
+      return {
+        status,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': error.code, 'x-amzn-requestid': 'injected' },
+        body: Buffer.from(JSON.stringify({ __type: error.code, message: error.message })),
+      };
+    }
+    const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return {
+      status,
+      headers: { 'content-type': 'text/xml', 'x-amzn-requestid': 'injected' },
+      body: Buffer.from(`<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escape(error.code)}</Code><Message>${escape(error.message)}</Message></Error><RequestId>injected</RequestId></ErrorResponse>`),
+    };
+  };
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -153,38 +243,29 @@ export async function startMotoRecorder(): Promise<MotoRecorder> {
         const json = typeof targetHeader === 'string';
         const action = json ? targetHeader.split('.').pop()! : (new URLSearchParams(text).get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`);
         const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
-        calls.push({ service, action, body: text });
-        const hookIndex = hooks.findIndex((h) => h.action === action);
-        if (hookIndex >= 0) {
-          const [found] = hooks.splice(hookIndex, 1);
-          await found!.hook();
+        const call: RecordedCall = { service, action, body: text };
+        calls.push(call);
+        let verdict: Verdict | undefined;
+        if (dead) verdict = { error: CRASHED };
+        for (const interceptor of verdict ? [] : interceptors) {
+          verdict = (await interceptor(call)) ?? undefined;
+          if (verdict) break;
         }
-        const failure = failures.find((f) => f.action === action && f.times > 0 && (!f.when || f.when(text)));
-        if (failure) {
-          failure.times -= 1;
-          const status = failure.error.status ?? 400;
-          if (json) {
-            res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': failure.error.code, 'x-amzn-requestid': 'injected' });
-            res.end(JSON.stringify({ __type: failure.error.code, message: failure.error.message }));
-          } else {
-            const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-            res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'injected' });
-            res.end(`<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escape(failure.error.code)}</Code><Message>${escape(failure.error.message)}</Message></Error><RequestId>injected</RequestId></ErrorResponse>`);
-          }
-          return;
+        let answer: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+        if (verdict && !verdict.afterForward) answer = errorAnswer(json, verdict.error);
+        else {
+          answer = await forward(req, body);
+          if (verdict) answer = errorAnswer(json, verdict.error);
         }
-        const upstream = request(
-          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        upstream.on('error', (error) => {
-          res.writeHead(502);
-          res.end(String(error));
-        });
-        upstream.end(body);
+        if (verdict?.die) dead = true;
+        call.status = answer.status;
+        call.response = answer.body.toString('utf8');
+        for (const watcher of watchers) await watcher(call);
+        const headers = { ...answer.headers };
+        delete headers['transfer-encoding'];
+        headers['content-length'] = String(answer.body.length);
+        res.writeHead(answer.status, headers);
+        res.end(answer.body);
       })();
     });
   });
@@ -200,15 +281,39 @@ export async function startMotoRecorder(): Promise<MotoRecorder> {
         .filter((c) => c.action === action)
         .map((c) => (c.body.trimStart().startsWith('{') ? JSON.parse(c.body) : Object.fromEntries(new URLSearchParams(c.body)))),
     fail: (action, error, options = {}) => {
-      failures.push({ action, error, times: options.times ?? Number.POSITIVE_INFINITY, ...(options.when ? { when: options.when } : {}) });
+      let left = options.times ?? Number.POSITIVE_INFINITY;
+      interceptors.push((call) => {
+        if (call.action !== action || left <= 0 || (options.when && !options.when(call.body))) return undefined;
+        left -= 1;
+        return { error, ...(options.afterForward ? { afterForward: true } : {}) };
+      });
     },
     before: (action, hook) => {
-      hooks.push({ action, hook });
+      let done = false;
+      interceptors.push(async (call) => {
+        if (done || call.action !== action) return undefined;
+        done = true;
+        await hook();
+        return undefined;
+      });
+    },
+    intercept: (interceptor) => {
+      interceptors.push(interceptor);
+    },
+    watch: (watcher) => {
+      watchers.push(watcher);
+    },
+    revive: () => {
+      dead = false;
+    },
+    get dead() {
+      return dead;
     },
     reset: () => {
       calls.length = 0;
-      failures = [];
-      hooks = [];
+      interceptors = [];
+      watchers = [];
+      dead = false;
     },
     stop: async () => {
       server.closeAllConnections();

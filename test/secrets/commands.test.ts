@@ -458,13 +458,12 @@ describe('secrets import', () => {
 
   it('a parameter created meanwhile stops the import at that entry, with moto\'s own ParameterAlreadyExists', async () => {
     const file = await writeFileIn(cwd, 'secrets.env', `database/url=${VALUES['database/url']}\nforecast/runpod_api_key=${VALUES['forecast/runpod_api_key']}\n`);
-    let puts = 0;
-    const race = async () => {
-      puts += 1;
-      if (puts === 2) await ssm.seed(path(envs.dev, 'forecast/runpod_api_key'), 'rpa_SOMEONEELSE1234567890secret');
-      else recorder.before('PutParameter', race);
-    };
-    recorder.before('PutParameter', race);
+    let raced = false;
+    recorder.intercept(async (call) => {
+      if (raced || call.action !== 'PutParameter' || !call.body.includes('forecast/runpod_api_key')) return;
+      raced = true;
+      await ssm.seed(path(envs.dev, 'forecast/runpod_api_key'), 'rpa_SOMEONEELSE1234567890secret');
+    });
     const r = await runCli(['secrets', 'import', '--file', file, '--env', envs.dev], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Written: database/url. Not written: forecast/runpod_api_key.');
