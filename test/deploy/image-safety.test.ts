@@ -71,11 +71,11 @@ describe('an image index in ECR', () => {
 });
 
 /** A `docker` on PATH that records when it started, its argv and its attestation env, then runs `script`. */
-async function standIn(script: string): Promise<{ env: NodeJS.ProcessEnv; calls: () => Promise<string[]> }> {
+async function standIn(script: string, name = 'docker'): Promise<{ env: NodeJS.ProcessEnv; calls: () => Promise<string[]> }> {
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });
   const calls = join(dir, 'calls');
-  await writeFile(join(bin, 'docker'), [
+  await writeFile(join(bin, name), [
     '#!/bin/sh',
     `echo "START $(date +%s%3N) $*" >> ${calls}`,
     `echo "ENV BUILDX_NO_DEFAULT_ATTESTATIONS=$BUILDX_NO_DEFAULT_ATTESTATIONS" >> ${calls}`,
@@ -95,6 +95,13 @@ describe('docker builds one image manifest', () => {
     expect(calls[0]).toMatch(/^START \d+ build --platform linux\/arm64 --provenance=false --sbom=false -f .*Dockerfile -t r\/x:1 /);
     expect(calls[1]).toBe('ENV BUILDX_NO_DEFAULT_ATTESTATIONS=1');
     expect(buildArgs('buildah', { contextDir: 'c', dockerfile: 'D', image: 'i', platform: 'linux/arm64' })).toEqual(['bud', '--platform', 'linux/arm64', '-f', 'c/D', '-t', 'i', 'c']);
+  });
+
+  it('podman (and buildah) get the Dockerfile\'s own ignore file, which BuildKit reads by itself', async () => {
+    await writeFile(join(dir, 'ctx', 'Dockerfile.dockerignore'), '*\n!hello.txt\n');
+    const podman = await standIn('exit 0', 'podman');
+    await createContainerCli('podman', { env: podman.env }).build({ contextDir: join(dir, 'ctx'), dockerfile: 'Dockerfile', image: 'r/x:1', platform: 'linux/arm64', logFile: join(dir, 'build.log') });
+    expect((await podman.calls())[0]).toContain(`--ignorefile ${join(dir, 'ctx', 'Dockerfile.dockerignore')} -f`);
   });
 });
 

@@ -36,11 +36,11 @@ describe('image tag (content hash of the build inputs)', () => {
     expect((await imageTag(inputs(await context(files)))).tag).toBe(base);
   });
 
-  it('leaves out what .dockerignore excludes, but never the Dockerfile', async () => {
+  it('leaves out what .dockerignore excludes, but never the Dockerfile or the ignore file itself', async () => {
     const files = { 'docker/Dockerfile': 'FROM x', 'src/a.ts': 'a', 'src/a.test.ts': 't', 'src/keep.test.ts': 'k', 'package-lock.json': '{}' };
     const dir = await context({ ...files, '.dockerignore': '# tests are not built\n**/*.test.ts\n!src/keep.test.ts\ndocker\n' });
     const hash = await imageTag(inputs(dir));
-    expect(hash.files).toEqual(['docker/Dockerfile', 'package-lock.json', 'src/a.ts', 'src/keep.test.ts']);
+    expect(hash.files).toEqual(['.dockerignore', 'docker/Dockerfile', 'package-lock.json', 'src/a.ts', 'src/keep.test.ts']);
     await writeFile(join(dir, 'src/a.test.ts'), 'changed');
     expect((await imageTag(inputs(dir))).tag).toBe(hash.tag);
   });
@@ -61,7 +61,38 @@ describe('image tag (content hash of the build inputs)', () => {
     const root = join(import.meta.dirname, '..', '..');
     const hash = await imageTag(evalWorkerInputs(root));
     expect(hash.files.some((f) => f.startsWith('src/lambdas/eval-worker/'))).toBe(true);
-    expect(hash.files).toContain('package-lock.json');
-    expect(hash.files.every((f) => f.startsWith('src/lambdas/') || f.startsWith('docker/eval-worker/') || f === 'package-lock.json')).toBe(true);
+    // Every file the Dockerfile copies (COPY package.json package-lock.json, COPY tsconfig.json,
+    // COPY src/lambdas/), filtered by Dockerfile.dockerignore, the ignore file BuildKit uses.
+    for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'docker/eval-worker/Dockerfile', 'docker/eval-worker/Dockerfile.dockerignore']) expect(hash.files).toContain(file);
+    expect(hash.files.every((f) => f.startsWith('src/lambdas/') || f.startsWith('docker/eval-worker/Dockerfile') || ['package.json', 'package-lock.json', 'tsconfig.json'].includes(f))).toBe(true);
+    expect(hash.files.some((f) => f.endsWith('.md'))).toBe(false);
+  });
+
+  it('covers every file the Dockerfile copies, even one missing from the include list', async () => {
+    const files = {
+      'docker/Dockerfile': 'FROM x AS build\nCOPY package.json package-lock.json ./\nCOPY ["tsconfig.json", "./"]\nCOPY --chown=1:1 \\\n  src/ ./src/\nADD conf/*.ini /etc/\nFROM y\nCOPY --from=build /build/dist/ /app/\n',
+      'package.json': '{"name":"a"}', 'package-lock.json': '{}', 'tsconfig.json': '{}', 'src/a.ts': 'a', 'conf/app.ini': 'x=1', 'conf/readme.txt': 'no',
+    };
+    const only = { contextDir: '', dockerfile: 'docker/Dockerfile', include: [], platform: 'linux/arm64' };
+    const dir = await context(files);
+    const hash = await imageTag({ ...only, contextDir: dir });
+    expect(hash.files).toEqual(['conf/app.ini', 'docker/Dockerfile', 'package-lock.json', 'package.json', 'src/a.ts', 'tsconfig.json']);
+    for (const changed of ['package.json', 'tsconfig.json', 'conf/app.ini']) {
+      const other = await context({ ...files, [changed]: 'changed' });
+      expect((await imageTag({ ...only, contextDir: other })).tag, changed).not.toBe(hash.tag);
+    }
+  });
+
+  it('uses <Dockerfile>.dockerignore before the context\'s .dockerignore, as BuildKit does, and hashes it', async () => {
+    const files = { 'docker/Dockerfile': 'FROM x\nCOPY src/ /src/\n', 'src/a.ts': 'a', 'src/notes.md': 'n' };
+    const dir = await context({ ...files, '.dockerignore': 'src/a.ts\n', 'docker/Dockerfile.dockerignore': '*\n!src/\nsrc/**/*.md\n' });
+    const hash = await imageTag({ contextDir: dir, dockerfile: 'docker/Dockerfile', include: [], platform: 'linux/arm64' });
+    // src/a.ts is built (the root .dockerignore does not apply); the .md is not.
+    expect(hash.files).toEqual(['docker/Dockerfile', 'docker/Dockerfile.dockerignore', 'src/a.ts']);
+    await writeFile(join(dir, 'src/a.ts'), 'a2');
+    const changed = await imageTag({ contextDir: dir, dockerfile: 'docker/Dockerfile', include: [], platform: 'linux/arm64' });
+    expect(changed.tag).not.toBe(hash.tag);
+    await writeFile(join(dir, 'docker/Dockerfile.dockerignore'), '*\n!src/\n');
+    expect((await imageTag({ contextDir: dir, dockerfile: 'docker/Dockerfile', include: [], platform: 'linux/arm64' })).tag).not.toBe(changed.tag);
   });
 });

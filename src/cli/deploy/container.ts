@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { WatchpointError, userError } from '../errors.ts';
+import { findIgnoreFile } from './image-tag.ts';
 import type { ContainerCli } from './ports.ts';
 
 export const CONTAINER_CLIS = ['docker', 'podman', 'finch', 'buildah'] as const;
@@ -77,7 +78,10 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
       } catch {
         throw userError('DOCKERFILE_MISSING', `${join(contextDir, dockerfile)} does not exist.`, 'Add the eval-worker Dockerfile, or pass --skip-image / --image-tag to deploy an image already in ECR.');
       }
-      await exec(buildArgs(name, { contextDir, dockerfile, image, platform }), {
+      // podman and buildah read only the context's ignore file unless told; give them the
+      // Dockerfile's own, which BuildKit (docker, finch) picks up by itself.
+      const ignoreFile = name === 'podman' || name === 'buildah' ? await findIgnoreFile(contextDir, dockerfile) : undefined;
+      await exec(buildArgs(name, { contextDir, dockerfile, image, platform, ...(ignoreFile ? { ignoreFile: join(contextDir, ignoreFile) } : {}) }), {
         logFile,
         ...(name === 'docker' ? { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } } : {}),
         ...(onSpawn ? { onSpawn } : {}),
@@ -104,10 +108,11 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
  * BUILDX_NO_DEFAULT_ATTESTATIONS=1 in its environment) keeps it to one image manifest. podman and
  * buildah build a single manifest for one --platform, and finch has no such flags.
  */
-export function buildArgs(name: ContainerCliName, input: { contextDir: string; dockerfile: string; image: string; platform: string }): string[] {
+export function buildArgs(name: ContainerCliName, input: { contextDir: string; dockerfile: string; image: string; platform: string; ignoreFile?: string }): string[] {
   const verb = name === 'buildah' ? 'bud' : 'build';
   const attestations = name === 'docker' ? ['--provenance=false', '--sbom=false'] : [];
-  return [verb, '--platform', input.platform, ...attestations, '-f', join(input.contextDir, input.dockerfile), '-t', input.image, input.contextDir];
+  const ignore = input.ignoreFile ? ['--ignorefile', input.ignoreFile] : [];
+  return [verb, '--platform', input.platform, ...attestations, ...ignore, '-f', join(input.contextDir, input.dockerfile), '-t', input.image, input.contextDir];
 }
 
 /** Never print a value that follows --password (the CLI only ever uses --password-stdin, but be sure). */

@@ -10,7 +10,11 @@ export interface ImageInputs {
   contextDir: string;
   /** The Dockerfile, relative to contextDir. */
   dockerfile: string;
-  /** Files or directories (relative to contextDir) the build reads; hashed recursively. */
+  /**
+   * Files or directories (relative to contextDir) the build reads; hashed recursively. The sources
+   * of the Dockerfile's COPY/ADD instructions are added to these, so a file the build copies is
+   * always hashed.
+   */
   include: string[];
   /** Target platform; part of the hash, since the same sources give a different image per platform. */
   platform: string;
@@ -23,7 +27,7 @@ export function evalWorkerInputs(root: string): ImageInputs {
   return {
     contextDir: root,
     dockerfile: 'docker/eval-worker/Dockerfile',
-    include: ['docker/eval-worker', 'src/lambdas', 'package-lock.json'],
+    include: ['docker/eval-worker', 'src/lambdas', 'package.json', 'package-lock.json', 'tsconfig.json'],
     platform: 'linux/arm64',
   };
 }
@@ -36,28 +40,31 @@ export interface ImageHash {
 
 /**
  * sha256 over a format line, the platform, and for each file (sorted by path) its path, size and
- * contents. Files matched by the context's .dockerignore are left out, as the build never sees them.
+ * contents. The files are the include list plus every COPY/ADD source of the Dockerfile, less what the
+ * ignore file the builder uses excludes (the build never sees those); the Dockerfile and that ignore
+ * file are always hashed, since each changes what is built.
  */
 export async function imageTag(inputs: ImageInputs): Promise<ImageHash> {
-  const ignore = await readDockerignore(inputs.contextDir);
+  const dockerfile = toPosix(inputs.dockerfile);
+  const ignoreFile = await findIgnoreFile(inputs.contextDir, dockerfile);
+  const ignore = ignoreFile ? dockerignoreMatcher(await readFile(join(inputs.contextDir, ignoreFile), 'utf8')) : () => false;
+  let dockerfileText: string | undefined;
+  try {
+    dockerfileText = await readFile(join(inputs.contextDir, dockerfile), 'utf8');
+  } catch {
+    // A missing Dockerfile is reported by the build, with the path.
+  }
+  const entries = new Set([...inputs.include, ...(dockerfileText ? await copySources(inputs.contextDir, dockerfileText) : [])]);
   const files = new Set<string>();
-  for (const entry of inputs.include) {
+  for (const entry of entries) {
     for (const file of await listFiles(inputs.contextDir, entry)) if (!ignore(file)) files.add(file);
   }
-  const dockerfile = toPosix(inputs.dockerfile);
+  // The Dockerfile and the ignore file are always inputs, even when an ignore pattern names them.
+  if (dockerfileText !== undefined) files.add(dockerfile);
+  if (ignoreFile) files.add(ignoreFile);
   const sorted = [...files].sort();
-  if (!files.has(dockerfile)) {
-    // The Dockerfile is always an input, even when a .dockerignore names it.
-    try {
-      await stat(join(inputs.contextDir, dockerfile));
-      sorted.push(dockerfile);
-      sorted.sort();
-    } catch {
-      // A missing Dockerfile is reported by the build, with the path.
-    }
-  }
   const hash = createHash('sha256');
-  hash.update(`watchpoint-image-v1\nplatform ${inputs.platform}\ndockerfile ${dockerfile}\n`);
+  hash.update(`watchpoint-image-v2\nplatform ${inputs.platform}\ndockerfile ${dockerfile}\nignorefile ${ignoreFile ?? '-'}\n`);
   for (const file of sorted) {
     const content = await readFile(join(inputs.contextDir, file));
     hash.update(`file ${file} ${content.length}\n`);
@@ -92,16 +99,69 @@ function toPosix(path: string): string {
   return path.split(sep).join('/').replace(/^\.\//, '');
 }
 
-/** Reads <context>/.dockerignore into a matcher; no file means nothing is ignored. */
-async function readDockerignore(contextDir: string): Promise<(file: string) => boolean> {
-  let text: string;
-  try {
-    text = await readFile(join(contextDir, '.dockerignore'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return () => false;
-    throw error;
+/**
+ * The ignore file the builder uses, relative to the context: BuildKit reads `<Dockerfile>.dockerignore`
+ * (next to the Dockerfile) in preference to the context's `.dockerignore`
+ * (https://docs.docker.com/build/concepts/context/#filename-and-location), and deploy passes that
+ * same file to podman and buildah with --ignorefile. Undefined when there is neither.
+ */
+export async function findIgnoreFile(contextDir: string, dockerfile: string): Promise<string | undefined> {
+  for (const candidate of [`${toPosix(dockerfile)}.dockerignore`, '.dockerignore']) {
+    try {
+      if ((await stat(join(contextDir, candidate))).isFile()) return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
-  return dockerignoreMatcher(text);
+  return undefined;
+}
+
+/**
+ * The context paths a Dockerfile's COPY and ADD instructions read (not `--from=` copies, which read
+ * another stage). Both forms (`COPY a b dest/` and `COPY ["a", "dest"]`), line continuations, and
+ * `*` / `?` globs in a source's last segment (matched against the context).
+ */
+export async function copySources(contextDir: string, dockerfileText: string): Promise<string[]> {
+  const instructions = dockerfileText.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((line) => line.trim());
+  const sources: string[] = [];
+  for (const line of instructions) {
+    const match = /^(COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!match) continue;
+    let rest = match[2]!.trim();
+    const flags: string[] = [];
+    while (rest.startsWith('--')) {
+      const [flag = '', ...after] = rest.split(/\s+/);
+      flags.push(flag);
+      rest = after.join(' ');
+    }
+    if (flags.some((flag) => flag.startsWith('--from'))) continue;
+    let args: string[];
+    if (rest.startsWith('[')) {
+      try {
+        args = (JSON.parse(rest) as unknown[]).map(String);
+      } catch {
+        continue;
+      }
+    } else args = rest.split(/\s+/).filter(Boolean);
+    for (const source of args.slice(0, -1)) {
+      if (/^[a-z]+:\/\//i.test(source)) continue; // ADD from a URL: not in the context
+      const path = toPosix(source.replace(/^\/+/, '')).replace(/\/+$/, '') || '.';
+      sources.push(...(/[*?]/.test(path) ? await expandGlob(contextDir, path) : [path]));
+    }
+  }
+  return sources;
+}
+
+async function expandGlob(contextDir: string, pattern: string): Promise<string[]> {
+  const slash = pattern.lastIndexOf('/');
+  const dir = slash < 0 ? '' : pattern.slice(0, slash);
+  const regex = globToRegex(slash < 0 ? pattern : pattern.slice(slash + 1));
+  try {
+    const names = await readdir(join(contextDir, dir));
+    return names.filter((name) => regex.test(name)).map((name) => (dir ? `${dir}/${name}` : name));
+  } catch {
+    return [];
+  }
 }
 
 /**
