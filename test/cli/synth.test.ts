@@ -1,6 +1,7 @@
 // `watchpoint synth` end to end through the CLI core, with real esbuild bundling (the one place the
 // CLI suite pays for it).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
@@ -77,6 +78,15 @@ describe('watchpoint synth', () => {
     const r = await runCli(['synth', '--image-tag', 'not a tag', '--out', 'never'], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--image-tag');
+    expect(existsSync(join(cwd, 'never'))).toBe(false);
+  });
+
+  it('fails at once, naming the directory and the setting, when the bundle cache cannot be written', async () => {
+    await writeFile(join(cwd, 'not-a-dir'), 'x');
+    const r = await runCli(['synth', '--out', 'never'], { cwd, env: { WATCHPOINT_BUNDLE_CACHE: join(cwd, 'not-a-dir', 'cache') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`The bundle cache ${join(cwd, 'not-a-dir', 'cache')} cannot be written`);
+    expect(r.stderr).toMatch(/fix: Point WATCHPOINT_BUNDLE_CACHE at a writable directory/);
     expect(existsSync(join(cwd, 'never'))).toBe(false);
   });
 

@@ -216,6 +216,23 @@ describe('the reuse cache never serves a bundle built from changed source', () =
     expect(third.bundles['webhook-worker'].hash).toBe(first.bundles['webhook-worker'].hash);
   }, 120_000);
 
+  it('reports a syntax error with esbuild\'s file and line, and keeps the last good bundle in the cache', async () => {
+    const good = await buildZipBundles({ projectRoot: project, cacheDir });
+    const file = path.join(project, 'src', 'lambdas', 'archiver', 'tasks.ts');
+    const source = readFileSync(file, 'utf8');
+    writeFileSync(file, `${source}\nexport const broken = ;\n`);
+    try {
+      await expect(buildZipBundles({ projectRoot: project, cacheDir })).rejects.toMatchObject({
+        name: 'BundleError',
+        message: expect.stringMatching(/esbuild could not bundle archiver:[\s\S]*src\/lambdas\/archiver\/tasks\.ts:\d+:\d+/),
+      });
+    } finally {
+      writeFileSync(file, source);
+    }
+    const again = await buildZipBundles({ projectRoot: project, cacheDir });
+    expect(again.bundles.archiver.hash).toBe(good.bundles.archiver.hash);
+  }, 120_000);
+
   it('survives deleting a bundle directory or the whole cache: the missing bundles are rebuilt, byte for byte', async () => {
     const warm = await buildZipBundles({ projectRoot: project, cacheDir });
     rmSync(warm.bundles.api.dir, { recursive: true, force: true });

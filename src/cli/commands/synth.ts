@@ -110,7 +110,7 @@ export async function synthesize(input: {
 
 /** The zip bundles for this synth: one esbuild pass over the handlers whose inputs changed, the rest reused. */
 async function bundle(input: { progress?: (text: string) => void; verbose?: boolean; bundleCacheDir?: string }): Promise<BundleReport> {
-  const { buildZipBundles, BundleError } = await import('../../stack/bundling/build.ts');
+  const { buildZipBundles, BundleCacheError, BundleError } = await import('../../stack/bundling/build.ts');
   const say = input.progress ?? (() => undefined);
   let report: BundleReport;
   try {
@@ -125,6 +125,15 @@ async function bundle(input: { progress?: (text: string) => void; verbose?: bool
         fault: 'user',
         exitCode: ExitCode.failure,
         fix: 'Fix the source at the file and line esbuild names above (`npx tsc --noEmit -p tsconfig.json` shows type errors too), then run the command again.',
+        cause: error,
+      });
+    }
+    if (error instanceof BundleCacheError) {
+      throw new WatchpointError(error.message, {
+        code: 'BUNDLE_CACHE_UNWRITABLE',
+        fault: 'user',
+        exitCode: ExitCode.failure,
+        fix: 'Point WATCHPOINT_BUNDLE_CACHE at a writable directory (e.g. export WATCHPOINT_BUNDLE_CACHE=$HOME/.cache/watchpoint-bundles), or fix the permissions of this one.',
         cause: error,
       });
     }

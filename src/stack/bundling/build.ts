@@ -4,7 +4,7 @@
 // goes to a content-addressed directory (cache.ts) that the stack uses through Code.fromAsset, so an
 // unchanged bundle keeps its asset hash and is never uploaded again. Handlers whose inputs did not
 // change are not built at all.
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Message } from 'esbuild';
@@ -87,11 +87,26 @@ export class BundleError extends Error {
   }
 }
 
+/** The bundle cache directory cannot be created or written. */
+export class BundleCacheError extends Error {
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    super(`The bundle cache ${dir} cannot be written: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'BundleCacheError';
+    this.dir = dir;
+  }
+}
+
 export async function buildZipBundles(options: BuildZipBundlesOptions = {}): Promise<BundleReport> {
   const started = performance.now();
   const projectRoot = options.projectRoot ?? PROJECT_ROOT;
   const cache = new BundleCache(options.cacheDir ?? defaultBundleCacheDir(process.env, projectRoot));
   const handlers = [...(options.handlers ?? ZIP_HANDLERS)];
+  try {
+    mkdirSync(join(cache.dir, 'entries'), { recursive: true });
+  } catch (error) {
+    throw new BundleCacheError(cache.dir, error);
+  }
   const esbuild = await import('esbuild');
   // Anything that changes esbuild's output for the same sources: its version and our options.
   const optionsKey = sha256(JSON.stringify({ esbuild: esbuild.version, options: BUNDLE_OPTIONS }));
