@@ -5,6 +5,8 @@ import { WatchpointError, userError } from './errors.ts';
 
 export interface DeployedStack {
   name: string;
+  /** The stack's ARN (its account, region and partition name other ARNs, e.g. log groups for Live Tail). */
+  stackId?: string | undefined;
   status: string;
   lastUpdated: Date | undefined;
   driftStatus: string | undefined;
@@ -44,6 +46,7 @@ export async function describeDeployedStack(cloudformation: CloudFormationClient
     }
     return {
       name: stackName,
+      stackId: stack.StackId,
       status: stack.StackStatus ?? 'UNKNOWN',
       lastUpdated: stack.LastUpdatedTime ?? stack.CreationTime,
       driftStatus: stack.DriftInformation?.StackDriftStatus,

@@ -25,6 +25,7 @@ export const defineLogs: DefineCommand = (program, definer) => {
       .addOption(new Option('--level <level>', 'only Powertools lines at this level or above').choices(['error', 'warn', 'info', 'debug']))
       .option('--limit <n>', 'stop after this many events, 1-100000', '1000')
       .option('--json', 'one JSON object per event on stdout (NDJSON), the message untouched')
+      .option('-f, --follow', 'print new events as they arrive (CloudWatch Logs Live Tail) until Ctrl-C')
       .addHelpText(
         'after',
         `
@@ -33,13 +34,18 @@ Functions: ${LOG_SOURCES.map((s) => `${s.alias} (${s.name})`).join(', ')}.
 Lines that are not Powertools JSON (Lambda's START/END/REPORT, "Task timed out") have no level, so
 --level drops them; find those with --filter '"Task timed out"'.
 
+--follow prints new events only (--since, --until and --limit do not apply) and ends with Ctrl-C
+(exit 0). It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not
+allowed) it polls FilterLogEvents every 2 s instead, and says so.
+
 Billing: FilterLogEvents is billed by CloudWatch Logs per GB scanned (small for a short window).
+Live Tail is billed per minute a session is open; the session ends when the command does.
 
 Examples:
   watchpoint logs --env prod --since 30m --level error
   watchpoint logs batcher eval-urgent --env prod --since 2026-03-01T09:00:00Z --until 2026-03-01T10:00:00Z
   watchpoint logs api --env prod --filter '{ $.request_id = "Hk3Ab-xyz=" }' --json | jq .
-  watchpoint logs email webhook --env prod --since 1h --json | jq -r .message`,
+  watchpoint logs email webhook --env prod --follow`,
       ),
   ).action(async (functions: string[], options: CommonOptions & LogsFlags) => {
     const { logsCommand } = await import('./logs.ts');

@@ -6,7 +6,7 @@ import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { pickStyle } from '../status/report.ts';
-import { fetchEvents } from '../logs/fetch.ts';
+import { fetchEvents, type LogEvent } from '../logs/fetch.ts';
 import { eventJson, formatEvent, levelFilter, levelPattern, LEVELS, type LevelName } from '../logs/format.ts';
 import { findLogGroups, resolveSources, type LogGroupTarget } from '../logs/groups.ts';
 import { parseWindow } from '../logs/window.ts';
@@ -24,6 +24,10 @@ export interface LogsContext extends CommandContext {
   clients?: LogsClients;
   stdoutIsTty?: boolean;
   now?: () => Date;
+  /** Ends --follow (SIGINT in the CLI). */
+  stop?: AbortSignal;
+  /** --follow's wait between polls when Live Tail is not available; injected in tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export const LIMIT_MAX = 100_000;
@@ -56,9 +60,12 @@ export function parseLogsRequest(functions: readonly string[], flags: LogsFlags,
 export async function logsCommand(context: LogsContext): Promise<number> {
   const now = context.now ?? (() => new Date());
   const request = parseLogsRequest(context.functions, context.flags, now());
+  if (context.flags.follow && context.flags.until !== undefined) {
+    throw userError('FOLLOW_UNTIL', '--follow and --until cannot be combined: --follow prints new events until Ctrl-C.', 'Drop --until to follow, or drop --follow to read a past window.');
+  }
   const { envName, stage } = await resolveStage(context);
   const clients = context.clients ?? (await buildClients(stage));
-  const targets = await logGroupsOf(clients.cloudformation, envName, request.sources, context);
+  const { targets, stackId } = await logGroupsOf(clients.cloudformation, envName, request.sources, context);
 
   const style = pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env);
   const format = {
@@ -67,6 +74,8 @@ export async function logsCommand(context: LogsContext): Promise<number> {
     aliasWidth: Math.max(...targets.map((t) => t.source.alias.length)),
   };
   const print = (event: Parameters<typeof formatEvent>[0]) => context.io.result(context.flags.json ? eventJson(event) : formatEvent(event, format));
+
+  if (context.flags.follow) return followCommand(context, envName, clients, targets, stackId, request, print);
 
   context.io.notify('info', `Reading ${describeTargets(targets)} from ${request.start.toISOString()} to ${request.end.toISOString()}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}.`);
   let result;
@@ -94,8 +103,57 @@ export async function logsCommand(context: LogsContext): Promise<number> {
   return ExitCode.ok;
 }
 
+async function followCommand(
+  context: LogsContext,
+  envName: string,
+  clients: LogsClients,
+  targets: LogGroupTarget[],
+  stackId: string | undefined,
+  request: LogsRequest,
+  print: (event: LogEvent) => void,
+): Promise<number> {
+  const { follow } = await import('../logs/tail.ts');
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  const external = context.stop;
+  if (external) {
+    if (external.aborted) controller.abort();
+    else external.addEventListener('abort', onSignal, { once: true });
+  } else {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  context.io.notify('info', `Following ${describeTargets(targets)}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}. Ctrl-C to stop.`);
+  try {
+    const mode = await follow(clients.logs, targets, {
+      stackId,
+      ...(request.filterPattern ? { filterPattern: request.filterPattern } : {}),
+      ...(request.level ? { keep: levelFilter(request.level) } : {}),
+      signal: controller.signal,
+      onEvent: print,
+      notify: (level, text) => context.io.notify(level, text),
+      ...(context.sleep ? { sleep: context.sleep } : {}),
+    });
+    context.io.notify('info', mode === 'live-tail' ? 'Stopped. The Live Tail session is closed, so its billing has ended.' : 'Stopped following.');
+    return ExitCode.ok;
+  } catch (error) {
+    throw explainAwsError(error, { envName });
+  } finally {
+    if (external) external.removeEventListener('abort', onSignal);
+    else {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}
+
 /** The platform stack's log groups for these sources; a source the stack lacks is a warning. */
-async function logGroupsOf(cloudformation: CloudFormationClient, envName: string, sources: LogsRequest['sources'], context: CommandContext): Promise<LogGroupTarget[]> {
+async function logGroupsOf(
+  cloudformation: CloudFormationClient,
+  envName: string,
+  sources: LogsRequest['sources'],
+  context: CommandContext,
+): Promise<{ targets: LogGroupTarget[]; stackId: string | undefined }> {
   const stack = await describeDeployedStack(cloudformation, stackNames(envName).platform, envName);
   const { targets, missing } = findLogGroups(stack, sources);
   if (targets.length === 0) {
@@ -106,7 +164,7 @@ async function logGroupsOf(cloudformation: CloudFormationClient, envName: string
     );
   }
   if (missing.length > 0) context.io.notify('warn', `Stack ${stack.name} has no log group for ${missing.map((s) => s.name).join(', ')}; showing the others.`);
-  return targets;
+  return { targets, stackId: stack.stackId };
 }
 
 function describeTargets(targets: readonly LogGroupTarget[]): string {

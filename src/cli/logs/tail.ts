@@ -1,0 +1,189 @@
+// --follow: CloudWatch Logs Live Tail (StartLiveTail's event stream, up to 10 log groups per
+// session), or, where Live Tail is not available, FilterLogEvents polled every 2 s. Either way it
+// runs until the signal aborts; aborting closes the stream, which ends the (per-minute billed) session.
+import type { CloudWatchLogsClient, StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
+import { isCredentialError } from '../aws.ts';
+import { isNetworkError } from '../stack-resources.ts';
+import type { LogEvent } from './fetch.ts';
+import type { LogGroupTarget } from './groups.ts';
+
+/** StartLiveTail takes at most this many log groups per session. */
+export const LIVE_TAIL_GROUP_LIMIT = 10;
+export const POLL_INTERVAL_MS = 2000;
+/** Polls re-read this far back, for events ingested late; seen event ids are skipped. */
+const POLL_OVERLAP_MS = 10_000;
+
+export interface FollowOptions {
+  /** The stack's ARN, whose partition, region and account make the log group ARNs. */
+  stackId: string | undefined;
+  filterPattern?: string;
+  keep?: (message: string) => boolean;
+  signal: AbortSignal;
+  onEvent: (event: LogEvent) => void;
+  notify: (level: 'info' | 'warn', text: string) => void;
+  now?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** arn:<partition>:logs:<region>:<account>:log-group:<name>, from the stack's ARN. */
+export function logGroupArn(stackId: string, logGroupName: string): string | undefined {
+  const match = /^arn:([^:]+):cloudformation:([^:]+):(\d{12}):stack\//.exec(stackId);
+  return match ? `arn:${match[1]}:logs:${match[2]}:${match[3]}:log-group:${logGroupName}` : undefined;
+}
+
+export async function follow(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], options: FollowOptions): Promise<'live-tail' | 'polling'> {
+  const arns = options.stackId ? targets.map((t) => logGroupArn(options.stackId!, t.logGroupName)) : [];
+  if (arns.length === targets.length && arns.every(Boolean)) {
+    try {
+      await liveTail(logs, targets, arns as string[], options);
+      return 'live-tail';
+    } catch (error) {
+      if (options.signal.aborted) return 'live-tail';
+      if (!isLiveTailUnavailable(error)) throw error;
+      options.notify('warn', `Live Tail is not available here (${describe(error)}); polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead.`);
+    }
+  } else {
+    options.notify('warn', `The stack's ARN is unknown, so Live Tail cannot name the log groups; polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead.`);
+  }
+  await poll(logs, targets, options);
+  return 'polling';
+}
+
+/**
+ * Errors that mean "no Live Tail here" rather than "your request is wrong": an endpoint without the
+ * operation, a missing logs:StartLiveTail permission, or its own host not resolving. Live Tail has its
+ * own host (stream-logs.<region>...; with an endpoint override, stream-<host>, which LocalStack and
+ * moto do not serve). If the network is down altogether, the polling that follows says so.
+ */
+function isLiveTailUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error) || isCredentialError(error)) return false;
+  if (isNetworkError(error)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (
+    /UnknownOperation|InvalidAction|NotImplemented|UnsupportedOperation|AccessDenied/i.test(error.name) ||
+    status === 404 || status === 501 || (status !== undefined && status >= 500) ||
+    /not (yet )?implemented|unknown operation|http2|ERR_HTTP2/i.test(error.message) ||
+    (error as { code?: string }).code?.startsWith('ERR_HTTP2') === true
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}${error.message && error.message !== error.name ? `: ${error.message.slice(0, 120)}` : ''}` : String(error);
+}
+
+async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], arns: readonly string[], options: FollowOptions): Promise<void> {
+  const { StartLiveTailCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const aliasOf = new Map<string, LogGroupTarget>();
+  targets.forEach((target, i) => {
+    aliasOf.set(arns[i]!, target);
+    aliasOf.set(target.logGroupName, target);
+  });
+  const sessions: string[][] = [];
+  for (let i = 0; i < arns.length; i += LIVE_TAIL_GROUP_LIMIT) sessions.push(arns.slice(i, i + LIVE_TAIL_GROUP_LIMIT));
+  let warnedSampling = false;
+
+  const session = async (groupArns: string[]): Promise<void> => {
+    // A session lasts at most 3 hours (SessionTimeoutException): open the next one until aborted.
+    while (!options.signal.aborted) {
+      const response = await logs.send(
+        new StartLiveTailCommand({ logGroupIdentifiers: groupArns, ...(options.filterPattern ? { logEventFilterPattern: options.filterPattern } : {}) }),
+        { abortSignal: options.signal },
+      );
+      if (!response.responseStream) throw new Error('StartLiveTail returned no event stream');
+      let timedOut = false;
+      try {
+        for await (const item of response.responseStream as AsyncIterable<StartLiveTailResponseStream>) {
+          if (item.sessionStart) {
+            options.notify('info', `Live Tail session ${item.sessionStart.sessionId ?? ''} started on ${groupArns.length} log group${groupArns.length === 1 ? '' : 's'} (billed per minute while open).`);
+          } else if (item.sessionUpdate) {
+            if (item.sessionUpdate.sessionMetadata?.sampled && !warnedSampling) {
+              warnedSampling = true;
+              options.notify('warn', 'Live Tail is sampling: these groups log more than it streams (500 events/s); narrow it with FUNCTION names or --filter.');
+            }
+            for (const result of item.sessionUpdate.sessionResults ?? []) {
+              const identifier = result.logGroupIdentifier ?? '';
+              const target = aliasOf.get(identifier) ?? aliasOf.get(identifier.replace(/^\d{12}:/, '')) ?? aliasOf.get(identifier.replace(/:\*$/, ''));
+              const message = (result.message ?? '').replace(/\n$/, '');
+              if (options.keep && !options.keep(message)) continue;
+              options.onEvent({
+                alias: target?.source.alias ?? identifier,
+                logGroupName: target?.logGroupName ?? identifier,
+                logStreamName: result.logStreamName ?? '',
+                timestamp: result.timestamp ?? 0,
+                message,
+                eventId: '',
+              });
+            }
+          } else if (item.SessionTimeoutException) {
+            timedOut = true;
+          } else if (item.SessionStreamingException) {
+            throw Object.assign(new Error(item.SessionStreamingException.message ?? 'Live Tail stream failed'), { name: 'SessionStreamingException' });
+          }
+        }
+      } catch (error) {
+        if (options.signal.aborted) return;
+        throw error;
+      }
+      if (options.signal.aborted) return;
+      options.notify('info', timedOut ? 'The Live Tail session reached its 3-hour limit; starting a new one.' : 'The Live Tail stream closed; starting a new session.');
+    }
+  };
+  await Promise.all(sessions.map(session));
+}
+
+async function poll(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], options: FollowOptions): Promise<void> {
+  const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+  let cursor = now();
+  /** eventId -> timestamp, for events inside the overlap window. */
+  const seen = new Map<string, number>();
+  while (!options.signal.aborted) {
+    const from = cursor - POLL_OVERLAP_MS;
+    const until = now();
+    const fresh: LogEvent[] = [];
+    try {
+      await Promise.all(
+        targets.map(async (target) => {
+          let nextToken: string | undefined;
+          do {
+            const page = await logs.send(
+              new FilterLogEventsCommand({ logGroupName: target.logGroupName, startTime: from, endTime: until, ...(options.filterPattern ? { filterPattern: options.filterPattern } : {}), ...(nextToken ? { nextToken } : {}) }),
+              { abortSignal: options.signal },
+            );
+            for (const event of page.events ?? []) {
+              const id = event.eventId ?? `${target.logGroupName}/${event.logStreamName}/${event.timestamp}/${event.message}`;
+              if (seen.has(id)) continue;
+              seen.set(id, event.timestamp ?? 0);
+              const message = (event.message ?? '').replace(/\n$/, '');
+              if (options.keep && !options.keep(message)) continue;
+              fresh.push({ alias: target.source.alias, logGroupName: target.logGroupName, logStreamName: event.logStreamName ?? '', timestamp: event.timestamp ?? 0, message, eventId: id });
+            }
+            nextToken = page.nextToken;
+          } while (nextToken && !options.signal.aborted);
+        }),
+      );
+    } catch (error) {
+      if (options.signal.aborted) return;
+      throw error;
+    }
+    fresh.sort((a, b) => a.timestamp - b.timestamp);
+    for (const event of fresh) options.onEvent(event);
+    cursor = until;
+    for (const [id, at] of seen) if (at < cursor - 2 * POLL_OVERLAP_MS) seen.delete(id);
+    await sleep(POLL_INTERVAL_MS, options.signal);
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
