@@ -236,9 +236,18 @@ describe('the reuse cache never serves a bundle built from changed source', () =
   it('survives deleting a bundle directory or the whole cache: the missing bundles are rebuilt, byte for byte', async () => {
     const warm = await buildZipBundles({ projectRoot: project, cacheDir });
     rmSync(warm.bundles.api.dir, { recursive: true, force: true });
+    // Bundles no entry points at: an old one is pruned after a build, a recent one is kept.
+    const stale = path.join(cacheDir, '0'.repeat(32));
+    const recent = path.join(cacheDir, '1'.repeat(32));
+    for (const dir of [stale, recent]) mkdirSync(dir);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(stale, hourAgo, hourAgo);
     const partial = await buildZipBundles({ projectRoot: project, cacheDir });
     expect(partial.built).toEqual(['api']);
     expect(partial.bundles.api.hash).toBe(warm.bundles.api.hash);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    for (const handler of ZIP_HANDLERS) expect(existsSync(partial.bundles[handler].dir)).toBe(true);
 
     rmSync(cacheDir, { recursive: true, force: true });
     const cold = await buildZipBundles({ projectRoot: project, cacheDir });

@@ -8,7 +8,7 @@
 // Every write is a temp file or directory renamed into place, so an interrupted build leaves either
 // the old entry or the new one. Deleting the whole directory only costs one cold build.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 /** Bumped whenever the entry format or the meaning of a fingerprint changes. */
@@ -129,6 +129,8 @@ export class BundleCache {
     }
     // The directory must still hold exactly the bytes its name promises.
     if (this.hashOutput(entry.output) !== entry.output) return undefined;
+    // In use: prune() leaves it alone for a while even if another command's build replaces the entry.
+    touch(this.outputDir(entry.output));
     return { output: entry.output, entry };
   }
 
@@ -197,6 +199,15 @@ export class BundleCache {
 /** The name of a bundle directory: 32 hex digits of the sha256 over its files' hashes. */
 export function outputHash(files: readonly Uint8Array[]): string {
   return sha256(files.map((file) => sha256(file)).join('\n')).slice(0, 32);
+}
+
+function touch(path: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    // read-only: pruning is only tidiness
+  }
 }
 
 function safeReaddir(dir: string): string[] {
