@@ -90,6 +90,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
           outdir,
           bundleCacheDir: await bundleCacheDirFor(env),
           ...(progress ? { progress } : {}),
+          verbose: Boolean(context.verbose),
           ...(injected.bundling === false ? { bundling: false } : {}),
         });
       },

@@ -34,6 +34,7 @@ export async function diffCommand(context: DiffContext, injected: DiffInjections
     imageTag: tag,
     outdir: assemblyDir,
     progress: (text) => io.notify('info', text),
+    verbose: Boolean(context.verbose),
     bundleCacheDir: await bundleCacheDirFor(context.env),
     ...(injected.bundling === false ? { bundling: false } : {}),
   });
