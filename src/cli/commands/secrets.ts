@@ -21,7 +21,7 @@ import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext, type ResolvedStage } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import { checkSecrets } from '../secrets/check.ts';
-import { describeAll, describeOne, explainSsmError, putInput, putValue, type Metadata, type PutPlan } from '../secrets/ssm.ts';
+import { convertToSecureString, describeAll, describeOne, explainSsmError, needsConversion, putInput, putValue, type Metadata, type PutPlan } from '../secrets/ssm.ts';
 import type { SecretsAction, SecretsOptions } from './secrets.define.ts';
 
 export interface SecretsContext extends CommandContext {
@@ -152,7 +152,7 @@ async function listCommand(context: SecretsContext): Promise<number> {
   });
   const known = new Set(rows.map((row) => row.path));
   const others = [...metadata.keys()].filter((path) => !known.has(path)).sort();
-  for (const row of rows) if (row.set && row.type !== 'SecureString') context.io.notify('warn', `${row.name} is stored as ${row.type}, not SecureString: it is not encrypted. Re-set it with \`watchpoint secrets set ${row.name} --overwrite\`.`);
+  for (const row of rows) if (row.set && row.type !== 'SecureString') context.io.notify('warn', `${row.name} is stored as ${row.type}, not SecureString: it is not encrypted. Convert it with \`watchpoint secrets set ${row.name} --overwrite\` (after a confirmation it is deleted and created again as a SecureString; its version history is lost).`);
   if (context.flags.json) {
     context.io.result(JSON.stringify({ env: envName, prefix: pathPrefix(envName), secrets: rows, notInCatalogue: others }, null, 2));
   } else {
@@ -253,8 +253,10 @@ async function setCommand(context: SecretsContext): Promise<number> {
     throw explainSsmError(error, { ...errorContext, action: 'DescribeParameters' });
   }
   const plan: PutPlan = { path, envName, existing, kmsKeyId, bytes: Buffer.byteLength(value, 'utf8') };
+  const converting = needsConversion(existing);
   if (flags.dryRun) {
-    printPlan(context, [plan]);
+    if (converting) context.io.result(`ssm:DeleteParameter ${JSON.stringify({ Name: path })}   (it is a ${existing!.type}; SSM cannot change the type in place)`);
+    printPlan(context, [converting ? { ...plan, existing: undefined } : plan]);
     return ExitCode.ok;
   }
   if (existing && !(await confirmOverwrite(context, [`${entry.name} (version ${existing.version ?? '?'})`]))) {
@@ -262,6 +264,21 @@ async function setCommand(context: SecretsContext): Promise<number> {
     return ExitCode.ok;
   }
   let version: number | undefined;
+  if (converting) {
+    io.notify('warn', `${entry.name} is stored as ${existing!.type}, not encrypted. SSM cannot change a parameter's type in place, so it is deleted and created again as a SecureString: its ${existing!.version ?? 'earlier'} version(s) of history and any labels are lost, and for a moment it does not exist. If the create fails, the old value is put back.`);
+    const go = await io.ask({ kind: 'confirm', message: `Delete ${entry.name} (${existing!.type}, version ${existing!.version ?? '?'}) and create it again as a SecureString? Its version history is lost.`, default: false, dangerous: true });
+    if (!go) {
+      io.notify('info', 'Nothing written.');
+      return ExitCode.ok;
+    }
+    try {
+      version = (await convertToSecureString(ssm, plan, value)).version;
+    } catch (error) {
+      throw explainSsmError(error, { ...errorContext, action: 'PutParameter' });
+    }
+    io.result(`Set ${entry.name} in "${envName}" as a SecureString: version ${version ?? '?'}, ${putInput({ ...plan, existing: undefined }).Tier} tier, ${plan.bytes} bytes (the ${existing!.type} parameter and its history were replaced).`);
+    return ExitCode.ok;
+  }
   try {
     version = await putValue(ssm, plan, value, (text) => io.notify('warn', text));
   } catch (error) {

@@ -167,6 +167,48 @@ export async function putValue(
   return response.Version;
 }
 
+/** True when the parameter exists with a type other than SecureString (String, StringList). */
+export function needsConversion(existing: Metadata | undefined): boolean {
+  return existing !== undefined && existing.type !== undefined && existing.type !== 'SecureString';
+}
+
+/**
+ * Replaces a String (or StringList) parameter with a SecureString of the new value. SSM refuses to
+ * change a parameter's type in place ("Parameter Store does not support changing a parameter type in
+ * a hierarchy. For example, you can't change a parameter from a String type to a SecureString type.
+ * You must create a new, unique parameter", HierarchyTypeMismatchException;
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html), so it is
+ * deleted and created again, losing its version history and labels. The old value is read first
+ * and, if the create fails, put back as it was, so a failed conversion leaves the old parameter.
+ */
+export async function convertToSecureString(ssm: SSMClient, plan: PutPlan, value: string): Promise<{ version: number | undefined }> {
+  const { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+  const old = (await ssm.send(new GetParameterCommand({ Name: plan.path, WithDecryption: true }))).Parameter;
+  if (old?.Value === undefined) throw new WatchpointError(`${plan.path} could not be read before converting it; nothing was changed.`, { code: 'SECRET_CONVERT_FAILED', fault: 'system', fix: 'Run the command again.' });
+  await ssm.send(new DeleteParameterCommand({ Name: plan.path }));
+  try {
+    const created = await ssm.send(new PutParameterCommand({ ...putInput({ ...plan, existing: undefined }), Value: value }));
+    return { version: created.Version };
+  } catch (error) {
+    try {
+      await ssm.send(new PutParameterCommand({
+        Name: plan.path, Value: old.Value, Type: (old.Type ?? 'String') as 'String' | 'StringList',
+        ...(plan.existing?.tier === 'Advanced' ? { Tier: 'Advanced' as const } : {}),
+        Tags: tagsFor(plan.envName),
+      }));
+    } catch {
+      throw new WatchpointError(`Converting ${plan.path} failed after it was deleted, and its old value could not be put back: the parameter does not exist now.`, {
+        code: 'SECRET_CONVERT_LOST', fault: 'system', cause: redactedError(error, [value, old.Value]),
+        fix: `Set it again now with \`watchpoint secrets set\` (the old value is not kept anywhere by this command).`,
+      });
+    }
+    throw new WatchpointError(`Creating ${plan.path} as a SecureString failed; the old ${old.Type ?? 'String'} value was put back (as version 1: its history is gone).`, {
+      code: 'SECRET_CONVERT_FAILED', fault: 'system', cause: redactedError(error, [value, old.Value]),
+      fix: 'Fix the cause below (often the KMS key: check --kms-key-id and kms:Encrypt), then run the command again.',
+    });
+  }
+}
+
 const withheld = '[value withheld]';
 
 /**
@@ -238,6 +280,12 @@ export function explainSsmError(
   if (name === 'ParameterAlreadyExists') {
     return new WatchpointError(`${what} was created by someone else while this command ran; nothing was overwritten.`, {
       code: 'SECRET_CREATED_MEANWHILE', fault: 'system', fix: 'Look at it with `watchpoint secrets list`, then re-run with --overwrite if you mean to replace it.', cause,
+    });
+  }
+  if (name === 'HierarchyTypeMismatchException') {
+    return new WatchpointError(`SSM cannot change the type of ${what} in place (it is not a SecureString, and PutParameter cannot convert it).`, {
+      code: 'SECRET_TYPE_MISMATCH', fault: 'system',
+      fix: 'Convert it with `watchpoint secrets set <name> --overwrite`: after a confirmation it deletes the parameter and creates it again as a SecureString (its version history is lost).', cause,
     });
   }
   if (name === 'ParameterMaxVersionLimitExceeded') {
