@@ -110,7 +110,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   // 1. Preflight. The config was validated before this function was called.
   await runPhase(deps.renderer, [
     {
-      title: `Config: environment "${envName}", region ${stage.region}`,
+      title: `Config: environment "${envName}", region ${stage.region}${stage.awsEndpointUrl ? `, endpoint ${stage.awsEndpointUrl} (not AWS)` : ''}`,
       run: () => undefined,
     },
     {
@@ -205,7 +205,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   if (request.skipMigrations) {
     io.notify('warn', `--skip-migrations: the database was not checked or migrated. Run \`watchpoint db migrate --env ${envName}\` from a host that can reach it; the new code needs its schema.`);
   }
-  io.notify('info', `Deploying "${envName}" to account ${identity.account}, region ${stage.region}.`);
+  const where = `account ${identity.account}, region ${stage.region}${stage.awsEndpointUrl ? `, endpoint ${stage.awsEndpointUrl} (not AWS)` : ''}`;
+  io.notify('info', `Deploying "${envName}" to ${where}.`);
 
   // The one question that depends on the preflight: bootstrap a fresh account/region.
   const environment = `aws://${identity.account}/${stage.region}`;
@@ -311,7 +312,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     const summary = state.diffs.map(diffSummary).join('; ');
     const yes = await io.ask({
       kind: 'confirm',
-      message: `Deploy "${envName}" to account ${identity.account}, region ${stage.region} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''}${pendingMigrations.length > 0 ? `; apply ${pendingMigrations.length} database migration(s)` : ''})?`,
+      message: `Deploy "${envName}" to ${where} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''}${pendingMigrations.length > 0 ? `; apply ${pendingMigrations.length} database migration(s)` : ''})?`,
       default: false,
       dangerous: true,
     });
@@ -513,7 +514,8 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
     }
   }
   steps.push(`write ${request.outputsFile}`);
-  return ['Dry run: nothing was changed. deploy would run, in order:', ...steps.map((step, i) => `  ${i + 1}. ${step}`)];
+  const target = request.stage.awsEndpointUrl ? `, every call to endpoint ${request.stage.awsEndpointUrl} (not AWS)` : '';
+  return [`Dry run: nothing was changed. deploy would run, in order (region ${request.stage.region}${target}):`, ...steps.map((step, i) => `  ${i + 1}. ${step}`)];
 }
 
 /**
