@@ -9,6 +9,7 @@ import * as pipeline from './suites/pipeline.ts';
 import * as api from './suites/api.ts';
 import * as delivery from './suites/delivery.ts';
 import * as synth16 from './suites/synth.ts';
+import * as incident from './suites/incident.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -41,6 +42,9 @@ const SUITES: Record<string, Suite> = {
   'synth-warm': synth16.warm,
   'synth-rebuild': synth16.rebuild,
   'synth-nag': synth16.nag,
+  // issue 17: logs, trace, drift
+  'trace-run': incident.traceRun,
+  'logs-9-groups': incident.logsNineGroups,
 };
 
 const wanted = process.argv.slice(2);

@@ -100,11 +100,18 @@ export function buildTimeline(input: TimelineInput): Timeline {
   let run: Timeline['run'];
   let readyAt: number | undefined;
 
+  // First and last times as numbers while building; turned into ISO strings once at the end.
+  const span = new Map<JobStory | DeliveryStory, [number, number]>();
+  const touch = (story: JobStory | DeliveryStory, ms: number) => {
+    const known = span.get(story);
+    if (known) known[1] = ms;
+    else span.set(story, [ms, ms]);
+  };
   for (const line of lines) {
     const f = line.fields;
     const event = str(f.event);
-    const at = iso(line.timestamp);
     if (event === 'ForecastReady') {
+      const at = iso(line.timestamp);
       readyAt ??= line.timestamp;
       const forecastType = str(f.forecast_type);
       run = { runId: str(f.run_id) ?? '', forecastType, readyAt: at, tiles: num(f.tiles), jobsEnqueued: num(f.jobs), queue: forecastType ? QUEUE_OF[forecastType] : undefined };
@@ -113,9 +120,9 @@ export function buildTimeline(input: TimelineInput): Timeline {
     const jobId = str(f.job_id);
     if (jobId && (event === 'EvalJobDone' || event === 'EvalJobFailed' || event === 'ZarrChecksumError')) {
       const job = jobs.get(jobId) ?? {
-        jobId, worker: line.alias, outcome: 'retrying' as JobOutcome, failedAttempts: 0, lastReceiveCount: undefined, notificationsEnqueued: undefined, firstAt: at, lastAt: at, error: undefined,
+        jobId, worker: line.alias, outcome: 'retrying' as JobOutcome, failedAttempts: 0, lastReceiveCount: undefined, notificationsEnqueued: undefined, firstAt: '', lastAt: '', error: undefined,
       };
-      job.lastAt = at;
+      touch(job, line.timestamp);
       if (event === 'EvalJobDone') {
         job.outcome = 'done';
         job.notificationsEnqueued = (job.notificationsEnqueued ?? 0) + (num(f.enqueued) ?? 0);
@@ -136,9 +143,9 @@ export function buildTimeline(input: TimelineInput): Timeline {
     if (notificationId && event?.startsWith('Delivery')) {
       const story = deliveries.get(notificationId) ?? {
         notificationId, channel: line.alias, watchpointId: str(f.watchpoint_id), jobId: undefined, outcome: 'retrying' as DeliveryOutcome,
-        retries: 0, attempt: undefined, lastReceiveCount: undefined, reason: undefined, firstAt: at, lastAt: at,
+        retries: 0, attempt: undefined, lastReceiveCount: undefined, reason: undefined, firstAt: '', lastAt: '',
       };
-      story.lastAt = at;
+      touch(story, line.timestamp);
       story.jobId ??= str(f.job_id);
       story.watchpointId ??= str(f.watchpoint_id);
       const settled = story.outcome === 'delivered' || story.outcome === 'failed' || story.outcome === 'dropped';
@@ -157,9 +164,13 @@ export function buildTimeline(input: TimelineInput): Timeline {
       continue;
     }
     if (event === 'WebhookTestAllowance') continue;
-    other.push({ at, function: line.alias, level: str(f.level) ?? '', message: str(f.message) ?? '' });
+    other.push({ at: iso(line.timestamp), function: line.alias, level: str(f.level) ?? '', message: str(f.message) ?? '' });
   }
 
+  for (const [story, [first, last]] of span) {
+    story.firstAt = iso(first);
+    story.lastAt = iso(last);
+  }
   const jobItems = [...jobs.values()];
   const deliveryItems = [...deliveries.values()];
   const suspects: Suspect[] = [];
