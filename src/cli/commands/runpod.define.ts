@@ -19,6 +19,8 @@ export const defineRunpod: DefineCommand = (program, definer) => {
       .option('--force', 'deactivate/delete without evidence that RunPod has switched (the risk is printed)')
       .option('--timeout <seconds>', 'verify: how long to wait for the new key to authenticate (default 60)')
       .option('--dry-run', 'print the AWS calls a stage would make, change nothing')
+      .option('--store-secret', 'store the secret of the key SSM names (hidden prompt, or --stdin); checked with sts:GetCallerIdentity first')
+      .option('--stdin', 'with --store-secret: read the secret from stdin (a pipe), never from argv')
       .addOption(new Option('-y, --yes', 'confirm dangerous steps without a terminal (with --stage)')),
   )
     .addHelpText(
@@ -32,7 +34,8 @@ Examples:
   watchpoint runpod rotate-keys --env prod --status
   watchpoint runpod rotate-keys --env prod --stage create --show-secret
   watchpoint runpod rotate-keys --env prod --stage verify --timeout 120
-  watchpoint runpod rotate-keys --env prod --stage deactivate --yes`,
+  watchpoint runpod rotate-keys --env prod --stage deactivate --yes
+  pbpaste | watchpoint runpod rotate-keys --env prod --store-secret --stdin`,
     )
     .action(async (options: RotateKeysFlags) => {
       const { rotateKeysCommand } = await import('./runpod.ts');
@@ -47,6 +50,8 @@ Examples:
             force: Boolean(options.force),
             json: Boolean(options.json),
             dryRun: Boolean(options.dryRun),
+            storeSecret: Boolean(options.storeSecret),
+            stdin: Boolean(options.stdin),
           },
         }),
       );

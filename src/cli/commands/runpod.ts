@@ -17,6 +17,7 @@ import {
   type RunPodClients,
   type RunPodUser,
 } from '../runpod/aws.ts';
+import { describeOne, putValue, type PutPlan } from '../secrets/ssm.ts';
 import {
   STAGES,
   analyze,
@@ -43,6 +44,10 @@ export interface RotateKeysOptions {
   timeout?: string;
   json?: boolean;
   dryRun?: boolean;
+  /** Store the secret of the key SSM names (read from stdin or a hidden prompt, verified first). */
+  storeSecret?: boolean;
+  /** With storeSecret: read the secret from stdin (a pipe), not a prompt. */
+  stdin?: boolean;
 }
 
 export interface RotateKeysContext extends CommandContext {
@@ -54,6 +59,8 @@ export interface RotateKeysDeps {
   clients?: RunPodClients;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** Reads all of stdin (tests inject it). */
+  readStdin?: () => Promise<string>;
 }
 
 export const DEFAULT_VERIFY_TIMEOUT_S = 60;
@@ -69,6 +76,8 @@ interface Validated {
   timeoutMs: number;
   json: boolean;
   dryRun: boolean;
+  storeSecret: boolean;
+  stdin: boolean;
 }
 
 /** Every flag is checked before anything touches AWS. */
@@ -89,12 +98,21 @@ export function validateOptions(options: RotateKeysOptions, interactive: boolean
     timeoutMs = seconds * 1000;
   }
   const status = Boolean(options.status);
+  const storeSecret = Boolean(options.storeSecret);
+  if (options.stdin && !storeSecret) throw userError('FLAGS_CONFLICT', '--stdin applies only to --store-secret.', 'Add --store-secret, or drop --stdin.');
+  if (storeSecret) {
+    const other = [stage ? '--stage' : '', status ? '--status' : '', options.showSecret ? '--show-secret' : '', options.json ? '--json' : ''].filter(Boolean);
+    if (other.length > 0) throw userError('FLAGS_CONFLICT', `--store-secret cannot be combined with ${other.join(', ')}.`, 'Run --store-secret on its own (with --stdin to pipe the secret in).');
+    if (!options.stdin && !interactive) {
+      throw userError('SECRET_NO_TERMINAL', 'No terminal for a hidden prompt, so --store-secret needs the secret on stdin.', 'Pipe it in: `... | watchpoint runpod rotate-keys --store-secret --stdin` (never put it on the command line).');
+    }
+  }
   if (status && stage) throw userError('FLAGS_CONFLICT', '--status and --stage cannot be combined.', 'Use --status alone to look, or --stage to act.');
   if (options.json && !status) throw userError('FLAGS_CONFLICT', '--json applies only to --status.', 'Add --status, or drop --json.');
   if (options.showSecret && stage && stage !== 'create') {
     throw userError('FLAGS_CONFLICT', `--show-secret applies only to the create stage (the secret exists only at creation), not to --stage ${stage}.`, `Fetch the stored secret with \`${SECRET_GET}\`.`);
   }
-  if (!status && !stage && !interactive) {
+  if (!status && !stage && !storeSecret && !interactive) {
     throw userError(
       'STAGE_REQUIRED',
       'Not interactive (no terminal, CI, or --yes), so the rotation cannot be walked through, and no --stage was given.',
@@ -109,6 +127,8 @@ export function validateOptions(options: RotateKeysOptions, interactive: boolean
     timeoutMs,
     json: Boolean(options.json),
     dryRun: Boolean(options.dryRun),
+    storeSecret,
+    stdin: Boolean(options.stdin),
   };
 }
 
@@ -142,6 +162,7 @@ export async function rotateKeysCommand(context: RotateKeysContext, deps: Rotate
     names: parameterNames(envName),
     now: deps.now ?? (() => new Date()),
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    readStdin: deps.readStdin ?? readProcessStdin,
   });
   try {
     return await rotation.run();
@@ -158,6 +179,19 @@ interface RotationInput {
   names: ParameterNames;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  readStdin: () => Promise<string>;
+}
+
+/** An AWS secret access key: 40 characters of base64. */
+const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{40}$/;
+
+async function readProcessStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw userError('SECRET_STDIN_TTY', '--stdin reads a pipe, but stdin is a terminal (what you type would be echoed).', 'Pipe the secret in, or drop --stdin to be asked at a hidden prompt.');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 class Rotation {
@@ -169,6 +203,7 @@ class Rotation {
   private readonly names: ParameterNames;
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly readStdin: () => Promise<string>;
 
   constructor(input: RotationInput) {
     this.io = input.io;
@@ -178,6 +213,7 @@ class Rotation {
     this.names = input.names;
     this.now = input.now;
     this.sleep = input.sleep;
+    this.readStdin = input.readStdin;
   }
 
   private get userName(): string {
@@ -202,6 +238,7 @@ class Rotation {
       return ExitCode.ok;
     }
     for (const line of statusLines(this.envName, snap, analysis)) this.io.notify('info', line);
+    if (this.options.storeSecret) return this.storeSecret(analysis);
     if (this.options.stage) return this.runStage(this.options.stage, snap, analysis);
     return this.walk(snap, analysis);
   }
@@ -279,9 +316,75 @@ class Rotation {
     return { ...(await import('@aws-sdk/client-ssm')), client: this.clients.ssm };
   }
 
+  /**
+   * Writes as `secrets set` does: the parameter's own KMS key and tier are kept (an overwrite without
+   * KeyId would move it to the account's default key), a new parameter gets the app/env tags, and an
+   * overwrite re-applies them.
+   */
   private async putParameter(name: string, value: string): Promise<void> {
-    const { client, PutParameterCommand } = await this.ssm();
-    await client.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true, Description: 'RunPod upload credentials (managed by watchpoint runpod rotate-keys)' }));
+    const { client } = await this.ssm();
+    const existing = await describeOne(client, name);
+    const plan: PutPlan = { path: name, envName: this.envName, existing, kmsKeyId: undefined, bytes: Buffer.byteLength(value, 'utf8'), description: 'RunPod upload credentials (managed by watchpoint runpod rotate-keys)' };
+    await putValue(client, plan, value, (text) => this.io.notify('warn', text));
+  }
+
+  /** The secret parameter's latest value and version (kept in memory only), or null when it does not exist. */
+  private async readSecret(): Promise<{ value: string; version: number | undefined } | null> {
+    const { client, GetParameterCommand } = await this.ssm();
+    try {
+      const answer = await client.send(new GetParameterCommand({ Name: this.names.secret, WithDecryption: true }));
+      return answer.Parameter?.Value === undefined ? null : { value: answer.Parameter.Value, version: answer.Parameter.Version };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ParameterNotFound') return null;
+      throw error;
+    }
+  }
+
+  // ---- store-secret -------------------------------------------------------------------------
+
+  /**
+   * The way out of "stored secret is stale": the operator gives the secret of the key SSM names (from
+   * stdin or a hidden prompt, never argv); it is stored only after it authenticates as the RunPod
+   * user with that key id.
+   */
+  private async storeSecret(analysis: Analysis): Promise<number> {
+    const current = analysis.current;
+    if (!current) {
+      throw userError('ROTATION_REFUSED', `SSM names no access key of ${this.userName} (${this.names.keyId}), so there is no key to store a secret for.`, 'Run --status; `--stage create` puts a tracked key and its secret in place.');
+    }
+    const raw = this.options.stdin
+      ? await this.readStdin()
+      : await this.io.ask({
+        kind: 'secret',
+        field: `The secret access key of ${last4(current.id)}`,
+        message: `Secret access key of ${last4(current.id)} (input hidden)`,
+        noTerminalFix: 'Pipe it in with --stdin.',
+        validate: (value) => (SECRET_ACCESS_KEY.test(value.trim()) ? true : 'is not an AWS secret access key (40 characters of A-Z, a-z, 0-9, /, +, =)'),
+      });
+    const secret = raw.replace(/\r?\n$/, '').trim();
+    if (!SECRET_ACCESS_KEY.test(secret)) {
+      throw userError('SECRET_INVALID', `The value given is not an AWS secret access key (40 characters of A-Z, a-z, 0-9, /, +, =); nothing stored. (Value not shown.)`, `Pipe in the secret of ${last4(current.id)} exactly as IAM issued it.`);
+    }
+    if (this.options.dryRun) {
+      this.io.result(`would call sts:GetCallerIdentity signed with ${last4(current.id)} and the given secret (kept in memory)`);
+      this.io.result(`would call ssm:PutParameter ${this.names.secret} (SecureString, overwrite, same KMS key)`);
+      return ExitCode.ok;
+    }
+    const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+    let arn: string | undefined;
+    try {
+      arn = (await this.clients.stsWith({ accessKeyId: current.id, secretAccessKey: secret }).send(new GetCallerIdentityCommand({}))).Arn;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      throw userError('RUNPOD_SECRET_WRONG', `The secret given does not authenticate key ${last4(current.id)} (${name}); nothing stored.`, `Check that it is the secret of the key ending in ${current.id.slice(-4)} (\`--status\` lists the keys).`);
+    }
+    if (arn?.split('/').pop() !== this.userName) {
+      throw new WatchpointError(`Key ${last4(current.id)} authenticates as ${arn ?? 'an unknown identity'}, not ${this.userName}; nothing stored.`, { code: 'RUNPOD_KEY_MISMATCH', fault: 'system', fix: 'Run --status and check which key SSM names.' });
+    }
+    this.io.notify('info', `The secret authenticates ${last4(current.id)} as ${this.userName} (this check records a use by sts; RunPod's own use shows again after its next upload).`);
+    await this.putParameter(this.names.secret, secret);
+    this.io.result(`Stored the secret of ${last4(current.id)} in ${this.names.secret} (SecureString). Next: \`watchpoint runpod rotate-keys --env ${this.envName} --status\`.`);
+    return ExitCode.ok;
   }
 
   private async deleteKey(key: Pick<KeyInfo, 'id'>): Promise<void> {
@@ -360,16 +463,24 @@ class Rotation {
     // The id first, then the secret: a crash between the two leaves the id pointing at a key newer
     // than the secret parameter, which the next run recognizes (interrupted-create) and repairs.
     const previousId = plan.repointTo?.id ?? snap.ssm.keyId ?? null;
+    let previousSecret: Awaited<ReturnType<Rotation['readSecret']>>;
+    try {
+      // Read before anything is written, so an undo can put the old secret back (memory only).
+      previousSecret = await this.readSecret();
+    } catch (error) {
+      await this.undoCreate(id, error, undefined, undefined);
+    }
     try {
       await this.putParameter(this.names.keyId, id);
     } catch (error) {
       // A denied write changed nothing; any other failure may have landed, so put the old id back.
-      await this.undoCreate(id, error, isAccessDenied(error) ? undefined : previousId);
+      await this.undoCreate(id, error, isAccessDenied(error) ? undefined : previousId, undefined);
     }
     try {
       await this.putParameter(this.names.secret, secret);
     } catch (error) {
-      await this.undoCreate(id, error, previousId);
+      // The secret write too may have landed (a timeout after SSM took it): restore the old secret.
+      await this.undoCreate(id, error, previousId, isAccessDenied(error) ? undefined : previousSecret!);
     }
 
     this.io.notify('success', `New key ${last4(id)} stored as SecureStrings in ${this.names.keyId} and ${this.names.secret}.`);
@@ -390,9 +501,28 @@ class Rotation {
    * Storing failed: no secret may exist nowhere. `previousId` is the id parameter's old value to
    * restore (null: there was none, delete it; undefined: the id was never written).
    */
-  private async undoCreate(id: string, storeError: unknown, previousId: string | null | undefined): Promise<never> {
+  private async undoCreate(
+    id: string,
+    storeError: unknown,
+    previousId: string | null | undefined,
+    previousSecret: { value: string; version: number | undefined } | null | undefined,
+  ): Promise<never> {
     this.io.notify('error', `Storing the new key ${last4(id)} in SSM failed; deleting the new key so no secret is left behind.`);
     const problems: string[] = [];
+    if (previousSecret !== undefined) {
+      try {
+        const { client, DeleteParameterCommand } = await this.ssm();
+        const now = await describeOne(client, this.names.secret);
+        if (previousSecret === null) {
+          // There was none before: if the write landed, remove it.
+          if (now) await client.send(new DeleteParameterCommand({ Name: this.names.secret }));
+        } else if (now?.version !== previousSecret.version) {
+          await this.putParameter(this.names.secret, previousSecret.value);
+        }
+      } catch {
+        problems.push(`${this.names.secret} could not be restored to its previous value; its previous version is still in the parameter's history (\`watchpoint secrets history forecast/runpod_aws_secret_access_key\`).`);
+      }
+    }
     if (previousId !== undefined) {
       try {
         if (previousId === null) {

@@ -82,7 +82,9 @@ function entryFor(name: string | undefined): SecretEntry {
 
 function refuseManaged(entry: SecretEntry, what: string): void {
   if (entry.managedBy) {
-    throw userError('SECRET_MANAGED', `${entry.name} is managed by \`${entry.managedBy}\`; \`secrets ${what}\` does not write it.`, `Run \`${entry.managedBy}\` instead.`);
+    throw userError('SECRET_MANAGED', `${entry.name} is managed by \`${entry.managedBy}\`; \`secrets ${what}\` does not write it.`, entry.name === 'forecast/runpod_aws_secret_access_key'
+      ? `To store the secret of the key SSM names, pipe it into \`${entry.managedBy} --store-secret --stdin\` (it is checked against IAM first).`
+      : `Run \`${entry.managedBy}\` instead.`);
   }
 }
 

@@ -207,7 +207,7 @@ export function analyze(snapshot: Snapshot): Analysis {
       summary: `SSM points to ${last4(current.id)}, which has been used, but the SSM secret predates that key.`,
       guidance: [
         'SSM does not hold the secret of the key in use. Nothing here deletes or deactivates a key in this state.',
-        'Store the right secret with `watchpoint secrets set forecast/runpod_aws_secret_access_key`, or start a fresh rotation after retiring the extra key by hand.',
+        `Store the secret of ${last4(current.id)} with \`watchpoint runpod rotate-keys --store-secret --stdin\` (pipe it in; it is checked against IAM before it is stored), or start a fresh rotation after retiring the extra key by hand.`,
       ],
       current,
       other,

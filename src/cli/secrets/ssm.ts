@@ -112,6 +112,8 @@ export interface PutPlan {
   existing: Metadata | undefined;
   kmsKeyId: string | undefined;
   bytes: number;
+  /** The parameter's description (PutParameter keeps the old one when this is omitted). */
+  description?: string;
 }
 
 /**
@@ -126,6 +128,7 @@ export function putInput(plan: PutPlan): {
   KeyId?: string;
   Tier?: 'Standard' | 'Advanced';
   Tags?: { Key: string; Value: string }[];
+  Description?: string;
 } {
   // An Advanced parameter cannot go back to Standard; keep its tier.
   const advanced = plan.bytes > STANDARD_TIER_MAX_BYTES || plan.existing?.tier === 'Advanced';
@@ -138,6 +141,7 @@ export function putInput(plan: PutPlan): {
     ...(keyId ? { KeyId: keyId } : {}),
     Tier: advanced ? 'Advanced' : 'Standard',
     ...(plan.existing ? {} : { Tags: tagsFor(plan.envName) }),
+    ...(plan.description ? { Description: plan.description } : {}),
   };
 }
 
