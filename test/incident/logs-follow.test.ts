@@ -43,7 +43,7 @@ function context(overrides: Partial<LogsContext> & { stop: AbortSignal }): LogsC
 }
 
 describe('--follow with Live Tail (SDK boundary)', () => {
-  it('one session over all nine groups by ARN, events printed with their short names, closed on stop; a 3-hour timeout opens the next session', async () => {
+  it('one session over all nine groups by ARN, events printed with their short names, closed on stop; a 3-hour timeout or a broken stream opens the next session', async () => {
     const lines = await batcherLines(['uploads/a.txt', 'uploads/b.txt', 'nowcast/run-1/_SUCCESS.tmp']);
     const stop = new AbortController();
     const batcherGroup = platform.groups.batcher!;
@@ -60,7 +60,12 @@ describe('--follow with Live Tail (SDK boundary)', () => {
           yield { SessionTimeoutException: { name: 'SessionTimeoutException', message: 'Session timed out', $fault: 'client', $metadata: {} } as never };
           return;
         }
-        yield { sessionUpdate: { sessionMetadata: { sampled: true }, sessionResults: [{ logGroupIdentifier: `123456789012:${batcherGroup}`, logStreamName: 'st', message: lines[2]!, timestamp: Date.now(), ingestionTime: Date.now() }] } };
+        if (session === 2) {
+          yield { sessionUpdate: { sessionMetadata: { sampled: true }, sessionResults: [{ logGroupIdentifier: `123456789012:${batcherGroup}`, logStreamName: 'st', message: lines[2]!, timestamp: Date.now(), ingestionTime: Date.now() }] } };
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        // Every second AWS sends an update, empty when nothing was ingested.
+        yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: [] } };
         stop.abort();
       }
       return { responseStream: stream() };
@@ -70,7 +75,7 @@ describe('--follow with Live Tail (SDK boundary)', () => {
       const code = await logsCommand(ctx);
       expect(code).toBe(0);
       const calls = logs.commandCalls(StartLiveTailCommand);
-      expect(calls).toHaveLength(2);
+      expect(calls).toHaveLength(3);
       const identifiers = calls[0]!.args[0].input.logGroupIdentifiers!;
       expect(identifiers).toHaveLength(9);
       expect(identifiers).toContain(arn(batcherGroup));
@@ -79,6 +84,7 @@ describe('--follow with Live Tail (SDK boundary)', () => {
       expect(ctx.io.stderr).toContain('Live Tail session s1 started on 9 log groups (billed per minute while open).');
       expect(ctx.io.stderr).toContain('The Live Tail session reached its 3-hour limit; starting a new one.');
       expect(ctx.io.stderr).toContain('Live Tail is sampling');
+      expect(ctx.io.stderr).toContain('The Live Tail stream broke (Error: socket hang up); opening a new session.');
       expect(ctx.io.stderr).toContain('Stopped. The Live Tail session is closed, so its billing has ended.');
     } finally {
       logs.restore();

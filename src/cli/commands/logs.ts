@@ -4,6 +4,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClientConfig } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
+import { handleCtrlC } from '../interrupt.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { pickStyle } from '../status/report.ts';
 import { fetchEvents, type LogEvent } from '../logs/fetch.ts';
@@ -116,11 +117,13 @@ async function followCommand(
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   const external = context.stop;
+  let releaseCtrlC: (() => void) | undefined;
   if (external) {
     if (external.aborted) controller.abort();
     else external.addEventListener('abort', onSignal, { once: true });
   } else {
-    process.on('SIGINT', onSignal);
+    // Ctrl-C is how --follow ends: this command owns it, so the session is closed and said so.
+    releaseCtrlC = handleCtrlC(onSignal);
     process.on('SIGTERM', onSignal);
   }
   context.io.notify('info', `Following ${describeTargets(targets)}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}. Ctrl-C to stop.`);
@@ -141,7 +144,7 @@ async function followCommand(
   } finally {
     if (external) external.removeEventListener('abort', onSignal);
     else {
-      process.off('SIGINT', onSignal);
+      releaseCtrlC?.();
       process.off('SIGTERM', onSignal);
     }
   }

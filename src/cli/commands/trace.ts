@@ -2,6 +2,7 @@
 import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
+import { handleCtrlC } from '../interrupt.ts';
 import { pickStyle } from '../status/report.ts';
 import { parseWindow } from '../logs/window.ts';
 import { collectTrace, type TraceClients } from '../trace/collect.ts';
@@ -33,7 +34,8 @@ export async function traceCommand(context: TraceContext): Promise<number> {
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
+  // This command owns Ctrl-C while its query runs, so the query is stopped (it bills while it scans).
+  const releaseCtrlC = handleCtrlC(onSignal);
   let lastProgress = 0;
   try {
     const result = await collectTrace(clients, {
@@ -64,7 +66,7 @@ export async function traceCommand(context: TraceContext): Promise<number> {
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
+    releaseCtrlC();
   }
 }
 

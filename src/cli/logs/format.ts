@@ -46,7 +46,7 @@ export function levelFilter(level: LevelName): (message: string) => boolean {
 export function levelPattern(level: LevelName): string {
   const names = Object.entries(RANK)
     .filter(([, rank]) => rank >= RANK[level.toUpperCase()]!)
-    .map(([name]) => `$.level = "${name}"`);
+    .map(([name]) => `($.level = "${name}")`);
   return `{ ${names.join(' || ')} }`;
 }
 

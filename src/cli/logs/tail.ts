@@ -84,6 +84,8 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
 
   const session = async (groupArns: string[]): Promise<void> => {
     // A session lasts at most 3 hours (SessionTimeoutException): open the next one until aborted.
+    // A stream that breaks after updates arrived (a network blip) is reopened; one that breaks
+    // before its first update is an error.
     while (!options.signal.aborted) {
       const response = await logs.send(
         new StartLiveTailCommand({ logGroupIdentifiers: groupArns, ...(options.filterPattern ? { logEventFilterPattern: options.filterPattern } : {}) }),
@@ -91,8 +93,10 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
       );
       if (!response.responseStream) throw new Error('StartLiveTail returned no event stream');
       let timedOut = false;
+      let updated = false;
       try {
         for await (const item of response.responseStream as AsyncIterable<StartLiveTailResponseStream>) {
+          if (item.sessionUpdate) updated = true;
           if (item.sessionStart) {
             options.notify('info', `Live Tail session ${item.sessionStart.sessionId ?? ''} started on ${groupArns.length} log group${groupArns.length === 1 ? '' : 's'} (billed per minute while open).`);
           } else if (item.sessionUpdate) {
@@ -122,7 +126,9 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
         }
       } catch (error) {
         if (options.signal.aborted) return;
-        throw error;
+        if (!updated || (error as Error).name === 'SessionStreamingException') throw error;
+        options.notify('warn', `The Live Tail stream broke (${describe(error)}); opening a new session.`);
+        continue;
       }
       if (options.signal.aborted) return;
       options.notify('info', timedOut ? 'The Live Tail session reached its 3-hour limit; starting a new one.' : 'The Live Tail stream closed; starting a new session.');

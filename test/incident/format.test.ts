@@ -1,0 +1,60 @@
+// The pure parts of `logs`: time flags, the --level pattern and filter, and one line's rendering
+// (colour on a terminal only, never with NO_COLOR), on a line the Batcher's real logger wrote.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it } from 'vitest';
+import { formatEvent, levelFilter, levelPattern } from '../../src/cli/logs/format.ts';
+import { parseTimeFlag, parseWindow } from '../../src/cli/logs/window.ts';
+import { pickStyle } from '../../src/cli/status/report.ts';
+import { processRun, type BatcherDeps } from '../../src/lambdas/batcher/batcher.ts';
+import { captureLogs } from '../pipeline/logs.ts';
+
+const now = new Date('2026-12-01T12:00:00Z');
+
+describe('time flags', () => {
+  it('durations back from now and ISO 8601 times', () => {
+    expect(parseTimeFlag('15m', '--since', now).toISOString()).toBe('2026-12-01T11:45:00.000Z');
+    expect(parseTimeFlag('2h', '--since', now).toISOString()).toBe('2026-12-01T10:00:00.000Z');
+    expect(parseTimeFlag('3d', '--since', now).toISOString()).toBe('2026-11-28T12:00:00.000Z');
+    expect(parseTimeFlag('2026-12-01T09:30:00Z', '--since', now).toISOString()).toBe('2026-12-01T09:30:00.000Z');
+    expect(parseTimeFlag('2026-12-01T09:30:00+02:00', '--since', now).toISOString()).toBe('2026-12-01T07:30:00.000Z');
+  });
+
+  it('anything else is exit 2 naming the flag; --since must be before --until', () => {
+    for (const bad of ['5', 'yesterday', '15 minutes', '2026-13-45T00:00:00Z', '']) expect(() => parseTimeFlag(bad, '--until', now)).toThrow(/--until ".*" is neither a duration nor an ISO 8601 time/);
+    expect(() => parseWindow('1h', '2h', now, '15m')).toThrow('is not before --until');
+  });
+});
+
+describe('--level', () => {
+  it('a JSON filter pattern for CloudWatch, and the same check on the client', async () => {
+    expect(levelPattern('warn')).toBe('{ ($.level = "WARN") || ($.level = "WARNING") || ($.level = "ERROR") || ($.level = "CRITICAL") || ($.level = "FATAL") }');
+    const lines = await batcherLines();
+    const keep = levelFilter('warn');
+    expect(lines.filter(keep)).toHaveLength(1);
+    expect(keep('REPORT RequestId: 1 Duration: 2.00 ms')).toBe(false);
+    expect(levelFilter('debug')(lines[0]!)).toBe(true);
+  });
+});
+
+async function batcherLines(): Promise<string[]> {
+  const logs = captureLogs();
+  try {
+    await processRun('forecasts', 'uploads/readme.txt', { logger: new Logger({ serviceName: 'batcher' }) } as unknown as BatcherDeps);
+  } finally {
+    logs.restore();
+  }
+  return logs.lines();
+}
+
+describe('one line', () => {
+  it('time, short name, level, message and reason; colour only on a terminal without NO_COLOR', async () => {
+    const [message] = await batcherLines();
+    const event = { alias: 'batcher', logGroupName: 'g', logStreamName: 's', timestamp: Date.parse('2026-12-01T11:59:58.123Z'), message: message!, eventId: '1' };
+    const plain = formatEvent(event, { style: pickStyle(false, {}), withDate: false, aliasWidth: 11 });
+    expect(plain).toMatch(/^11:59:58\.123 batcher {5}WARN  Ignored object {2}reason="not <nowcast\|medium_range>\/<run_id>\/_SUCCESS"$/);
+    expect(formatEvent(event, { style: pickStyle(true, {}), withDate: false, aliasWidth: 7 })).toContain('\x1b[');
+    expect(formatEvent(event, { style: pickStyle(true, { NO_COLOR: '1' }), withDate: false, aliasWidth: 7 })).not.toContain('\x1b[');
+    expect(formatEvent(event, { style: pickStyle(false, {}), withDate: true, aliasWidth: 7 })).toMatch(/^2026-12-01 11:59:58\.123 batcher/);
+    expect(formatEvent({ ...event, message: 'START RequestId: abc Version: $LATEST' }, { style: pickStyle(false, {}), withDate: false, aliasWidth: 7 })).toBe('11:59:58.123 batcher START RequestId: abc Version: $LATEST');
+  });
+});
