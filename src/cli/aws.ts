@@ -11,6 +11,8 @@ export { isCredentialError, isStackMissing } from './aws/explain.ts';
 export interface AwsClientConfig {
   region: string;
   endpoint?: string;
+  /** Only for a loopback endpoint (watchpoint dev, LocalStack): real credentials never go there. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   maxAttempts: number;
   retryMode: 'adaptive';
   requestHandler: NodeHttpHandler;
@@ -27,9 +29,23 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
   return {
     region: stage.region,
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
+    ...(isLoopbackEndpoint(stage.awsEndpointUrl) ? { credentials: LOOPBACK_CREDENTIALS } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
     // One handler for the whole run: it owns the budget, the waiting notice and the call ledger.
     requestHandler: awsRuntime().handler as unknown as NodeHttpHandler,
   };
+}
+
+/** What a local emulator gets instead of the operator's credentials (it checks none). */
+export const LOOPBACK_CREDENTIALS = { accessKeyId: 'watchpoint-local', secretAccessKey: 'watchpoint-local' };
+
+export function isLoopbackEndpoint(url: string): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
 }

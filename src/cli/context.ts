@@ -36,6 +36,7 @@ export interface ResolvedStage {
 export async function resolveStage(context: CommandContext): Promise<ResolvedStage> {
   const envName = resolveEnvName(context.options.env, context.env);
   const path = configPath(context.options.config, context.cwd);
+  if (envName === LOCAL_ENV_NAME) return resolveLocalStage(context, path);
   const { overrides, fromFlags } = stageFlags(context.options);
   const loaded = await loadConfigFile(path);
   if (!loaded.exists && fromFlags.size === 0) {
@@ -49,6 +50,26 @@ export async function resolveStage(context: CommandContext): Promise<ResolvedSta
   // From here on every AWS client of this run (toolkit-lib's too) goes to this stage's region and endpoint.
   useStageTarget(stage, envName, context.env);
   return { envName, stage, configPath: path };
+}
+
+/** `--env local` is the platform `watchpoint dev` runs in this directory, never a config section. */
+export const LOCAL_ENV_NAME = 'local';
+
+async function resolveLocalStage(context: CommandContext, path: string): Promise<ResolvedStage> {
+  const { readDevState } = await import('../dev/state.ts');
+  const state = readDevState(context.cwd);
+  if (!state) {
+    throw userError(
+      'DEV_NOT_RUNNING',
+      `--env local is the platform \`watchpoint dev\` runs, and it is not running in ${context.cwd}.`,
+      'Start it in this directory in another terminal with `npx watchpoint dev` (it prints "WatchPoint is running locally"), then run this command again.',
+    );
+  }
+  const stage = validateStage(
+    { region: state.region, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: state.endpoint },
+    { envName: LOCAL_ENV_NAME, configPath: path, fromFlags: new Set() },
+  );
+  return { envName: LOCAL_ENV_NAME, stage, configPath: path };
 }
 
 /** The names every command uses to find an environment's stacks. */

@@ -14,8 +14,8 @@ const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const entry = join(root, 'src', 'cli', 'run.ts');
 const cacheDir = process.env.WATCHPOINT_CLI_CACHE || join(root, 'node_modules', '.cache', 'watchpoint-cli');
 const pointerFile = join(cacheDir, 'current.json');
-/** Sources outside the bundle: loaded from .ts at run time, by the commands that need them. */
-const UNBUNDLED = [join(root, 'src', 'stack') + '/', join(root, 'src', 'lambdas') + '/'];
+/** Sources outside the bundle: loaded from .ts at run time, by the commands that need them (src/dev: its worker threads load handler modules by path). */
+const UNBUNDLED = [join(root, 'src', 'stack') + '/', join(root, 'src', 'lambdas') + '/', join(root, 'src', 'dev') + '/'];
 
 export async function loadRun() {
   if (process.env.WATCHPOINT_FROM_SOURCE === '1') return (await import(pathToFileURL(entry).href)).run;

@@ -25,6 +25,7 @@ import { defineDlq } from './commands/dlq.define.ts';
 import { defineLogs } from './commands/logs.define.ts';
 import { defineTrace } from './commands/trace.define.ts';
 import { defineDrift } from './commands/drift.define.ts';
+import { defineDev } from './commands/dev.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -96,6 +97,7 @@ Examples:
   defineLogs(program, definer);
   defineTrace(program, definer);
   defineDrift(program, definer);
+  defineDev(program, definer);
 
   const signals = context.signals ?? !context.streams;
   const stopSignals = signals ? watchCtrlC(streams) : () => undefined;

@@ -24,6 +24,8 @@ export interface PlatformAppOptions {
   bundling?: boolean;
   /** Default true: run the cdk-nag AwsSolutions pack at synth; open findings fail synthesis. */
   nag?: boolean;
+  /** Write `aws:cdk:path` metadata on every resource, as the cdk CLI does (`watchpoint dev` reads it). */
+  pathMetadata?: boolean;
 }
 
 export interface PlatformApp {
@@ -43,6 +45,7 @@ export function createPlatformApp(options: PlatformAppOptions): PlatformApp {
     context: {
       // Grant S3 server access log delivery through a bucket policy instead of the legacy ACL.
       '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+      ...(options.pathMetadata ? { 'aws:cdk:enable-path-metadata': true } : {}),
     },
   });
   if (options.nag ?? true) {

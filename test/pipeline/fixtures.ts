@@ -1,7 +1,7 @@
 // Test fixtures for the forecast pipeline: forecast runs written with zarrita to fauxqs S3, queues,
 // watchpoints in the test database, and S3/SQS events built the way Lambda delivers them.
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -12,9 +12,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
 import type pg from 'pg';
-import * as zarr from 'zarrita';
-import { tileChecksum, type TileArray } from '../../src/lambdas/eval-worker/tile.ts';
-import type { Bounds, ForecastType, Manifest } from '../../src/lambdas/shared/messages.ts';
+import { writeRun as writeForecastRun, type TileSpec, type WrittenRun } from '../../src/dev/forecast.ts';
+import type { ForecastType } from '../../src/lambdas/shared/messages.ts';
 
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const REGION = 'us-east-1';
@@ -80,99 +79,15 @@ export async function createBucket(s3: S3Client): Promise<string> {
   return bucket;
 }
 
-export interface TileSpec {
-  id: string;
-  bounds: Bounds;
-  lat: number[];
-  lon: number[];
-  leadHours: number[];
-  /** name -> fn(leadIndex, latIndex, lonIndex) giving the value there. */
-  variables: Record<string, (t: number, y: number, x: number) => number>;
-}
+export { gridTile, tileArrays, writeTile, type TileSpec, type WrittenRun } from '../../src/dev/forecast.ts';
 
-const ZSTD_CODECS = [
-  { name: 'bytes', configuration: { endian: 'little' } },
-  { name: 'zstd', configuration: { level: 1, checksum: false } },
-];
-
-/** The arrays of a tile as the producer holds them (before writing), and their checksum. */
-export function tileArrays(spec: TileSpec): TileArray[] {
-  const [nt, ny, nx] = [spec.leadHours.length, spec.lat.length, spec.lon.length];
-  const arrays: TileArray[] = [
-    { name: 'lead_hours', dtype: 'int32', shape: [nt], data: Int32Array.from(spec.leadHours) },
-    { name: 'lat', dtype: 'float64', shape: [ny], data: Float64Array.from(spec.lat) },
-    { name: 'lon', dtype: 'float64', shape: [nx], data: Float64Array.from(spec.lon) },
-  ];
-  for (const [name, at] of Object.entries(spec.variables)) {
-    const data = new Float32Array(nt * ny * nx);
-    for (let t = 0; t < nt; t += 1) for (let y = 0; y < ny; y += 1) for (let x = 0; x < nx; x += 1) data[(t * ny + y) * nx + x] = at(t, y, x);
-    arrays.push({ name, dtype: 'float32', shape: [nt, ny, nx], data });
-  }
-  return arrays;
-}
-
-/** Writes a tile as a Zarr v3 group with zarrita (in memory), then uploads every object to S3. */
-export async function writeTile(s3: S3Client, bucket: string, key: string, arrays: TileArray[]): Promise<Map<string, Uint8Array>> {
-  const store = new Map<string, Uint8Array>();
-  const root = await zarr.create(store as unknown as zarr.Mutable, { attributes: { producer: 'watchpoint-tests' } });
-  for (const array of arrays) {
-    const chunkShape = array.shape.length === 3 ? [Math.max(1, Math.ceil(array.shape[0]! / 2)), array.shape[1]!, array.shape[2]!] : array.shape;
-    const created = await zarr.create(root.resolve(array.name), {
-      shape: array.shape,
-      chunkShape,
-      dtype: array.dtype as 'float32' | 'float64' | 'int32',
-      codecs: ZSTD_CODECS,
-    });
-    await zarr.set(created, null, { data: array.data, shape: array.shape, stride: stridesOf(array.shape) } as never);
-  }
-  await Promise.all(
-    [...store].map(([path, bytes]) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}${path}`, Body: Buffer.from(bytes) }))),
-  );
-  return store;
-}
-
-function stridesOf(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i -= 1) strides[i] = strides[i + 1]! * shape[i + 1]!;
-  return strides;
-}
-
-export interface WrittenRun {
-  forecastType: ForecastType;
-  runId: string;
-  manifest: Manifest;
-  successKey: string;
-  /** tile id -> the Zarr objects written (path inside the group -> bytes). */
-  objects: Map<string, Map<string, Uint8Array>>;
-}
-
+/** A run written like RunPod writes one (src/dev/forecast.ts), with a unique run id by default. */
 export async function writeRun(
   s3: S3Client,
   bucket: string,
   options: { forecastType: ForecastType; runId?: string; issuedAt?: string; tiles: TileSpec[]; success?: boolean },
 ): Promise<WrittenRun> {
-  const runId = options.runId ?? unique('run');
-  const prefix = `${options.forecastType}/${runId}/`;
-  const objects = new Map<string, Map<string, Uint8Array>>();
-  const tiles = await Promise.all(
-    options.tiles.map(async (spec) => {
-      const arrays = tileArrays(spec);
-      const path = `tiles/${spec.id}.zarr`;
-      objects.set(spec.id, await writeTile(s3, bucket, `${prefix}${path}`, arrays));
-      return { id: spec.id, path, bounds: spec.bounds, variables: Object.keys(spec.variables), checksum: tileChecksum(arrays) };
-    }),
-  );
-  const manifest: Manifest = {
-    version: 1,
-    run_id: runId,
-    forecast_type: options.forecastType,
-    issued_at: options.issuedAt ?? '2026-11-27T00:00:00Z',
-    tiles,
-  };
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: JSON.stringify(manifest) }));
-  const successKey = `${prefix}_SUCCESS`;
-  if (options.success !== false) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: successKey, Body: new Uint8Array(0), ContentLength: 0 }));
-  return { forecastType: options.forecastType, runId, manifest, successKey, objects };
+  return writeForecastRun(s3, bucket, { ...options, runId: options.runId ?? unique('run'), issuedAt: options.issuedAt ?? '2026-11-27T00:00:00Z' });
 }
 
 /** The ObjectCreated event S3 would send the Batcher (fauxqs sends none). Keys are URL-encoded. */
@@ -278,17 +193,4 @@ export async function insertWatchpoints(pool: pg.Pool, rows: WatchpointInput[]):
     ],
   );
   return inserted.map((r) => r.id);
-}
-
-/** A regular grid tile: n x n points from (latMin, lonMin) with the given step. */
-export function gridTile(id: string, latMin: number, lonMin: number, size: number, n: number, leadHours: number[], variables: TileSpec['variables']): TileSpec {
-  const step = size / n;
-  return {
-    id,
-    bounds: { lat_min: latMin, lat_max: latMin + size, lon_min: lonMin, lon_max: lonMin + size },
-    lat: Array.from({ length: n }, (_, i) => latMin + step / 2 + i * step),
-    lon: Array.from({ length: n }, (_, i) => lonMin + step / 2 + i * step),
-    leadHours,
-    variables,
-  };
 }

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ListMessageMoveTasksResultEntry, Message, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../aws.ts';
-import { resolveStage, type CommandContext } from '../context.ts';
+import { LOCAL_ENV_NAME, resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, isPromptCancel, userError } from '../errors.ts';
 import { handleCtrlC } from '../interrupt.ts';
 import type { Io } from '../io.ts';
@@ -227,10 +227,18 @@ export async function redriveCommand(context: CommandContext, flags: RedriveOpti
   }
   const { io } = context;
   const { setup, sqs, envName, region } = await connect(context, deps);
+  if (envName === LOCAL_ENV_NAME && maxPerSecond !== undefined) {
+    throw userError('FLAG_CONFLICT', '--max-per-second applies to the native SQS move task, which watchpoint dev does not have.', 'Drop --max-per-second: locally every redrive is selective.');
+  }
   const sourceRef = selective && source !== undefined && source.toLowerCase() !== 'all' ? findSource(setup, source) : undefined;
   const depth = await aws(() => queueDepth(sqs, setup.dlq.url), envName);
   if (selective) {
     return selectiveCommand({ io, sqs, setup, envName, depth, flags, deps, filter: { ...(sourceRef ? { sourceArn: sourceRef.arn } : {}), ...(match ? { match } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) }, max });
+  }
+  if (envName === LOCAL_ENV_NAME) {
+    // fauxqs has no StartMessageMoveTask: move every message the selective way (send to its source, then delete).
+    io.notify('warn', 'The native SQS move task is not available locally (watchpoint dev): moving every message with the selective redrive instead.');
+    return selectiveCommand({ io, sqs, setup, envName, depth, flags, deps, filter: {}, max });
   }
   return moveTaskCommand({ io, sqs, setup, envName, region, depth, maxPerSecond, flags, deps });
 }

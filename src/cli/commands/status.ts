@@ -1,6 +1,6 @@
 // `watchpoint status`: alarm health, dead-man's-switch freshness and queue depths, read-only.
 import { formatError, ExitCode, userError } from '../errors.ts';
-import { resolveStage, type CommandContext } from '../context.ts';
+import { LOCAL_ENV_NAME, resolveStage, type CommandContext } from '../context.ts';
 import { handleCtrlC } from '../interrupt.ts';
 import { awsClientConfig } from '../aws.ts';
 import { collectStatus, isUserFault, type StatusClients } from '../status/collect.ts';
@@ -55,7 +55,7 @@ export async function statusCommand(context: StatusContext): Promise<number> {
 
   const poll = async (abortSignal?: AbortSignal): Promise<number> => {
     const raw = await collectStatus(clients, { envName, now: now(), ...(abortSignal ? { abortSignal } : {}) });
-    const report = buildReport(raw, stage.region);
+    const report = buildReport(raw, stage.region, { local: envName === LOCAL_ENV_NAME });
     if (context.json) context.io.result(JSON.stringify(report, null, watchSeconds === undefined ? 2 : undefined));
     else context.io.result(`${watchSeconds !== undefined && tty ? CLEAR_SCREEN : ''}${renderHuman(report, style)}${watchSeconds !== undefined && !tty ? '\n' : ''}`);
     return report.exitCode;

@@ -71,7 +71,11 @@ export interface StatusReport {
 
 const STATE_ORDER: Record<string, number> = { ALARM: 0, INSUFFICIENT_DATA: 1, MISSING: 2, OK: 3 };
 
-export function buildReport(raw: RawStatus, region: string): StatusReport {
+/**
+ * `local` (watchpoint dev) evaluates no alarm and publishes no metric: its dead man's switch is not
+ * evaluated and cannot make the platform unhealthy; stacks and queues are read as anywhere.
+ */
+export function buildReport(raw: RawStatus, region: string, options: { local?: boolean } = {}): StatusReport {
   const now = raw.checkedAt.getTime();
   const problems: string[] = [];
   const warnings: string[] = [...raw.notes];
@@ -89,21 +93,26 @@ export function buildReport(raw: RawStatus, region: string): StatusReport {
     .sort((a, b) => STATE_ORDER[a.state]! - STATE_ORDER[b.state]! || (b.forSeconds ?? 0) - (a.forSeconds ?? 0) || a.name.localeCompare(b.name));
   for (const alarm of alarms) {
     if (alarm.state === 'ALARM') problems.push(`alarm ${alarm.name} is in ALARM${alarm.forSeconds !== null ? ` for ${duration(alarm.forSeconds)}` : ''}`);
-    if (alarm.state === 'INSUFFICIENT_DATA') warnings.push(`alarm ${alarm.name} has INSUFFICIENT_DATA`);
+    if (alarm.state === 'INSUFFICIENT_DATA' && !options.local) warnings.push(`alarm ${alarm.name} has INSUFFICIENT_DATA`);
   }
+  // Problems of the dead man's switch go to `deadManProblems`: locally they are only a note.
+  const deadManProblems: string[] = [];
+  if (options.local) warnings.push("alarms and the dead man's switch are not evaluated locally (watchpoint dev runs no CloudWatch); stacks and queues are live");
 
   const deadMansSwitch = raw.deadMan.map((series) => {
     const base = { forecastType: series.forecastType, expectedIntervalSeconds: series.expectedIntervalSeconds, lookbackSeconds: LOOKBACK_SECONDS, resolutionSeconds: READY_PERIOD_SECONDS };
     if (!series.lastSeen) {
-      problems.push(`${series.forecastType}: never seen (no ForecastReady in the last ${hours(LOOKBACK_SECONDS)})`);
+      deadManProblems.push(`${series.forecastType}: never seen (no ForecastReady in the last ${hours(LOOKBACK_SECONDS)})`);
       return { ...base, lastSeenAt: null, nextExpectedAt: null, verdict: 'never_seen' as Verdict, lateBySeconds: null };
     }
     const next = series.lastSeen.getTime() + series.expectedIntervalSeconds * 1000;
     const lateBy = Math.round((now - next) / 1000);
     const late = lateBy > LATE_GRACE_SECONDS;
-    if (late) problems.push(`${series.forecastType}: forecast late by ${duration(lateBy)}`);
+    if (late) deadManProblems.push(`${series.forecastType}: forecast late by ${duration(lateBy)}`);
     return { ...base, lastSeenAt: iso(series.lastSeen), nextExpectedAt: new Date(next).toISOString(), verdict: (late ? 'late' : 'on_time') as Verdict, lateBySeconds: late ? lateBy : null };
   });
+
+  if (!options.local) problems.push(...deadManProblems);
 
   const dlq = raw.queues.find((queue) => queue.isDeadLetterQueue);
   const queues = raw.queues.map((queue) => {

@@ -34,6 +34,21 @@ export interface FunctionsProps {
 /** The RunPod serverless API the DataPoller calls (an env var, so tests and other regions can point elsewhere). */
 export const RUNPOD_API_BASE_URL = 'https://api.runpod.ai/v2';
 
+/**
+ * Which handler (src/lambdas/<dir>/index.ts) each function runs, by construct id. The stack builds
+ * the functions from it and `watchpoint dev` finds each template function's module through it.
+ */
+export const FUNCTION_HANDLERS = {
+  ApiFunction: 'api',
+  BatcherFunction: 'batcher',
+  DataPollerFunction: 'data-poller',
+  ArchiverFunction: 'archiver',
+  EmailWorkerFunction: 'email-worker',
+  WebhookWorkerFunction: 'webhook-worker',
+  EvalWorkerUrgent: 'eval-worker',
+  EvalWorkerStandard: 'eval-worker',
+} as const satisfies Record<string, ZipHandler | 'eval-worker'>;
+
 /** SSM parameter paths from spec 03-config, relative to /<env>/watchpoint/. */
 const SSM_PARAMETERS = {
   DATABASE_URL_SSM_PARAM: 'database/url',
@@ -135,21 +150,21 @@ export class Functions extends Construct {
     this.envName = props.envName;
     const { queues, storage } = props;
     const environment = globalEnvironment(props);
-    const zipFunction = (fnId: string, handlerName: ZipHandler, timeout?: Duration, extraEnv: Record<string, string> = {}) =>
+    const zipFunction = (fnId: Exclude<keyof typeof FUNCTION_HANDLERS, 'EvalWorkerUrgent' | 'EvalWorkerStandard'>, timeout?: Duration, extraEnv: Record<string, string> = {}) =>
       new WatchPointFunction(this, fnId, {
-        handlerName,
+        handlerName: FUNCTION_HANDLERS[fnId],
         code: props.zipCode,
         environment: { ...environment, ...extraEnv },
         ...(timeout === undefined ? {} : { timeout }),
       });
 
     // --- Orchestration layer -----------------------------------------------------------------------
-    this.apiFunction = zipFunction('ApiFunction', 'api');
+    this.apiFunction = zipFunction('ApiFunction');
     this.allowSsmRead(this.apiFunction, '');
     this.allowNotificationSend(this.apiFunction, queues);
     this.allowSesSend(this.apiFunction);
 
-    this.batcherFunction = zipFunction('BatcherFunction', 'batcher');
+    this.batcherFunction = zipFunction('BatcherFunction');
     queues.evalQueueUrgent.grantSendMessages(this.batcherFunction.function);
     queues.evalQueueStandard.grantSendMessages(this.batcherFunction.function);
     this.allowSsmRead(this.batcherFunction, 'database/');
@@ -161,7 +176,7 @@ export class Functions extends Construct {
       { suffix: '_SUCCESS' },
     );
 
-    this.dataPollerFunction = zipFunction('DataPollerFunction', 'data-poller', Duration.seconds(60), {
+    this.dataPollerFunction = zipFunction('DataPollerFunction', Duration.seconds(60), {
       // The poller checks <type>/<run>/_SUCCESS with HeadObject (s3:GetObject, granted below) (issue 10).
       FORECAST_BUCKET: storage.forecastBucket.bucketName,
       RUNPOD_API_BASE_URL,
@@ -175,7 +190,7 @@ export class Functions extends Construct {
       targets: [new targets.LambdaFunction(this.dataPollerFunction.function)],
     });
 
-    this.archiverFunction = zipFunction('ArchiverFunction', 'archiver', Duration.seconds(60), {
+    this.archiverFunction = zipFunction('ArchiverFunction', Duration.seconds(60), {
       ARCHIVE_BUCKET: storage.archiveBucket.bucketName,
     });
     this.allowSsmRead(this.archiverFunction, '');
@@ -230,7 +245,7 @@ export class Functions extends Construct {
 
     // --- Notification layer: one queue per consumer, no event filters -----------------------------
     // The sender address is a plain (non-secret) SSM String the operator sets once the SES identity is verified (issue 9).
-    this.emailWorkerFunction = zipFunction('EmailWorkerFunction', 'email-worker', NOTIFICATION_WORKER_TIMEOUT, {
+    this.emailWorkerFunction = zipFunction('EmailWorkerFunction', NOTIFICATION_WORKER_TIMEOUT, {
       EMAIL_SENDER_SSM_PARAM: `/${props.envName}/watchpoint/email/sender`,
     });
     this.emailWorkerFunction.function.addEventSource(
@@ -239,7 +254,7 @@ export class Functions extends Construct {
     this.allowSsmRead(this.emailWorkerFunction, '');
     this.allowSesSend(this.emailWorkerFunction);
 
-    this.webhookWorkerFunction = zipFunction('WebhookWorkerFunction', 'webhook-worker', NOTIFICATION_WORKER_TIMEOUT);
+    this.webhookWorkerFunction = zipFunction('WebhookWorkerFunction', NOTIFICATION_WORKER_TIMEOUT);
     this.webhookWorkerFunction.function.addEventSource(
       new SqsEventSource(queues.webhookNotificationQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );

@@ -1,0 +1,38 @@
+import { Option } from 'commander';
+import type { DefineCommand } from '../define.ts';
+
+export interface DevFlags {
+  once?: boolean;
+  speed: string;
+  databaseUrl?: string;
+  allowLoopbackWebhooks?: boolean;
+  hotPoint: string[];
+  json?: boolean;
+}
+
+export const defineDev: DefineCommand = (program, definer) => {
+  program
+    .command('dev')
+    .description('Run the whole platform on this machine (no AWS account, no Docker), from the same stack and handler code.')
+    .option('--once', 'scripted end-to-end run: API key + watchpoint, one forecast cycle, email and signed webhook checked; then stop (exit 0, or 1 naming the failed step)')
+    .option('--speed <n>', 'compress time by N (schedules and queue visibility timeouts), 1-3600', '1')
+    .addOption(new Option('--database-url <url>', 'use this PostgreSQL instead of the embedded one (prefer $WATCHPOINT_DEV_DATABASE_URL: argv is visible to other users)').env('WATCHPOINT_DEV_DATABASE_URL'))
+    .option('--allow-loopback-webhooks', 'let the webhook worker POST to http:// and loopback URLs such as the local receiver (local mode only; --once turns it on)')
+    .option('--hot-point <lat,lon[,variable=value]>', 'make the synthetic forecast read a value at the grid point nearest to a location (default temperature_2m=45), so a watchpoint there triggers; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--json', 'with --once: print the summary as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Everything listens on 127.0.0.1 only and stops on Ctrl-C, SIGTERM or the crash of any part. While it
+runs, operator commands reach it with --env local (secrets, dlq, db migrate, status).
+
+Examples:
+  watchpoint dev                          # run until Ctrl-C; prints the URLs and an admin key
+  watchpoint dev --speed 60 --hot-point 40.4,-3.7
+  watchpoint dev --once                   # the README's end-to-end check`,
+    )
+    .action(async (options: DevFlags) => {
+      const { devCommand } = await import('./dev.ts');
+      definer.exit(await devCommand({ ...definer.context({}), flags: options }));
+    });
+};

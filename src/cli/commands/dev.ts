@@ -1,0 +1,156 @@
+// `watchpoint dev`: validates its flags, starts the local platform (src/dev/platform.ts), prints
+// where everything is, then either runs the scripted end-to-end check (--once) or runs until
+// Ctrl-C / SIGTERM / a crash, and always stops everything it started.
+import { ExitCode, userError } from '../errors.ts';
+import { handleCtrlC } from '../interrupt.ts';
+import type { CommandContext } from '../context.ts';
+import type { DevFlags } from './dev.define.ts';
+import type { HotPoint } from '../../dev/forecast.ts';
+import { VARIABLES } from '../../dev/forecast.ts';
+
+export interface DevCommandInput extends CommandContext {
+  flags: DevFlags;
+  /** Tests: resolves to stop an interactive run instead of a signal. */
+  stopSignal?: Promise<void>;
+}
+
+export function parseSpeed(raw: string): number {
+  const speed = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || speed < 1 || speed > 3600) {
+    throw userError('DEV_SPEED_INVALID', `--speed must be a number from 1 to 3600, got "${raw.slice(0, 20)}".`, 'Pass e.g. --speed 60 (an hour in a minute), or leave it out for real time.');
+  }
+  return speed;
+}
+
+export function parseHotPoint(raw: string): HotPoint {
+  const match = /^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)(?:,([a-z0-9_]+)=(-?\d+(?:\.\d+)?))?$/.exec(raw.trim());
+  const fix = `Pass --hot-point LAT,LON or LAT,LON,VARIABLE=VALUE with VARIABLE one of ${VARIABLES.join(', ')}, e.g. --hot-point 40.4,-3.7,temperature_2m=45.`;
+  if (!match) throw userError('DEV_HOT_POINT_INVALID', `--hot-point "${raw.slice(0, 60)}" is not LAT,LON[,VARIABLE=VALUE].`, fix);
+  const latitude = Number(match[1]);
+  const longitude = Number(match[2]);
+  const variable = match[3] ?? 'temperature_2m';
+  if (latitude < -90 || latitude > 90 || longitude < -180 || longitude >= 180) throw userError('DEV_HOT_POINT_INVALID', `--hot-point ${raw}: latitude must be -90..90 and longitude -180..180.`, fix);
+  if (!(VARIABLES as readonly string[]).includes(variable)) throw userError('DEV_HOT_POINT_INVALID', `--hot-point ${raw}: unknown variable ${variable}.`, fix);
+  return { latitude, longitude, variable, value: match[4] === undefined ? 45 : Number(match[4]) };
+}
+
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw userError('DEV_DATABASE_URL_INVALID', '--database-url is not a URL.', 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE (in $WATCHPOINT_DEV_DATABASE_URL, so it stays out of argv).');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw userError('DEV_DATABASE_URL_INVALID', `--database-url must be a postgres:// URL, not ${url.protocol}//.`, 'Give postgres://USER:PASSWORD@HOST:PORT/DATABASE.');
+  }
+  return raw;
+}
+
+export async function devCommand(input: DevCommandInput): Promise<number> {
+  const { io, flags } = input;
+  // Everything is validated before anything starts.
+  const speed = parseSpeed(flags.speed);
+  const hotPoints = flags.hotPoint.map(parseHotPoint);
+  const databaseUrl = parseDatabaseUrl(flags.databaseUrl);
+  if (flags.json && !flags.once) throw userError('DEV_JSON_NEEDS_ONCE', '--json only applies to --once.', 'Add --once, or drop --json.');
+
+  const { startDevPlatform, DevAlreadyRunningError } = await import('../../dev/platform.ts');
+  const log = (line: string) => io.notify('info', line);
+  // Ctrl-C and SIGTERM are this command's from here on: they stop what has started, then end the run.
+  let signalled: ((code: number) => void) | undefined;
+  const signal = new Promise<number>((resolve) => (signalled = resolve));
+  const releaseCtrlC = handleCtrlC(() => signalled?.(ExitCode.interrupted));
+  const onSigterm = () => signalled?.(143);
+  process.once('SIGTERM', onSigterm);
+  try {
+    return await runPlatform();
+  } finally {
+    releaseCtrlC();
+    process.off('SIGTERM', onSigterm);
+  }
+
+  async function runPlatform(): Promise<number> {
+    io.notify('info', 'Starting the local platform: fauxqs (SQS, S3), aws-ses-v2-local, PostgreSQL, synth of the local stage...');
+    const starting = startDevPlatform({
+      cwd: input.cwd,
+      speed,
+      ...(databaseUrl ? { databaseUrl } : {}),
+      allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks || flags.once),
+      hotPoints,
+      runSchedulesAtStart: !flags.once,
+      log,
+    });
+    let platform: Awaited<typeof starting>;
+    try {
+      const first = await Promise.race([starting, signal]);
+      if (typeof first === 'number') {
+        io.notify('info', `${first === ExitCode.interrupted ? 'Ctrl-C' : 'SIGTERM'} while starting: stopping what has started...`);
+        await starting.then((started) => started.stop(), () => undefined);
+        io.notify('info', 'Stopped: nothing is left running.');
+        return first;
+      }
+      platform = first;
+    } catch (error) {
+      if (error instanceof DevAlreadyRunningError) throw userError('DEV_ALREADY_RUNNING', error.message.split(' fix: ')[0]!, error.message.split(' fix: ')[1]);
+      if (flags.once) io.notify('error', 'FAILED at step "start the platform".');
+      throw error;
+    }
+
+    const { state } = platform;
+    const stopAll = async (why: string) => {
+      io.notify('info', `${why} Stopping every server and function...`);
+      await platform.stop();
+      io.notify('info', 'Stopped: all servers and functions ended; nothing is left running.');
+    };
+
+    io.notify('info', `Ready in ${(platform.timings.ready! / 1000).toFixed(1)} s.`);
+    if (flags.once) {
+      const { runOnce, StepFailed } = await import('../../dev/once.ts');
+      try {
+        const result = await Promise.race([
+          runOnce(platform, { notify: log }),
+          platform.crashed,
+          signal.then((code) => Promise.reject(new Error(code === ExitCode.interrupted ? 'interrupted by Ctrl-C' : 'stopped by SIGTERM'))),
+        ]);
+        if (flags.json) io.result(JSON.stringify({ ok: true, ...result, platform: { ...state, postgresPid: platform.postgresPid ?? null, timings: platform.timings } }, null, 2));
+        else {
+          io.result(['watchpoint dev --once: the platform did its whole job locally.', ...result.steps.map((s) => `  ok  ${s.step} (${s.ms} ms)${s.detail ? `: ${s.detail}` : ''}`)].join('\n'));
+        }
+        await stopAll('Done.');
+        return ExitCode.ok;
+      } catch (error) {
+        const step = error instanceof StepFailed ? error.step : 'run the platform';
+        const message = error instanceof Error ? error.message : String(error);
+        if (flags.json) io.result(JSON.stringify({ ok: false, failedStep: step, error: message }, null, 2));
+        io.notify('error', `FAILED at step "${step}": ${message}\nfix: read the function log lines above for the error; \`watchpoint dev\` (without --once) keeps the platform running to look into it.`);
+        await stopAll('Failed.');
+        return ExitCode.failure;
+      }
+    }
+
+    io.result(
+      [
+        'WatchPoint is running locally (127.0.0.1 only):',
+        `  API               ${state.api}`,
+        `  Mail (sent)       ${state.mail}`,
+        `  Webhook receiver  ${state.webhooks}/<any path>`,
+        `  AWS endpoint      ${state.endpoint}  (operator commands: --env local)`,
+        `  Admin API key     ${platform.adminKey}   (shown once; stored in SSM /local/watchpoint/security/admin_api_key)`,
+        `  Speed             x${speed}${hotPoints.length ? `; hot points ${hotPoints.map((p) => `${p.latitude},${p.longitude} ${p.variable}=${p.value}`).join('; ')}` : ''}`,
+        flags.allowLoopbackWebhooks ? '  Webhooks          loopback/http targets allowed (--allow-loopback-webhooks)' : '  Webhooks          public https only (add --allow-loopback-webhooks for the local receiver)',
+        'Ctrl-C stops everything.',
+      ].join('\n'),
+    );
+
+    const outcome = await Promise.race([signal, input.stopSignal?.then(() => ExitCode.ok) ?? new Promise<number>(() => undefined), platform.crashed.catch((error: Error) => error)]);
+    if (outcome instanceof Error) {
+      await stopAll(`${outcome.message}`);
+      io.notify('error', `${outcome.message}\nfix: see the lines above for why it stopped, then start \`watchpoint dev\` again.`);
+      return ExitCode.failure;
+    }
+    await stopAll(outcome === ExitCode.interrupted ? 'Ctrl-C.' : outcome === 143 ? 'SIGTERM.' : 'Stop requested.');
+    return outcome;
+  }
+}

@@ -1,0 +1,144 @@
+// Runs a template function the way Lambda does: up to `concurrency` containers (worker threads, see
+// function-worker.ts), one invocation at a time each, killed and replaced when an invocation
+// outlives the template's timeout ("Task timed out"), as a Lambda container is.
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+
+export interface FunctionSpec {
+  /** ApiFunction, EvalWorkerUrgent, ... */
+  name: string;
+  modulePath: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+  concurrency: number;
+  arn: string;
+}
+
+export class InvocationError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Container {
+  worker: Worker;
+  busy: boolean;
+  pending?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+}
+
+export class FunctionHost {
+  private readonly containers: Container[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private nextId = 1;
+  private stopped = false;
+  invocations = 0;
+  errors = 0;
+
+  readonly spec: FunctionSpec;
+  /** One log line the handler wrote (Powertools JSON, or anything else it printed). */
+  private readonly onLine: (fn: string, line: string) => void;
+
+  constructor(spec: FunctionSpec, onLine: (fn: string, line: string) => void) {
+    this.spec = spec;
+    this.onLine = onLine;
+  }
+
+  /** Starts one container (more start on demand) and waits until its handler module loaded. */
+  async start(): Promise<void> {
+    await this.spawn();
+  }
+
+  private async spawn(): Promise<Container> {
+    const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
+      env: this.spec.environment,
+      workerData: { modulePath: this.spec.modulePath, dnsLog: process.env.WATCHPOINT_DEV_DNS_LOG, functionName: this.spec.name, functionArn: this.spec.arn, memoryMb: this.spec.memoryMb },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(this.spec.memoryMb, 256) },
+    });
+    for (const stream of [worker.stdout, worker.stderr]) createInterface({ input: stream }).on('line', (line) => this.onLine(this.spec.name, line));
+    const container: Container = { worker, busy: true };
+    worker.on('message', (message: { ready?: true; id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+      if (message.ready) return;
+      const pending = container.pending;
+      if (!pending || pending.id !== message.id) return;
+      clearTimeout(pending.timer);
+      container.pending = undefined;
+      this.release(container);
+      if (message.ok) pending.resolve(message.result);
+      else pending.reject(new InvocationError(message.error?.name ?? 'Error', message.error?.message ?? 'failed'));
+    });
+    worker.on('error', (error) => this.onLine(this.spec.name, JSON.stringify({ level: 'ERROR', message: `container crashed: ${error.message}` })));
+    worker.on('exit', () => {
+      const index = this.containers.indexOf(container);
+      if (index >= 0) this.containers.splice(index, 1);
+      if (container.pending) {
+        clearTimeout(container.pending.timer);
+        container.pending.reject(new InvocationError('Runtime.ExitError', `${this.spec.name}'s container exited during the invocation.`));
+        container.pending = undefined;
+      }
+      this.waiting.shift()?.();
+    });
+    this.containers.push(container);
+    const [ready] = await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error as Error))]);
+    if (!(ready as { ready?: boolean }).ready) throw new Error(`${this.spec.name} did not start.`);
+    this.release(container);
+    return container;
+  }
+
+  private release(container: Container): void {
+    container.busy = false;
+    this.waiting.shift()?.();
+  }
+
+  private async acquire(): Promise<Container> {
+    for (;;) {
+      if (this.stopped) throw new InvocationError('Stopped', `${this.spec.name} is stopping.`);
+      const idle = this.containers.find((c) => !c.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (this.containers.length < this.spec.concurrency) {
+        const fresh = await this.spawn();
+        if (!fresh.busy) {
+          fresh.busy = true;
+          return fresh;
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    const container = await this.acquire();
+    this.invocations += 1;
+    const id = this.nextId++;
+    const timeoutMs = this.spec.timeoutSeconds * 1000;
+    try {
+      return await new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // Lambda ends the container of a timed-out invocation; the next one starts cold.
+          container.pending = undefined;
+          reject(new InvocationError('Sandbox.Timedout', `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`));
+          void container.worker.terminate();
+        }, timeoutMs);
+        container.pending = { id, resolve, reject, timer };
+        container.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
+      });
+    } catch (error) {
+      this.errors += 1;
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
+    await Promise.all(this.containers.map((c) => c.worker.terminate()));
+  }
+}

@@ -1,0 +1,95 @@
+// One local AWS endpoint for every client of the dev platform (handlers and operator commands alike):
+// each request goes by the service of its SigV4 credential scope (or its X-Amz-Target) to fauxqs
+// (SQS, S3), aws-ses-v2-local (SES) or the in-memory layer (SSM, CloudFormation reads, STS,
+// CloudWatch reads). So the stack's single AWS_ENDPOINT_URL is all a client needs.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AwsLayer } from './aws-layer.ts';
+
+export interface GatewayTargets {
+  fauxqs: string;
+  ses: string;
+  layer: AwsLayer;
+}
+
+export interface Gateway {
+  url: string;
+  /** Set once the servers behind it are up (the gateway starts first: the template needs its URL). */
+  route(targets: GatewayTargets): void;
+  close(): Promise<void>;
+}
+
+/** The service a request is for: `Credential=AKID/date/region/<service>/aws4_request`, else X-Amz-Target. */
+export function serviceOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string | undefined {
+  const auth = req.headers.authorization ?? '';
+  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth);
+  if (scope) return scope[1];
+  const query = /X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request/i.exec(req.url ?? '');
+  if (query) return query[1];
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') {
+    if (target.startsWith('AmazonSQS.')) return 'sqs';
+    if (target.startsWith('AmazonSSM.')) return 'ssm';
+    if (target.startsWith('GraniteServiceVersion20100801.')) return 'monitoring';
+  }
+  return undefined;
+}
+
+export async function startGateway(): Promise<Gateway> {
+  let targets: GatewayTargets | undefined;
+  const server: Server = createServer((req, res) => {
+    if (!targets) return fail(res, 503, 'ServiceUnavailable', 'watchpoint dev is still starting.');
+    const service = serviceOf(req);
+    if (service === 'sqs' || service === 's3') return proxy(req, res, targets.fauxqs);
+    if (service === 'ses' || service === 'email') return proxy(req, res, targets.ses);
+    if (service === 'ssm' || service === 'cloudformation' || service === 'sts' || service === 'monitoring') {
+      const layer = targets.layer;
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const answer = layer.handle({ service, target: req.headers['x-amz-target'] as string | undefined, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(answer.status, { 'content-type': answer.contentType, 'x-amzn-requestid': 'local' });
+        res.end(answer.body);
+      });
+      return;
+    }
+    return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring).`);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    route: (next) => (targets = next),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function proxy(req: IncomingMessage, res: ServerResponse, target: string): void {
+  const url = new URL(target);
+  const upstream = httpRequest(
+    { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, timeout: 60_000 },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+  upstream.on('error', (error) => {
+    if (!res.headersSent) fail(res, 502, 'BadGateway', `${target} did not answer: ${error.message}`);
+    else res.destroy();
+  });
+  req.pipe(upstream);
+}
+
+function fail(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code });
+  res.end(JSON.stringify({ __type: code, message }));
+}

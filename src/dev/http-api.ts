@@ -1,0 +1,98 @@
+// The HTTP API locally: each request becomes the API Gateway v2 (payload 2.0) event of the
+// template's route, the route's function answers, and its result becomes the HTTP response.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+/** API Gateway's payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export function apiEvent(req: IncomingMessage, body: Buffer, routeKey: string, apiId: string, region: string): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
+    // v2 joins repeated headers with commas.
+    else headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const text = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  const proxy = url.pathname.replace(/^\//, '');
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies.length > 0 ? { cookies } : {}),
+    headers,
+    ...(url.search === '' ? {} : { queryStringParameters: query }),
+    ...(routeKey.includes('{proxy+}') ? { pathParameters: { proxy } } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId,
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: apiId,
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length === 0 ? {} : { body: text ? body.toString('utf8') : body.toString('base64') }),
+    isBase64Encoded: body.length > 0 && !text,
+  } as APIGatewayProxyEventV2;
+}
+
+export interface HttpApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpApi(options: { invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>; routeKey: string; apiId: string; region: string }): Promise<HttpApi> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy();
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const event = apiEvent(req, Buffer.concat(chunks), options.routeKey, options.apiId, options.region);
+      options.invoke(event).then(
+        (raw) => {
+          const result = (typeof raw === 'object' && raw !== null && 'statusCode' in raw ? raw : { statusCode: 200, body: JSON.stringify(raw) }) as APIGatewayProxyStructuredResultV2;
+          const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+          if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+          res.writeHead(result.statusCode ?? 200, headers);
+          res.end(result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+        },
+        (error: Error) => {
+          // What API Gateway answers when the integration fails or times out.
+          const timedOut = error.name === 'Sandbox.Timedout';
+          res.writeHead(timedOut ? 503 : 500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: timedOut ? 'Service Unavailable' : 'Internal Server Error' }));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,402 @@
+// `watchpoint dev`: the whole platform on 127.0.0.1, wired from the synthesized template of a `local`
+// stage. Start order: lock, gateway (its URL goes into the template as AWS_ENDPOINT_URL), then in
+// parallel the servers (fauxqs, aws-ses-v2-local, PostgreSQL) and the synth; then queues and
+// buckets from the template, the seeded SSM parameters, the migrations (the code `db migrate`
+// runs), the functions (worker threads running the handler modules) and their triggers.
+// Everything started is stopped by stop(), in reverse order, whatever failed.
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { STATE_FILE, lock, type DevState } from './state.ts';
+export { DevAlreadyRunningError, readDevState, type DevState } from './state.ts';
+import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '../lambdas/shared/api-keys.ts';
+import { AwsLayer, LOCAL_ACCOUNT, type LocalStack } from './aws-layer.ts';
+import { DEFAULT_GRID, type HotPoint, type SyntheticGrid } from './forecast.ts';
+import { FunctionHost } from './function-host.ts';
+import { startGateway } from './gateway.ts';
+import { startHttpApi } from './http-api.ts';
+import { installNetworkGuard } from './network-guard.ts';
+import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
+import { startDevPostgres } from './postgres.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './receiver.ts';
+import { startRunPodStandIn, type RunPodStandIn } from './runpod-standin.ts';
+import { readPlan, resolveValue, type DevPlan, type PhysicalResource, type Template } from './template.ts';
+import { startBucketWatch, startSchedule, startSqsMapping, type Outcome, type Trigger } from './triggers.ts';
+
+export const LOCAL_ENV = 'local';
+export const LOCAL_REGION = 'us-east-1';
+/** Static credentials for the local endpoint: real ones are never needed, nor sent anywhere. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' };
+
+const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
+
+export interface DevOptions {
+  cwd: string;
+  /** Time compression for schedules and visibility timeouts (1 = real time). */
+  speed: number;
+  /** Use this PostgreSQL instead of the embedded one (the database must exist; it is migrated). */
+  databaseUrl?: string;
+  /** Lets the webhook worker POST to http:// and loopback URLs (WEBHOOK_ALLOW_INSECURE_TARGETS). */
+  allowLoopbackWebhooks: boolean;
+  grid?: SyntheticGrid;
+  hotPoints?: HotPoint[];
+  /** How long the RunPod stand-in "computes" before writing the forecast. */
+  runPodDelayMs?: number;
+  /** Run the schedules once at start (the DataPoller begins a cycle at once). Default true. */
+  runSchedulesAtStart?: boolean;
+  /** Containers per eval worker function (Lambda runs many; 2 cores here). */
+  evalConcurrency?: number;
+  log: (line: string) => void;
+  onCycle?: (cycle: CycleSummary) => void;
+  onOutcome?: (outcome: Outcome) => void;
+}
+
+export interface DevPlatform {
+  state: DevState;
+  /** Shown once: the admin key the platform generated and stored in SSM. */
+  adminKey: string;
+  plan: DevPlan;
+  queueUrls: Record<string, string>;
+  buckets: Record<string, string>;
+  hosts: Map<string, FunctionHost>;
+  receiver: WebhookReceiver;
+  runpod: RunPodStandIn;
+  cycles: CycleTracker;
+  databaseUrl: string;
+  /** The embedded PostgreSQL's pid (undefined with --database-url), so a caller can check it ended. */
+  postgresPid: number | undefined;
+  /** Rejects when a server dies on its own: the caller then stops everything. */
+  crashed: Promise<never>;
+  /** Runs the DataPoller now (one schedule tick). */
+  pollNow(): Promise<unknown>;
+  stop(): Promise<void>;
+  /** ms from start to ready, by phase. */
+  timings: Record<string, number>;
+}
+
+async function synthLocal(endpoint: string): Promise<{ platform: Template; registry: Template; platformName: string; registryName: string }> {
+  const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../stack/app.ts'), import('../config/schema.ts')]);
+  const stage = stageConfigSchema.parse({ region: LOCAL_REGION, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: endpoint });
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-dev-cdk-'));
+  try {
+    const { app, platformStack, registryStack } = createPlatformApp({ envName: LOCAL_ENV, stage, imageTag: 'local', bundling: false, nag: false, pathMetadata: true, outdir });
+    const assembly = app.synth();
+    return {
+      platform: assembly.getStackByName(platformStack.stackName).template as Template,
+      registry: assembly.getStackByName(registryStack.stackName).template as Template,
+      platformName: platformStack.stackName,
+      registryName: registryStack.stackName,
+    };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+async function startSes(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sesModule = (await import('aws-ses-v2-local')) as unknown as { default: { default?: unknown } | unknown };
+  const startSesServer = ((sesModule.default as { default?: unknown }).default ?? sesModule.default) as (config: { host: string; port: number }) => Promise<Server>;
+  const ses = await startSesServer({ host: '127.0.0.1', port: 0 });
+  return {
+    url: `http://127.0.0.1:${(ses.address() as AddressInfo).port}`,
+    close: async () => {
+      ses.closeAllConnections();
+      await new Promise<void>((resolve) => ses.close(() => resolve()));
+    },
+  };
+}
+
+export async function startDevPlatform(options: DevOptions): Promise<DevPlatform> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const mark = (name: string) => (timings[name] = Math.round(performance.now() - t0));
+  const stops: (() => Promise<void> | void)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const step of stops.reverse()) {
+        try {
+          await step();
+        } catch {
+          // keep stopping the rest
+        }
+      }
+    })());
+  const crashes: Promise<never>[] = [];
+  installNetworkGuard();
+
+  try {
+    stops.push(lock(options.cwd, { pid: process.pid, cwd: options.cwd, startedAt: new Date().toISOString() }));
+    const gateway = await startGateway();
+    stops.push(() => gateway.close());
+
+    // Servers and synth in parallel: initdb runs in its own process while the synth holds this one.
+    const { buildApp } = await import('fauxqs');
+    const fauxqsApp = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
+    const fauxqsPromise = fauxqsApp.listen({ host: '127.0.0.1', port: 0 });
+    stops.push(() => fauxqsApp.close());
+    const sesPromise = startSes();
+    const postgresPromise = options.databaseUrl ? undefined : startDevPostgres();
+    const receiverPromise = startWebhookReceiver();
+    const [fauxqsUrl, ses, postgres, receiver, templates] = await Promise.all([
+      fauxqsPromise,
+      sesPromise.then((s) => (stops.push(() => s.close()), s)),
+      postgresPromise?.then((p) => (stops.push(() => p.stop()), p)),
+      receiverPromise.then((r) => (stops.push(() => r.close()), r)),
+      synthLocal(gateway.url).then((t) => (mark('synth'), t)),
+    ]);
+    mark('servers');
+    if (postgres) crashes.push(postgres.exited);
+    const databaseUrl = options.databaseUrl ?? postgres!.url;
+    const plan = readPlan(templates.platform);
+
+    const stacks: LocalStack[] = [];
+    const layer = new AwsLayer(LOCAL_REGION, () => stacks);
+    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer });
+
+    const clientConfig = { region: LOCAL_REGION, endpoint: gateway.url, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
+    const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
+    const sqs = new SQSClient(clientConfig);
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    stops.push(() => {
+      sqs.destroy();
+      s3.destroy();
+    });
+
+    // --- resources from the template ------------------------------------------------------------
+    const physical = new Map<string, PhysicalResource>();
+    const queueUrls: Record<string, string> = {};
+    const queueArns: Record<string, string> = {};
+    const prefix = `watchpoint-${LOCAL_ENV}`;
+    const ordered = [...plan.queues].sort((a, b) => Number(Boolean(a.redrive)) - Number(Boolean(b.redrive)));
+    for (const queue of ordered) {
+      const attributes: Record<string, string> = { VisibilityTimeout: String(queue.visibilityTimeoutSeconds) };
+      if (queue.redrive) {
+        const target = queueArns[queue.redrive.deadLetterLogicalId];
+        if (!target) throw new Error(`Queue ${queue.id} redrives to ${queue.redrive.deadLetterLogicalId}, which is not a queue of the template.`);
+        attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: target, maxReceiveCount: queue.redrive.maxReceiveCount });
+      }
+      const created = await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${queue.id}`, Attributes: attributes }));
+      const url = created.QueueUrl!;
+      const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${prefix}-${queue.id}`;
+      queueUrls[queue.logicalId] = url;
+      queueArns[queue.logicalId] = arn;
+      physical.set(queue.logicalId, { ref: url, arn });
+    }
+    const buckets: Record<string, string> = {};
+    for (const bucket of plan.buckets) {
+      const name = `${prefix}-${bucket.id}`.toLowerCase().slice(0, 63);
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      buckets[bucket.logicalId] = name;
+      physical.set(bucket.logicalId, { ref: name, arn: `arn:aws:s3:::${name}` });
+    }
+    for (const fn of plan.functions) {
+      const name = `${prefix}-${fn.id}`;
+      physical.set(fn.logicalId, { ref: name, arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` });
+    }
+    const apiId = 'local';
+    for (const resource of plan.resources) {
+      if (!physical.has(resource.logicalId)) physical.set(resource.logicalId, { ref: resource.type === 'AWS::ApiGatewayV2::Api' ? apiId : `${resource.logicalId}-local` });
+    }
+    const createdAt = new Date();
+    const stackPseudo = { 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws', 'AWS::StackName': templates.platformName };
+    const outputs = (template: Template, physicalIds: ReadonlyMap<string, PhysicalResource>): Record<string, string> => {
+      const resolved: Record<string, string> = {};
+      for (const [key, output] of Object.entries(template.Outputs ?? {})) {
+        try {
+          resolved[key] = resolveValue(output.Value, physicalIds, stackPseudo, `Output ${key}`);
+        } catch {
+          // An output of a resource with no local counterpart (a custom domain): left out, as CloudFormation would not have it either.
+        }
+      }
+      return resolved;
+    };
+    const registryPhysical = new Map(Object.keys(templates.registry.Resources).map((id) => [id, { ref: `${id}-local`, arn: `arn:aws:ecr:${LOCAL_REGION}:${LOCAL_ACCOUNT}:repository/${id}-local` }]));
+    stacks.push(
+      { name: templates.platformName, resources: plan.resources.map((r) => ({ logicalId: r.logicalId, type: r.type, physicalId: physical.get(r.logicalId)!.ref })), outputs: outputs(templates.platform, physical), createdAt },
+      { name: templates.registryName, resources: Object.entries(templates.registry.Resources).map(([logicalId, r]) => ({ logicalId, type: r.Type, physicalId: `${logicalId}-local` })), outputs: outputs(templates.registry, registryPhysical), createdAt },
+    );
+    mark('resources');
+
+    // --- secrets the handlers read from SSM, seeded as an operator would ------------------------
+    const admin = generateApiKey();
+    const runpodKey = randomBytes(24).toString('base64url');
+    layer.putParameter(`/${LOCAL_ENV}/watchpoint/database/url`, databaseUrl);
+    layer.putParameter(`/${LOCAL_ENV}/watchpoint/security/admin_api_key`, admin.key);
+    layer.putParameter(`/${LOCAL_ENV}/watchpoint/forecast/runpod_api_key`, runpodKey);
+    layer.putParameter(`/${LOCAL_ENV}/watchpoint/email/sender`, 'alerts@watchpoint.local', 'String');
+
+    // The same code path as `watchpoint db migrate`.
+    const { applyMigrations } = await import('../cli/commands/db-migrations.ts');
+    await applyMigrations(databaseUrl, { info: () => undefined, warn: (text) => options.log(`db migrate: ${text}`) });
+    mark('migrations');
+
+    const runpod = await startRunPodStandIn({ s3, apiKey: runpodKey, grid: options.grid ?? DEFAULT_GRID, delayMs: options.runPodDelayMs ?? 500, hotPoints: options.hotPoints ?? [] });
+    stops.push(() => runpod.close());
+
+    // --- functions ----------------------------------------------------------------------------
+    const cycles = new CycleTracker((cycle) => {
+      options.log(cycleLine(cycle));
+      options.onCycle?.(cycle);
+    });
+    const onLine = (fn: string, line: string) => {
+      cycles.observe(line);
+      options.log(prettyLine(fn, line));
+    };
+    const api = { url: '' };
+    const hosts = new Map<string, FunctionHost>();
+    const pseudo = stackPseudo;
+    const environments = new Map<string, Record<string, string>>();
+    for (const fn of plan.functions) {
+      const environment: Record<string, string> = {};
+      for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, physical, pseudo, `${fn.id} ${name}`);
+      environments.set(fn.logicalId, environment);
+    }
+    // The HTTP API server starts first (its URL is API_EXTERNAL_URL), answering once ApiFunction is up.
+    const routes = plan.routes.filter((route) => route.payloadFormatVersion === '2.0');
+    if (routes.length !== 1) throw new Error(`The template has ${routes.length} HTTP API v2 routes; the dev runtime serves exactly one (ANY /{proxy+}).`);
+    const route = routes[0]!;
+    const apiHostRef: { host?: FunctionHost } = {};
+    const http = await startHttpApi({
+      invoke: (event) => (apiHostRef.host ? apiHostRef.host.invoke(event) : Promise.reject(new Error('ApiFunction is starting'))),
+      routeKey: route.routeKey,
+      apiId,
+      region: LOCAL_REGION,
+    });
+    api.url = http.url;
+    stops.push(() => http.close());
+
+    for (const fn of plan.functions) {
+      const environment = {
+        ...environments.get(fn.logicalId)!,
+        // Endpoints aside, exactly the template's variables, plus what the Lambda runtime provides.
+        ...(environments.get(fn.logicalId)!.API_EXTERNAL_URL === undefined ? {} : { API_EXTERNAL_URL: api.url }),
+        ...(environments.get(fn.logicalId)!.RUNPOD_API_BASE_URL === undefined ? {} : { RUNPOD_API_BASE_URL: runpod.baseUrl }),
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...(options.allowLoopbackWebhooks ? { WEBHOOK_ALLOW_INSECURE_TARGETS: 'loopback' } : {}),
+        PATH: process.env.PATH ?? '',
+        TZ: 'UTC',
+      };
+      const host = new FunctionHost(
+        {
+          name: fn.id,
+          modulePath: join(SRC, 'lambdas', fn.handlerDir, 'index.ts'),
+          environment,
+          timeoutSeconds: fn.timeoutSeconds,
+          memoryMb: fn.memoryMb,
+          concurrency: fn.handlerDir === 'eval-worker' ? (options.evalConcurrency ?? 1) : 1,
+          arn: physical.get(fn.logicalId)!.arn!,
+        },
+        onLine,
+      );
+      hosts.set(fn.logicalId, host);
+      stops.push(() => host.stop());
+    }
+    await Promise.all([...hosts.values()].map((host) => host.start()));
+    apiHostRef.host = hosts.get(route.functionLogicalId);
+    mark('functions');
+
+    // --- triggers -------------------------------------------------------------------------------
+    const onOutcome = (outcome: Outcome) => {
+      if (!outcome.ok) options.log(`${outcome.function.padEnd(20)} invocation from ${outcome.trigger} failed${outcome.failed ? ` (${outcome.failed} record(s) left for retry)` : ''}${outcome.error ? `: ${outcome.error}` : ''}`);
+      options.onOutcome?.(outcome);
+    };
+    const triggers: Trigger[] = [];
+    stops.push(async () => {
+      await Promise.all(triggers.map((t) => t.stop()));
+    });
+    for (const mapping of plan.eventSources) {
+      const queue = plan.queues.find((q) => q.logicalId === mapping.queueLogicalId)!;
+      triggers.push(
+        startSqsMapping({
+          sqs,
+          host: hosts.get(mapping.functionLogicalId)!,
+          queueUrl: queueUrls[queue.logicalId]!,
+          queueArn: queueArns[queue.logicalId]!,
+          queueName: `${prefix}-${queue.id}`,
+          region: LOCAL_REGION,
+          batchSize: mapping.batchSize,
+          reportBatchItemFailures: mapping.reportBatchItemFailures,
+          visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
+          speed: options.speed,
+          onOutcome,
+          pollers: hosts.get(mapping.functionLogicalId)!.spec.concurrency,
+        }),
+      );
+    }
+    const byBucket = new Map<string, DevPlan['notifications']>();
+    for (const n of plan.notifications) byBucket.set(n.bucketLogicalId, [...(byBucket.get(n.bucketLogicalId) ?? []), n]);
+    for (const [bucketLogicalId, notifications] of byBucket) {
+      triggers.push(
+        startBucketWatch({
+          s3,
+          bucket: buckets[bucketLogicalId]!,
+          region: LOCAL_REGION,
+          targets: notifications
+            .filter((n) => n.events.some((e) => e.startsWith('s3:ObjectCreated')))
+            .map((n) => ({ host: hosts.get(n.functionLogicalId)!, ...(n.prefix ? { prefix: n.prefix } : {}), ...(n.suffix ? { suffix: n.suffix } : {}) })),
+          intervalMs: 250,
+          onOutcome,
+        }),
+      );
+    }
+    const pollers = plan.schedules.filter((s) => plan.functions.find((f) => f.logicalId === s.functionLogicalId)?.handlerDir === 'data-poller');
+    for (const schedule of plan.schedules) {
+      const started = startSchedule({
+        host: hosts.get(schedule.functionLogicalId)!,
+        name: schedule.logicalId,
+        expression: schedule.expression,
+        input: schedule.input,
+        speed: options.speed,
+        runAtStart: (options.runSchedulesAtStart ?? true) && pollers.includes(schedule),
+        onOutcome,
+      });
+      if (started) triggers.push(started);
+      else options.log(`schedule ${schedule.logicalId} (${schedule.expression}) is not run locally: only rate() and daily cron(M H * * ? *) are.`);
+    }
+    mark('ready');
+
+    const state: DevState = {
+      pid: process.pid,
+      cwd: options.cwd,
+      startedAt: new Date().toISOString(),
+      region: LOCAL_REGION,
+      endpoint: gateway.url,
+      api: api.url,
+      mail: `${ses.url}/`,
+      webhooks: receiver.url,
+      runpod: runpod.baseUrl,
+      stacks: [templates.registryName, templates.platformName],
+    };
+    writeFileSync(join(options.cwd, STATE_FILE), JSON.stringify(state, null, 2), { mode: 0o600 });
+    const poller = pollers[0] ? hosts.get(pollers[0].functionLogicalId) : undefined;
+    return {
+      state,
+      adminKey: admin.key,
+      plan,
+      queueUrls,
+      buckets,
+      hosts,
+      receiver,
+      runpod,
+      cycles,
+      databaseUrl,
+      postgresPid: postgres?.pid,
+      crashed: Promise.race(crashes.length > 0 ? crashes : [new Promise<never>(() => undefined)]),
+      pollNow: () => (poller ? poller.invoke({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }) : Promise.reject(new Error('The template has no DataPoller schedule.'))),
+      stop,
+      timings,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
