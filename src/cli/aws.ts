@@ -11,7 +11,7 @@ export { isCredentialError, isStackMissing } from './aws/explain.ts';
 export interface AwsClientConfig {
   region: string;
   endpoint?: string;
-  /** Only for a loopback endpoint (watchpoint dev, LocalStack): real credentials never go there. */
+  /** Only for `--env local` (watchpoint dev's endpoint): real credentials never go there. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   maxAttempts: number;
   retryMode: 'adaptive';
@@ -29,7 +29,7 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
   return {
     region: stage.region,
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
-    ...(isLoopbackEndpoint(stage.awsEndpointUrl) ? { credentials: LOOPBACK_CREDENTIALS } : {}),
+    ...(devEndpoints.has(stage.awsEndpointUrl) ? { credentials: DEV_CREDENTIALS } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
     // One handler for the whole run: it owns the budget, the waiting notice and the call ledger.
@@ -37,15 +37,15 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
   };
 }
 
-/** What a local emulator gets instead of the operator's credentials (it checks none). */
-export const LOOPBACK_CREDENTIALS = { accessKeyId: 'watchpoint-local', secretAccessKey: 'watchpoint-local' };
+/** What watchpoint dev's endpoint gets instead of the operator's credentials (it checks none). */
+export const DEV_CREDENTIALS = { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' };
 
-export function isLoopbackEndpoint(url: string): boolean {
-  if (!url) return false;
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  } catch {
-    return false;
-  }
+const devEndpoints = new Set<string>();
+
+/**
+ * `--env local` resolved to the running watchpoint dev's endpoint (context.ts): its clients get
+ * static credentials, so the SDK's default chain (profiles, SSO, instance metadata) is never asked.
+ */
+export function useDevEndpoint(url: string): void {
+  devEndpoints.add(url);
 }

@@ -65,6 +65,8 @@ async function resolveLocalStage(context: CommandContext, path: string): Promise
       'Start it in this directory in another terminal with `npx watchpoint dev` (it prints "WatchPoint is running locally"), then run this command again.',
     );
   }
+  const { useDevEndpoint } = await import('./aws.ts');
+  useDevEndpoint(state.endpoint);
   const stage = validateStage(
     { region: state.region, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: state.endpoint },
     { envName: LOCAL_ENV_NAME, configPath: path, fromFlags: new Set() },
