@@ -27,7 +27,8 @@ const code = await deployCommand(
     // The bundle cache the benchmark's synth baseline uses.
     env: process.env.WATCHPOINT_BUNDLE_CACHE ? { WATCHPOINT_BUNDLE_CACHE: process.env.WATCHPOINT_BUNDLE_CACHE } : {},
     cwd,
-    flags: { dryRun: true, skipMigrations: true },
+    // The tag the "deployed" templates were synthesized with: nothing changed, the diff is empty.
+    flags: { dryRun: true, skipMigrations: true, imageTag: 'bench' },
   },
   {
     clients: { sts, cloudformation, ecr },

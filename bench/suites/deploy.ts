@@ -82,14 +82,14 @@ export async function dryRun(): Promise<boolean> {
     // "Deployed" templates for the offline diff: the same stacks, synthesized once up front (which
     // also fills the bundle cache both sides then reuse: nothing changed).
     const templates = join(work, 'deployed');
-    const seeded = spawnSync(node, [bin, 'synth', ...flags, '--out', templates], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const seeded = spawnSync(node, [bin, 'synth', ...flags, '--image-tag', 'bench', '--out', templates], { stdio: ['ignore', 'ignore', 'pipe'] });
     if (seeded.status !== 0) throw new Error(`seed synth failed: ${seeded.stderr}`);
     const cwd = join(work, 'cwd');
     mkdirSync(cwd);
     return report(
       'deploy --dry-run with nothing changed (preflight + hash + synth + toolkit-lib diff, AWS mocked) vs warm watchpoint synth',
       compare(
-        { label: 'watchpoint synth', argv: [node, bin, 'synth', ...flags, '--out', join(work, 'synth-out')], before: () => rmSync(join(work, 'synth-out'), { recursive: true, force: true }) },
+        { label: 'watchpoint synth', argv: [node, bin, 'synth', ...flags, '--image-tag', 'bench', '--out', join(work, 'synth-out')], before: () => rmSync(join(work, 'synth-out'), { recursive: true, force: true }) },
         { label: 'deploy --dry-run (bench/suites/deploy-child.ts)', argv: [node, join(root, 'bench', 'suites', 'deploy-child.ts'), cwd, templates], before: () => rmSync(join(cwd, '.watchpoint'), { recursive: true, force: true }) },
         { runs: 5, warmup: 1 },
       ),
