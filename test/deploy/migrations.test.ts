@@ -1,15 +1,11 @@
 // Database migrations as a deploy step (issue 8): listed read-only after the secrets check, applied
 // after the questions and before any stack, skipped with --skip-migrations, listed by --dry-run, and a
-// failure stops the deploy before any stack change. The last tests drive the real port (SSM mocked,
+// failure stops the deploy before any stack change. The last tests drive the real port (SSM on moto,
 // a real PostgreSQL) and check that the database password appears in no output at all.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DescribeStacksCommand, CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { deployCommand } from '../../src/cli/commands/deploy.ts';
 import { migrationNames } from '../../src/cli/commands/db-migrations.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
@@ -17,7 +13,8 @@ import type { MigrationsPort } from '../../src/cli/deploy/ports.ts';
 import { migrationsPort } from '../../src/cli/deploy/support.ts';
 import { formatError } from '../../src/cli/errors.ts';
 import { NonInteractiveIo, RecordingIo } from '../../src/cli/io.ts';
-import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { motoClient, motoClientConfig, motoStage, startMotoRecorder, uniqueEnvName, useMotoCredentials, type MotoRecorder } from '../helpers/moto.ts';
 import { freeLoopbackPort } from '../helpers/net.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { fakes, request } from './fakes.ts';
@@ -156,48 +153,62 @@ describe('deploy: database migrations (fakes)', () => {
 describe('deploy command: --skip-migrations reaches the orchestration', () => {
   it('is in --help, and with it the migrations port is never called', async () => {
     const cwd = await tempDir();
-    await writeConfig(cwd, { dev: VALID_DEV });
-    const help = await runCli(['deploy', '--help'], { cwd });
-    expect(help.stdout).toContain('--skip-migrations');
-    expect(help.stdout).toContain('expand, then contract');
+    const recorder = await startMotoRecorder();
+    useMotoCredentials();
+    try {
+      const envName = uniqueEnvName('h');
+      await writeConfig(cwd, { [envName]: motoStage({ awsEndpointUrl: recorder.endpoint }) });
+      const help = await runCli(['deploy', '--help'], { cwd });
+      expect(help.stdout).toContain('--skip-migrations');
+      expect(help.stdout).toContain('expand, then contract');
 
-    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-    const sts = new STSClient({ region: 'eu-west-1', credentials });
-    const cloudformation = new CloudFormationClient({ region: 'eu-west-1', credentials });
-    mockClient(sts).on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:role/ops' });
-    // Stop right after the migrations step, at the bootstrap check: nothing further is needed here.
-    mockClient(cloudformation).on(DescribeStacksCommand).rejects(Object.assign(new Error('stop here'), { name: 'Stop' }));
-    const calls: string[] = [];
-    const recording: MigrationsPort = {
-      pending: async () => (calls.push('pending'), { database: 'postgres://x:****@h/db', pending: [] }),
-      apply: async () => (calls.push('apply'), { database: 'postgres://x:****@h/db', applied: [] }),
-    };
-    const run = (skipMigrations: boolean) =>
-      deployCommand(
-        { io: new RecordingIo([], true), options: { env: 'dev' }, env: {}, cwd, flags: { skipImage: true, imageTag: 'v1', skipMigrations } },
-        { clients: { sts, cloudformation, ecr: new ECRClient({ region: 'eu-west-1', credentials }), ssm: new SSMClient({ region: 'eu-west-1', credentials }) }, secrets: async () => ({ ok: true, problems: [] }), migrations: recording },
-      ).catch((e: Error) => e.message);
-    expect(await run(true)).toContain('stop here');
-    expect(calls).toEqual([]);
-    expect(await run(false)).toContain('stop here');
-    expect(calls).toEqual(['pending']);
+      // STS is moto's; stop right after the migrations step, at the bootstrap check.
+      recorder.fail('DescribeStacks', { code: 'Stop', message: 'stop here' });
+      const calls: string[] = [];
+      const recording: MigrationsPort = {
+        pending: async () => (calls.push('pending'), { database: 'postgres://x:****@h/db', pending: [] }),
+        apply: async () => (calls.push('apply'), { database: 'postgres://x:****@h/db', applied: [] }),
+      };
+      const run = (skipMigrations: boolean) =>
+        deployCommand(
+          { io: new RecordingIo([], true), options: { env: envName }, env: {}, cwd, flags: { skipImage: true, imageTag: 'v1', skipMigrations } },
+          { secrets: async () => ({ ok: true, problems: [] }), migrations: recording },
+        ).catch((e: Error) => formatError(e));
+      expect(await run(true)).toContain('stop here');
+      expect(calls).toEqual([]);
+      expect(await run(false)).toContain('stop here');
+      expect(calls).toEqual(['pending']);
+      expect(recorder.actions().filter((action) => action === 'GetCallerIdentity')).toHaveLength(2);
+    } finally {
+      await recorder.stop();
+    }
   });
 });
 
-describe('deploy: the real migrations port (SSM mocked, real PostgreSQL)', () => {
+describe('deploy: the real migrations port (SSM on moto, real PostgreSQL)', () => {
   const PASSWORD = 'hunter2/S3cret@db';
   const ENCODED = encodeURIComponent(PASSWORD);
-  const ssm = new SSMClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const ssmMock = mockClient(ssm);
   const dbs: TestDatabase[] = [];
+  let recorder: MotoRecorder;
+  let ssm: SSMClient;
+  let envName: string;
+  beforeAll(async () => {
+    recorder = await startMotoRecorder();
+    ssm = new SSMClient({ ...motoClientConfig(), endpoint: recorder.endpoint });
+  });
+  beforeEach(() => {
+    envName = uniqueEnvName('g');
+    recorder.reset();
+  });
   afterEach(() => {
-    ssmMock.reset();
     vi.restoreAllMocks();
   });
   afterAll(async () => {
-    ssmMock.restore();
+    await recorder.stop();
     for (const db of dbs) await db.drop();
   });
+  const putDatabaseUrl = (value: string) =>
+    motoClient(SSMClient).send(new PutParameterCommand({ Name: `/${envName}/watchpoint/database/url`, Value: value, Type: 'SecureString', Overwrite: true }));
 
   /** Every byte written to the process' stdout and stderr (listr's simple renderer writes there). */
   function captureProcessOutput(): () => string {
@@ -219,14 +230,14 @@ describe('deploy: the real migrations port (SSM mocked, real PostgreSQL)', () =>
     const db = await createTestDatabase(inject('databaseUrl'), { migrate: false });
     dbs.push(db);
     // Trust auth on the test cluster ignores the password, so the URL can carry one to look for.
-    ssmMock.on(GetParameterCommand, { Name: '/dev/watchpoint/database/url', WithDecryption: true }).resolves({ Parameter: { Value: withPassword(db.url) } });
+    await putDatabaseUrl(withPassword(db.url));
     const processOutput = captureProcessOutput();
 
     const dryIo = new RecordingIo([], true);
     const dry = fakes(dryIo, dir, { imagePresent: true });
     dry.deps.renderer = 'simple';
     dry.deps.migrations = migrationsPort(ssm, dryIo);
-    expect(await deploy(request(dir, { dryRun: true }), dry.deps)).toBe(0);
+    expect(await deploy(request(dir, { dryRun: true, envName }), dry.deps)).toBe(0);
     for (const name of migrationNames()) expect(dryIo.stdout).toContain(name);
     expect(dryIo.stdout).toContain('postgres://postgres:****@127.0.0.1');
     expect(await tables(db)).toEqual([]);
@@ -239,14 +250,14 @@ describe('deploy: the real migrations port (SSM mocked, real PostgreSQL)', () =>
       pending: port.pending,
       apply: async (input) => (f.log.push('db: apply migrations'), port.apply(input)),
     };
-    expect(await deploy(request(dir), f.deps)).toBe(0);
+    expect(await deploy(request(dir, { envName }), f.deps)).toBe(0);
     // Every migration under migrations/ ran (other issues add their own files there).
     const ran = (await db.pool.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on, id')).rows.map((r) => r.name);
     expect(ran).toEqual(migrationNames());
     expect(await tables(db)).toContain('watchpoints');
-    expect(f.log.indexOf('db: apply migrations')).toBeLessThan(f.log.indexOf('deploy watchpoint-dev-registry'));
+    expect(f.log.indexOf('db: apply migrations')).toBeLessThan(f.log.indexOf(`deploy watchpoint-${envName}-registry`));
     // SSM was read once per deploy run (the port keeps the URL), never logged.
-    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+    expect(recorder.actions('ssm')).toEqual(['GetParameter', 'GetParameter']);
 
     // listr's task titles (on the process' stderr) show the database masked.
     expect(processOutput()).toContain('Database postgres://postgres:****@127.0.0.1');
@@ -256,26 +267,25 @@ describe('deploy: the real migrations port (SSM mocked, real PostgreSQL)', () =>
     expect(everything).not.toContain(ENCODED);
   });
 
-  it('a missing database/url parameter keeps exit 2, with the secrets fix and --skip-migrations', async () => {
-    ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
+  it('a missing database/url parameter (moto answers ParameterNotFound) keeps exit 2, with the secrets fix and --skip-migrations', async () => {
     const io = new RecordingIo([], true);
     const f = fakes(io, dir, { imagePresent: true });
     f.deps.migrations = migrationsPort(ssm, io);
-    const error = await deploy(request(dir), f.deps).then(() => undefined, (e: unknown) => e);
+    const error = await deploy(request(dir, { envName }), f.deps).then(() => undefined, (e: unknown) => e);
     expect(error).toMatchObject({ exitCode: 2, code: 'DEPLOY_MIGRATIONS_FAILED' });
-    expect(formatError(error)).toMatch(/secrets set database\/url --env dev.*--skip-migrations/s);
+    expect(formatError(error)).toMatch(new RegExp(`secrets set database/url --env ${envName}.*--skip-migrations`, 's'));
     expect(f.log.some((l) => /^(synth|deploy) /.test(l))).toBe(false);
   });
 
   it('an unreachable database stops the deploy (exit 1) with the fix, and the password is in no output or error', async () => {
     const closedPort = await freeLoopbackPort();
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: `postgres://ops:${ENCODED}@127.0.0.1:${closedPort}/watchpoint` } });
+    await putDatabaseUrl(`postgres://ops:${ENCODED}@127.0.0.1:${closedPort}/watchpoint`);
     const processOutput = captureProcessOutput();
     const io = new RecordingIo([], true);
     const f = fakes(io, dir, { imagePresent: true });
     f.deps.renderer = 'simple';
     f.deps.migrations = migrationsPort(ssm, io);
-    const error = await deploy(request(dir), f.deps).then(() => undefined, (e: unknown) => e);
+    const error = await deploy(request(dir, { envName }), f.deps).then(() => undefined, (e: unknown) => e);
     expect(error).toMatchObject({ exitCode: 1, code: 'DEPLOY_MIGRATIONS_FAILED' });
     const text = formatError(error);
     expect(text).toContain('--skip-migrations');
