@@ -5,11 +5,14 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AwsLayer } from './aws-layer.ts';
+import { DlqSourceTracker } from './dlq-source.ts';
 
 export interface GatewayTargets {
   fauxqs: string;
   ses: string;
   layer: AwsLayer;
+  /** Sets DeadLetterQueueSourceArn on redriven messages, which fauxqs does not (dlq-source.ts). */
+  dlqSources: DlqSourceTracker;
 }
 
 export interface Gateway {
@@ -40,6 +43,8 @@ export async function startGateway(): Promise<Gateway> {
   const server: Server = createServer((req, res) => {
     if (!targets) return fail(res, 503, 'ServiceUnavailable', 'watchpoint dev is still starting.');
     const service = serviceOf(req);
+    const target = req.headers['x-amz-target'] as string | undefined;
+    if (service === 'sqs' && DlqSourceTracker.watches(target)) return proxyBuffered(req, res, targets.fauxqs, (request, response) => targets!.dlqSources.observe(target!, request, response));
     if (service === 'sqs' || service === 's3') return proxy(req, res, targets.fauxqs);
     if (service === 'ses' || service === 'email') return proxy(req, res, targets.ses);
     if (service === 'ssm' || service === 'cloudformation' || service === 'sts' || service === 'monitoring') {
@@ -87,6 +92,35 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: string): void 
     else res.destroy();
   });
   req.pipe(upstream);
+}
+
+/** For the few SQS JSON calls the gateway must read: request and response buffered, response maybe rewritten. */
+function proxyBuffered(req: IncomingMessage, res: ServerResponse, target: string, rewrite: (request: string, response: string) => string): void {
+  const url = new URL(target);
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const requestBody = Buffer.concat(chunks);
+    const headers = { ...req.headers, 'content-length': String(requestBody.length) };
+    const upstream = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers, timeout: 60_000 }, (answer) => {
+      const parts: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => parts.push(chunk));
+      answer.on('end', () => {
+        const raw = Buffer.concat(parts).toString('utf8');
+        const body = (answer.statusCode ?? 500) < 300 ? rewrite(requestBody.toString('utf8'), raw) : raw;
+        const out = { ...answer.headers, 'content-length': String(Buffer.byteLength(body)) };
+        delete out['transfer-encoding'];
+        res.writeHead(answer.statusCode ?? 502, out);
+        res.end(body);
+      });
+    });
+    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+    upstream.on('error', (error) => {
+      if (!res.headersSent) fail(res, 502, 'BadGateway', `${target} did not answer: ${error.message}`);
+      else res.destroy();
+    });
+    upstream.end(requestBody);
+  });
 }
 
 function fail(res: ServerResponse, status: number, code: string, message: string): void {

@@ -14,6 +14,7 @@ export { DevAlreadyRunningError, readDevState, type DevState } from './state.ts'
 import { fileURLToPath } from 'node:url';
 import { generateApiKey } from '../lambdas/shared/api-keys.ts';
 import { AwsLayer, LOCAL_ACCOUNT, type LocalStack } from './aws-layer.ts';
+import { DlqSourceTracker } from './dlq-source.ts';
 import { DEFAULT_GRID, type HotPoint, type SyntheticGrid } from './forecast.ts';
 import { FunctionHost } from './function-host.ts';
 import { startGateway } from './gateway.ts';
@@ -156,7 +157,9 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
 
     const stacks: LocalStack[] = [];
     const layer = new AwsLayer(LOCAL_REGION, () => stacks);
-    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer });
+    const queueArnsByName = new Map<string, string>();
+    const dlqSources = new DlqSourceTracker((queueUrl) => queueArnsByName.get(queueUrl.split('/').pop() ?? ''));
+    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources });
 
     const clientConfig = { region: LOCAL_REGION, endpoint: gateway.url, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
     const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
@@ -185,6 +188,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${prefix}-${queue.id}`;
       queueUrls[queue.logicalId] = url;
       queueArns[queue.logicalId] = arn;
+      queueArnsByName.set(`${prefix}-${queue.id}`, arn);
       physical.set(queue.logicalId, { ref: url, arn });
     }
     const buckets: Record<string, string> = {};

@@ -1,0 +1,117 @@
+// The fault drill on the local platform: a webhook receiver that fails, the notification retried by
+// SQS until maxReceiveCount (3) parks it in the shared DLQ, then `watchpoint dlq redrive --env local`
+// (the command's normal code path, against the running platform) sends it back and it is delivered.
+// --speed 180 turns the notification queue's 180 s visibility timeout into 1 s.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, startDevPlatform, type DevPlatform } from '../../src/dev/platform.ts';
+import { waitUntil } from '../../src/dev/once.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+
+const HOOK = '/hooks/drill';
+let platform: DevPlatform;
+let cwd: string;
+let sqs: SQSClient;
+const lines: string[] = [];
+
+async function depth(logicalIdPart: string): Promise<number> {
+  const [, url] = Object.entries(platform.queueUrls).find(([id]) => id.includes(logicalIdPart))!;
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+beforeAll(async () => {
+  cwd = await tempDir();
+  platform = await startDevPlatform({ cwd, speed: 180, allowLoopbackWebhooks: true, runSchedulesAtStart: false, log: (line) => lines.push(line) });
+  sqs = new SQSClient({ region: platform.state.region, endpoint: platform.state.endpoint, credentials: LOCAL_CREDENTIALS });
+}, 120_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  await platform?.stop();
+});
+
+describe('fault drill on watchpoint dev', () => {
+  it('retries a failing webhook, parks it in the DLQ after 3 receives, and delivers it after dlq redrive --env local', { timeout: 120_000 }, async () => {
+    const call = async (path: string, token: string, body: unknown) => {
+      const response = await fetch(`${platform.state.api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await response.json()) as Record<string, string>;
+    };
+    const { key } = await call('/v1/api-keys', platform.adminKey, { name: 'drill' });
+    const watchpoint = await call('/v1/watchpoints', key!, {
+      name: 'drill',
+      latitude: 45.1,
+      longitude: 7.6,
+      variable: 'wind_speed_10m',
+      condition: 'gte',
+      threshold: 30,
+      // Nowcast leads only (0-6 h), so medium_range's 0 h and 6 h leads trigger it too: one notification per run.
+      window_end_hours: 6,
+      channels: [{ type: 'webhook', url: `${platform.receiver.url}${HOOK}` }],
+    });
+    platform.receiver.expect(HOOK, watchpoint.webhook_secret!);
+    platform.receiver.answer(HOOK, 503);
+    platform.runpod.hotPoints.push({ latitude: 45.1, longitude: 7.6, variable: 'wind_speed_10m', value: 33 });
+
+    const started = (await platform.pollNow()) as { started: string[] };
+    const notifications = started.started.length;
+    expect(notifications).toBe(2);
+
+    // 3 receives of each, every one refused by the receiver, then SQS moves them to the DLQ.
+    await waitUntil('both notifications in the DLQ', 60_000, async () => ((await depth('DeadLetterQueue')) === notifications ? true : undefined), 250);
+    const refused = platform.receiver.received.filter((hook) => hook.path === HOOK);
+    expect(refused).toHaveLength(3 * notifications);
+    expect(refused.every((hook) => hook.status === 503 && hook.verification?.ok)).toBe(true);
+    expect(await depth('WebhookNotificationQueue')).toBe(0);
+
+    // An operator inspects, then redrives after the receiver is fixed.
+    const inspect = await runCli(['dlq', 'inspect', '--env', 'local'], { cwd });
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toContain('WebhookNotificationQueue');
+
+    const backup = join(cwd, 'dlq-backup.jsonl');
+    const exported = await runCli(['dlq', 'export', '--env', 'local', '--out', backup], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    const records = readFileSync(backup, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(records).toHaveLength(notifications);
+    // The source queue is known, as SQS would report it (fauxqs alone does not: src/dev/dlq-source.ts).
+    expect(records.every((r: { SourceQueueArn: string }) => r.SourceQueueArn.endsWith(':watchpoint-local-WebhookNotificationQueue'))).toBe(true);
+
+    platform.receiver.answer(HOOK, 200);
+    const redrive = await runCli(['dlq', 'redrive', '--env', 'local', '--yes'], { cwd });
+    expect(redrive.code, redrive.stderr).toBe(0);
+    expect(redrive.stderr).toContain('The native SQS move task is not available locally');
+
+    await waitUntil('both notifications delivered', 60_000, async () => {
+      const delivered = platform.receiver.received.filter((hook) => hook.path === HOOK && hook.status === 200 && hook.verification?.ok);
+      return delivered.length === notifications ? delivered : undefined;
+    });
+    expect(await depth('DeadLetterQueue')).toBe(0);
+    // The attempt count carried across the redrive: the 4th attempt delivered each.
+    expect(lines.filter((line) => line.includes('event=DeliverySucceeded')).every((line) => line.includes('attempt=4'))).toBe(true);
+  });
+
+  it('serves secrets, db migrate and status with --env local through their normal code paths', { timeout: 60_000 }, async () => {
+    const list = await runCli(['secrets', 'list', '--env', 'local'], { cwd });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/database\/url\s+set/);
+    expect(list.stdout).toMatch(/billing\/stripe_secret_key\s+MISSING/);
+    const set = await runCli(['secrets', 'set', 'billing/stripe_secret_key', '--value', 'sk_test_0123456789abcdefghij', '--env', 'local', '--yes'], { cwd });
+    expect(set.code, set.stderr).toBe(0);
+    const get = await runCli(['secrets', 'get', 'billing/stripe_secret_key', '--env', 'local'], { cwd });
+    expect(get.code, get.stderr).toBe(0);
+    expect(get.stdout).not.toContain('sk_test_0123456789abcdefghij');
+    const migrate = await runCli(['db', 'migrate', '--env', 'local'], { cwd });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout + migrate.stderr).toContain('up to date');
+    const status = await runCli(['status', '--env', 'local', '--json'], { cwd });
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.stacks.map((stack: { status: string }) => stack.status)).toEqual(['CREATE_COMPLETE', 'CREATE_COMPLETE']);
+    expect(report.queues.find((queue: { isDeadLetterQueue: boolean }) => queue.isDeadLetterQueue)?.visible).toBe(0);
+    expect(report.alarms.every((alarm: { state: string }) => alarm.state === 'INSUFFICIENT_DATA')).toBe(true);
+    expect(report.warnings.join(' ')).toContain('not evaluated locally');
+  });
+});
