@@ -127,17 +127,75 @@ it('Ctrl-C without a terminal leaves the task running and says how to cancel it'
   expect(s.err.join('')).toContain("--task-handle 'h-2'");
 });
 
-it('Ctrl-C on a terminal offers CancelMessageMoveTask and reports what had moved', async () => {
+it('Ctrl-C on a terminal offers CancelMessageMoveTask, waits through CANCELLING, and reports what had moved', async () => {
   let fire: () => void = () => {};
-  sqs.on(ListMessageMoveTasksCommand).resolvesOnce({ Results: [] }).resolves({ Results: [task('RUNNING', 60, { TaskHandle: 'h-3' })] });
+  let cancelled = 0;
+  const after = [task('CANCELLING', 61, { TaskHandle: 'h-3' }), task('CANCELLED', 63)];
+  let listed = 0;
+  sqs.on(ListMessageMoveTasksCommand).callsFake(() => {
+    listed += 1;
+    if (listed === 1) return { Results: [] };
+    if (cancelled === 0) return { Results: [task('RUNNING', 60, { TaskHandle: 'h-3' })] };
+    return { Results: [after[Math.min(cancelled++ - 1, 1)]!] };
+  });
   sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h-3' });
-  sqs.on(CancelMessageMoveTaskCommand).resolves({ ApproximateNumberOfMessagesMoved: 61 });
+  sqs.on(CancelMessageMoveTaskCommand).callsFake(() => ((cancelled = 1), { ApproximateNumberOfMessagesMoved: 61 }));
   const io = new RecordingIo([true, true]);
   const code = await redrive(io, {}, { onInterrupt: (listener) => ((fire = listener), () => {}), sleep: async () => fire() });
   expect(code).toBe(ExitCode.interrupted);
   expect(io.questions[1]).toMatchObject({ kind: 'confirm', message: expect.stringContaining('About 60 messages have moved. Cancel the move task?') });
   expect(sqs).toHaveReceivedCommandWith(CancelMessageMoveTaskCommand, { TaskHandle: 'h-3' });
-  expect(io.stdout).toContain('About 61 messages had moved');
+  expect(io.stdout).toContain('Cancelled the move task (CANCELLED). About 63 messages had moved');
+});
+
+// Task states as ListMessageMoveTasks documents them: RUNNING, FAILED, CANCELLING, CANCELLED,
+// COMPLETED; TaskHandle "only present if the task is running"
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html).
+it('a CANCELLING task blocks a new one: refused like a running one', async () => {
+  sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [task('CANCELLING', 7, { TaskHandle: 'old-handle' })] });
+  const error = await redrive(new RecordingIo([], false), {}, {}, true).catch((e: unknown) => e);
+  expect(isWatchpointError(error) && error.code).toBe('DLQ_MOVE_TASK_RUNNING');
+  expect(formatError(error)).toContain('being cancelled (CANCELLING)');
+  expect(sqs).not.toHaveReceivedCommand(StartMessageMoveTaskCommand);
+});
+
+it('CANCELLING (someone else cancelled it) is not reported as the end: it polls on to CANCELLED', async () => {
+  sqs.on(ListMessageMoveTasksCommand)
+    .resolvesOnce({ Results: [] })
+    .resolvesOnce({ Results: [task('RUNNING', 10, { TaskHandle: 'h-5' })] })
+    .resolvesOnce({ Results: [task('CANCELLING', 20, { TaskHandle: 'h-5' })] })
+    .resolves({ Results: [task('CANCELLED', 25)] });
+  sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h-5' });
+  const error = await redrive(new RecordingIo([true]), {}).catch((e: unknown) => e);
+  expect(formatError(error)).toContain('The move task ended CANCELLED after moving about 25 messages');
+  expect(formatError(error)).not.toContain('ended CANCELLING');
+});
+
+it('picks this run\'s task by its start time, not the newest one listed', async () => {
+  const ours = 1_700_000_000_000;
+  sqs.on(ListMessageMoveTasksCommand)
+    .resolvesOnce({ Results: [task('COMPLETED', 5, { StartedTimestamp: ours - 60_000 })] })
+    .resolvesOnce({ Results: [task('RUNNING', 3, { TaskHandle: 'h-6', StartedTimestamp: ours })] })
+    // Ours failed; by then someone started (and finished) another task, now the newest.
+    .resolves({ Results: [task('COMPLETED', 120, { StartedTimestamp: ours + 30_000 }), task('FAILED', 3, { StartedTimestamp: ours, FailureReason: 'AWS.SimpleQueueService.NonExistentQueue' }), task('COMPLETED', 5, { StartedTimestamp: ours - 60_000 })] });
+  sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h-6' });
+  // Bounded: a redrive that cannot find its task would otherwise poll for ever.
+  let rounds = 0;
+  const sleep = async () => {
+    if ((rounds += 1) > 50) throw new Error('still polling after 50 rounds: this run\'s task was not found');
+  };
+  const error = await redrive(new RecordingIo([true]), {}, { sleep }).catch((e: unknown) => e);
+  expect(isWatchpointError(error) && error.code).toBe('DLQ_MOVE_TASK_FAILED');
+  expect(formatError(error)).toContain('ended FAILED after moving about 3 messages');
+});
+
+it('a task that ended before the first poll is the earliest one not listed before the start', async () => {
+  sqs.on(ListMessageMoveTasksCommand)
+    .resolvesOnce({ Results: [task('COMPLETED', 5, { StartedTimestamp: 1_600_000_000_000 })] })
+    .resolves({ Results: [task('COMPLETED', 9, { StartedTimestamp: 1_700_000_900_000 }), task('FAILED', 2, { StartedTimestamp: 1_700_000_000_000, FailureReason: 'x' }), task('COMPLETED', 5, { StartedTimestamp: 1_600_000_000_000 })] });
+  sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h-7' });
+  const error = await redrive(new RecordingIo([true]), {}).catch((e: unknown) => e);
+  expect(formatError(error)).toContain('ended FAILED after moving about 2 messages');
 });
 
 it('a task that fails is reported with its reason (exit 1)', async () => {

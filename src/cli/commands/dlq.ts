@@ -360,13 +360,20 @@ async function moveTaskCommand(input: {
   const sleep = input.deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const listTasks = async () => (await aws(() => sqs.send(new ListMessageMoveTasksCommand({ SourceArn: setup.dlq.arn, MaxResults: 10 })), envName)).Results ?? [];
 
-  const running = (await listTasks()).find((task) => task.Status === 'RUNNING');
+  const before = await listTasks();
+  const running = before.find((task) => isActiveTask(task));
   if (running) {
-    throw new WatchpointError(`A message move task is already running on ${setup.dlq.name}: ${describeTask(running)}. SQS allows one per queue.`, {
+    const cancelling = running.Status === 'CANCELLING';
+    throw new WatchpointError(`A message move task is ${cancelling ? 'being cancelled (CANCELLING)' : 'already running'} on ${setup.dlq.name}: ${describeTask(running)}. SQS allows one active task per queue, and a CANCELLING one still counts.`, {
       code: 'DLQ_MOVE_TASK_RUNNING', fault: 'system',
-      fix: `Wait for it to finish, or cancel it: aws sqs cancel-message-move-task --region ${input.region} --task-handle '${running.TaskHandle ?? '<handle>'}'`,
+      fix: cancelling
+        ? 'Wait until it is CANCELLED (`aws sqs list-message-move-tasks --source-arn <the DLQ\'s ARN>`), then run the redrive again.'
+        : `Wait for it to finish, or cancel it: aws sqs cancel-message-move-task --region ${input.region} --task-handle '${running.TaskHandle ?? '<handle>'}'`,
     });
   }
+  // Tasks that existed before this run: ours is a task not among them (SQS drops the handle once a
+  // task ends, so after that it is known only by its start time).
+  const known = new Set(before.map((task) => task.StartedTimestamp));
   if (input.depth.visible === 0) {
     io.result(`The DLQ ${setup.dlq.name} is empty${input.depth.inFlight > 0 ? ` (${input.depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
     return ExitCode.ok;
@@ -414,14 +421,24 @@ async function moveTaskCommand(input: {
   let delay = 1_000;
   let lastShown = '';
   let latest: ListMessageMoveTasksResultEntry | undefined;
+  let ours: number | undefined;
+  const poll = async () => {
+    const picked = pickTask(await listTasks(), handle, known, ours);
+    if (picked) {
+      latest = picked;
+      ours = picked.StartedTimestamp ?? ours;
+    }
+    return picked;
+  };
   try {
     for (;;) {
-      latest = pickTask(await listTasks(), handle, latest);
+      await poll();
       if (latest) {
         const shown = `  moved ${latest.ApproximateNumberOfMessagesMoved ?? 0} / ${latest.ApproximateNumberOfMessagesToMove ?? '?'} (${latest.Status})`;
         if (shown !== lastShown) io.notify('info', shown);
         lastShown = shown;
-        if (latest.Status && latest.Status !== 'RUNNING') break;
+        // CANCELLING is not an end: the task still moves messages until it is CANCELLED.
+        if (latest.Status && !isActiveTask(latest)) break;
       }
       if (interrupts > handled) {
         handled = interrupts;
@@ -440,7 +457,19 @@ async function moveTaskCommand(input: {
         }
         if (cancel) {
           const cancelled = await aws(() => sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: handle })), envName);
-          io.result(`Cancelled the move task. About ${cancelled.ApproximateNumberOfMessagesMoved ?? moved} messages had moved back to their source queues; the rest stay in ${setup.dlq.name}.`);
+          // The cancel is asynchronous: the task is CANCELLING, and still moving, until SQS says CANCELLED.
+          let wait = 1_000;
+          for (let attempt = 0; attempt < 8 && (!latest || isActiveTask(latest)); attempt += 1) {
+            await sleep(wait);
+            wait = Math.min(wait * 2, 10_000);
+            await poll();
+          }
+          const movedNow = latest?.ApproximateNumberOfMessagesMoved ?? cancelled.ApproximateNumberOfMessagesMoved ?? moved;
+          if (latest && isActiveTask(latest)) {
+            io.result(`Cancel requested; the move task is still ${latest.Status} (about ${movedNow} messages moved so far, and it may move more before it stops). What has moved stays moved; the rest stay in ${setup.dlq.name}. Check: aws sqs list-message-move-tasks --region ${input.region} --source-arn '${setup.dlq.arn}'`);
+          } else {
+            io.result(`Cancelled the move task (${latest?.Status ?? 'CANCELLED'}). About ${movedNow} messages had moved back to their source queues; the rest stay in ${setup.dlq.name}.`);
+          }
           return ExitCode.interrupted;
         }
         io.notify('info', 'Still moving; watching the task again.');
@@ -464,13 +493,24 @@ async function moveTaskCommand(input: {
   });
 }
 
-/** Our task: the one with our handle while it runs; once it ends SQS drops the handle, so the newest. */
-function pickTask(tasks: ListMessageMoveTasksResultEntry[], handle: string, previous: ListMessageMoveTasksResultEntry | undefined): ListMessageMoveTasksResultEntry | undefined {
+/** RUNNING and CANCELLING tasks are active: both block StartMessageMoveTask, and both still move messages. */
+function isActiveTask(task: ListMessageMoveTasksResultEntry): boolean {
+  return task.Status === 'RUNNING' || task.Status === 'CANCELLING';
+}
+
+/**
+ * This run's task. While it is active it carries our handle; once it ends SQS drops the handle
+ * ("TaskHandle ... Only present if the task is running",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html),
+ * so it is found by the start time seen with the handle, or, if it ended before the first poll, as
+ * the earliest task that was not listed before the start (any later one was started after ours).
+ * Never simply the newest: someone may have started another task since.
+ */
+function pickTask(tasks: ListMessageMoveTasksResultEntry[], handle: string, known: ReadonlySet<number | undefined>, ours: number | undefined): ListMessageMoveTasksResultEntry | undefined {
   const byHandle = tasks.find((task) => task.TaskHandle === handle);
   if (byHandle) return byHandle;
-  const newest = [...tasks].sort((a, b) => (b.StartedTimestamp ?? 0) - (a.StartedTimestamp ?? 0))[0];
-  if (newest && (!previous?.StartedTimestamp || newest.StartedTimestamp === previous.StartedTimestamp)) return newest;
-  return previous;
+  if (ours !== undefined) return tasks.find((task) => task.StartedTimestamp === ours);
+  return tasks.filter((task) => !known.has(task.StartedTimestamp)).sort((a, b) => (a.StartedTimestamp ?? 0) - (b.StartedTimestamp ?? 0))[0];
 }
 
 function describeTask(task: ListMessageMoveTasksResultEntry): string {
