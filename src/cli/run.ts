@@ -123,7 +123,8 @@ Examples:
 function watchCtrlC(streams: Streams): () => void {
   let pressed = 0;
   const listener = () => {
-    if (ctrlCOwned()) return;
+    // A command that listens for SIGINT itself (through handleCtrlC, or directly) handles it.
+    if (ctrlCOwned() || process.listenerCount('SIGINT') > 1) return;
     pressed += 1;
     const { ledger } = awsRuntime();
     const inFlight = ledger.interrupt();
