@@ -3,6 +3,7 @@
 // time budget per call, the waiting notice, --verbose), target.ts (which endpoint), explain.ts
 // (what an AWS error means and how to fix it).
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { RetryStrategyV2 } from '@smithy/types';
 import type { StageConfig } from '../config/schema.ts';
 import { awsRuntime } from './aws/runtime.ts';
 
@@ -14,7 +15,7 @@ export interface AwsClientConfig {
   /** Only for `--env local` (watchpoint dev's endpoint): real credentials never go there. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   maxAttempts: number;
-  retryMode: 'adaptive';
+  retryStrategy: RetryStrategyV2;
   requestHandler: NodeHttpHandler;
 }
 
@@ -31,7 +32,8 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
     ...(devEndpoints.has(stage.awsEndpointUrl) ? { credentials: DEV_CREDENTIALS } : {}),
     maxAttempts: 5,
-    retryMode: 'adaptive',
+    // Adaptive retries that stop when the next attempt would start past the call's budget.
+    retryStrategy: awsRuntime().retryStrategy,
     // One handler for the whole run: it owns the budget, the waiting notice and the call ledger.
     requestHandler: awsRuntime().handler as unknown as NodeHttpHandler,
   };

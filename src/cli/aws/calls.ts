@@ -3,8 +3,9 @@
 // says which call is waiting when one takes more than a moment, logs each call under --verbose, and
 // remembers which service, action and endpoint a response or failure belongs to, so that one
 // explainer (explain.ts) can name them.
-import type { HttpHandlerOptions } from '@smithy/types';
+import type { HttpHandlerOptions, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { AdaptiveRetryStrategy } from '@smithy/util-retry';
 import { userError } from '../errors.ts';
 import type { Level } from '../io.ts';
 
@@ -308,5 +309,41 @@ export class WatchedHttpHandler {
 
   destroy(): void {
     this.inner.destroy();
+  }
+}
+
+/**
+ * The SDK's adaptive retries, stopped when the next attempt would start past the call's budget: the
+ * call then fails with the last real answer (throttling, a 5xx...), not a bare timeout. The HTTP
+ * handler still cuts an attempt that is waiting when the budget runs out.
+ */
+export class BudgetRetryStrategy implements RetryStrategyV2 {
+  readonly mode = 'adaptive';
+  private readonly inner: AdaptiveRetryStrategy;
+  private readonly budgetMs: number;
+  private readonly started = new WeakMap<RetryToken, number>();
+
+  constructor(budgetMs: number, maxAttempts = 5) {
+    this.inner = new AdaptiveRetryStrategy(async () => maxAttempts);
+    this.budgetMs = budgetMs;
+  }
+
+  async acquireInitialRetryToken(scope: string): Promise<RetryToken> {
+    const startedAt = Date.now();
+    const token = await this.inner.acquireInitialRetryToken(scope);
+    this.started.set(token, startedAt);
+    return token;
+  }
+
+  async refreshRetryTokenForRetry(token: RetryToken, errorInfo: RetryErrorInfo): Promise<RetryToken> {
+    const startedAt = this.started.get(token) ?? Date.now();
+    const next = await this.inner.refreshRetryTokenForRetry(token as never, errorInfo);
+    if (Date.now() - startedAt + next.getRetryDelay() >= this.budgetMs) throw new Error('the call\'s time budget is spent');
+    this.started.set(next, startedAt);
+    return next;
+  }
+
+  recordSuccess(token: RetryToken): void {
+    this.inner.recordSuccess(token as never);
   }
 }

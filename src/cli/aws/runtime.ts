@@ -1,12 +1,13 @@
 // The AWS side of one CLI run: the call ledger and handler every client shares, and the target
 // (region + endpoint) once the command has resolved its stage. run() starts it and ends it.
 import type { Io } from '../io.ts';
-import { CallLedger, WatchedHttpHandler, awsTimeoutMs, type CallEvents } from './calls.ts';
+import { BudgetRetryStrategy, CallLedger, WatchedHttpHandler, awsTimeoutMs, type CallEvents } from './calls.ts';
 import { applyTargetToProcessEnv, awsTarget, ignoredEndpointWarning, type AwsTarget } from './target.ts';
 
 export interface AwsRuntime {
   ledger: CallLedger;
   handler: WatchedHttpHandler;
+  retryStrategy: BudgetRetryStrategy;
   target: AwsTarget | undefined;
   io: Pick<Io, 'notify'> | undefined;
   /** Undoes the process.env changes made for the target. */
@@ -25,7 +26,7 @@ export function startAwsRuntime(input: { io: Pick<Io, 'notify'>; env: NodeJS.Pro
   endAwsRuntime();
   const events: CallEvents = { notify: (level, text) => input.io.notify(level, text), verbose: input.verbose };
   const ledger = new CallLedger({ timeoutMs: awsTimeoutMs(input.env), events });
-  current = { ledger, handler: new WatchedHttpHandler(ledger), target: undefined, io: input.io, restoreEnv: undefined };
+  current = { ledger, handler: new WatchedHttpHandler(ledger), retryStrategy: new BudgetRetryStrategy(ledger.settings.timeoutMs), target: undefined, io: input.io, restoreEnv: undefined };
   return current;
 }
 
@@ -33,7 +34,7 @@ export function startAwsRuntime(input: { io: Pick<Io, 'notify'>; env: NodeJS.Pro
 export function awsRuntime(): AwsRuntime {
   if (!current) {
     const ledger = new CallLedger({ timeoutMs: awsTimeoutMs(process.env), events: { notify: () => undefined, verbose: false } });
-    current = { ledger, handler: new WatchedHttpHandler(ledger), target: undefined, io: undefined, restoreEnv: undefined };
+    current = { ledger, handler: new WatchedHttpHandler(ledger), retryStrategy: new BudgetRetryStrategy(ledger.settings.timeoutMs), target: undefined, io: undefined, restoreEnv: undefined };
   }
   return current;
 }

@@ -4,6 +4,8 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from '../aws.ts';
+import { BudgetRetryStrategy } from '../aws/calls.ts';
+import { awsRuntime } from '../aws/runtime.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -145,7 +147,7 @@ async function buildClients(region: string, endpoint: string | undefined): Promi
     ssm: new SSMClient(config),
     cloudformation: new CloudFormationClient(config),
     // Few attempts: the verify loop does its own backoff.
-    stsWith: (credentials) => new STSClient({ ...config, maxAttempts: 1, credentials }),
+    stsWith: (credentials) => new STSClient({ ...config, maxAttempts: 1, retryStrategy: new BudgetRetryStrategy(awsRuntime().ledger.settings.timeoutMs, 1), credentials }),
   };
 }
 

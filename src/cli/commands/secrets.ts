@@ -193,7 +193,7 @@ async function checkCommand(context: SecretsContext): Promise<number> {
     );
   }
   if (!report.ok) {
-    context.io.notify('error', `Secrets of "${resolved.envName}" not ready: ${report.failing.join(', ')}. Fix with \`watchpoint secrets set <name> --env ${resolved.envName}\`.`);
+    context.io.notify('error', `Secrets of "${resolved.envName}" not ready: ${report.failing.join(', ')}.\n  fix: Set each with \`watchpoint secrets set <name> --env ${resolved.envName}\`, then run \`watchpoint secrets check --env ${resolved.envName}\` again.`);
     return ExitCode.failure;
   }
   context.io.notify('success', `All required secrets of "${resolved.envName}" are set and valid.`);

@@ -98,7 +98,7 @@ async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => 
         // Missing stack, expired credentials, bad config: polling again will not fix them.
         if (isUserFault(error)) throw error;
         last = ExitCode.failure;
-        context.io.notify('error', `${formatError(error).replace(/^Error: /, '')}\n(retrying in ${seconds}s)`);
+        context.io.notify('error', `(retrying in ${seconds}s) ${formatError(error).replace(/^Error: /, '')}`);
       }
       if (context.json === false && tty) context.io.notify('info', `Refreshing every ${seconds}s. Ctrl-C to stop.`);
       const wait = Math.max(0, seconds * 1000 - (Date.now() - started));
