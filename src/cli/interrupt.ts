@@ -58,3 +58,47 @@ function count(names: readonly string[]): string[] {
   for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
   return [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name));
 }
+
+export interface StopSignal {
+  signal: AbortSignal;
+  /** Gives Ctrl-C back (or stops listening to the injected signal). */
+  release(): void;
+}
+
+/**
+ * For a command that runs until the operator stops it (status --watch, logs --follow): a signal
+ * aborted by Ctrl-C or SIGTERM, with this command owning Ctrl-C meanwhile, or, in tests, by the
+ * injected `external` signal alone.
+ */
+export function stopOnCtrlC(external?: AbortSignal): StopSignal {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  if (external) {
+    if (external.aborted) controller.abort();
+    else external.addEventListener('abort', onSignal, { once: true });
+    return { signal: controller.signal, release: () => external.removeEventListener('abort', onSignal) };
+  }
+  const releaseCtrlC = handleCtrlC(onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      releaseCtrlC();
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Waits `ms`, or less when the signal aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,23 +1,17 @@
 // `watchpoint logs` against moto's CloudFormation and CloudWatch Logs, reading log events that the
 // real handlers wrote with their real Powertools loggers (test/incident/pipeline-run.ts).
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
-import { motoEndpoint, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
-import { runForecastThroughHandlers, type RunLogs } from './pipeline-run.ts';
-import { deployPlatform, writeLogLines } from './moto-world.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+import type { RunLogs } from './pipeline-run.ts';
+import { incidentWorld } from './moto-world.ts';
 
 let run: RunLogs;
 let cwd: string;
-const envName = uniqueEnvName();
-const undeployed = uniqueEnvName();
+let envName: string;
+let undeployed: string;
 
 beforeAll(async () => {
-  run = await runForecastThroughHandlers({ fauxqs: inject('fauxqsEndpoint'), ses: inject('sesEndpoint'), databaseUrl: inject('databaseUrl') });
-  const platform = await deployPlatform(envName);
-  for (const [alias, lines] of Object.entries(run.lines)) await writeLogLines(platform.groups[alias]!, lines);
-  useMotoCredentials();
-  cwd = await tempDir();
-  await writeConfig(cwd, { [envName]: motoStage(), [undeployed]: motoStage() });
+  ({ run, cwd, envName, undeployed } = await incidentWorld());
 });
 
 // A later --env overrides this one (commander keeps the last value).

@@ -4,9 +4,12 @@
 // does in AWS. writeLogLines() ships captured handler output into a group, as Lambda would.
 import { CloudFormationClient, CreateStackCommand, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
 import { LOG_SOURCES } from '../../src/cli/logs/groups.ts';
-import { motoClient } from '../helpers/moto.ts';
+import { tempDir, writeConfig } from '../helpers/cli.ts';
+import { motoClient, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
+import { runForecastThroughHandlers, type RunLogs } from './pipeline-run.ts';
 
 export function motoClients() {
   return { cloudformation: motoClient(CloudFormationClient), logs: motoClient(CloudWatchLogsClient), sqs: motoClient(SQSClient) };
@@ -76,4 +79,32 @@ export async function writeLogLines(logGroupName: string, lines: readonly string
   for (let i = 0; i < events.length; i += 5000) {
     await logs.send(new PutLogEventsCommand({ logGroupName, logStreamName, logEvents: events.slice(i, i + 5000) }));
   }
+}
+
+export interface IncidentWorld {
+  run: RunLogs;
+  platform: Platform;
+  /** A directory whose watchpoint.config.json has both environments, pointed at moto. */
+  cwd: string;
+  envName: string;
+  /** An environment in the config with no stack. */
+  undeployed: string;
+}
+
+/**
+ * The forecast run through the real handlers, its lines in a deployed platform's log groups, what the
+ * eval worker parked in the DLQ in the stack's DLQ, moto's credentials for the CLI, and a config.
+ */
+export async function incidentWorld(): Promise<IncidentWorld> {
+  const run = await runForecastThroughHandlers({ fauxqs: inject('fauxqsEndpoint'), ses: inject('sesEndpoint'), databaseUrl: inject('databaseUrl') });
+  const envName = uniqueEnvName();
+  const undeployed = uniqueEnvName();
+  const platform = await deployPlatform(envName);
+  for (const [alias, lines] of Object.entries(run.lines)) await writeLogLines(platform.groups[alias]!, lines);
+  const { sqs } = motoClients();
+  for (const body of run.parked) await sqs.send(new SendMessageCommand({ QueueUrl: platform.queues['QueuesDeadLetterQueue1A2B3C4D']!, MessageBody: body }));
+  useMotoCredentials();
+  const cwd = await tempDir();
+  await writeConfig(cwd, { [envName]: motoStage(), [undeployed]: motoStage() });
+  return { run, platform, cwd, envName, undeployed };
 }

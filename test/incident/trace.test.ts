@@ -3,31 +3,24 @@
 // moto 5.2.1's Insights parser ignores `filter` (it returns every line of the groups in the window),
 // so these tests also prove that trace keeps only the lines that carry the id.
 import { StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { traceCommand } from '../../src/cli/commands/trace.ts';
-import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
-import { motoClient, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
-import { runForecastThroughHandlers, type RunLogs } from './pipeline-run.ts';
-import { deployPlatform, writeLogLines } from './moto-world.ts';
+import { runCli } from '../helpers/cli.ts';
+import { motoClient } from '../helpers/moto.ts';
+import type { RunLogs } from './pipeline-run.ts';
+import { incidentWorld } from './moto-world.ts';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 let run: RunLogs;
 let cwd: string;
-const envName = uniqueEnvName();
-const undeployed = uniqueEnvName();
+let envName: string;
+let undeployed: string;
 
 beforeAll(async () => {
-  run = await runForecastThroughHandlers({ fauxqs: inject('fauxqsEndpoint'), ses: inject('sesEndpoint'), databaseUrl: inject('databaseUrl') });
-  const platform = await deployPlatform(envName);
-  for (const [alias, lines] of Object.entries(run.lines)) await writeLogLines(platform.groups[alias]!, lines);
-  // What the eval worker parked in the DLQ goes to this stack's DLQ (moto), where trace reads its depth.
-  for (const body of run.parked) await motoClient(SQSClient).send(new SendMessageCommand({ QueueUrl: platform.queues['QueuesDeadLetterQueue1A2B3C4D']!, MessageBody: body }));
-  useMotoCredentials();
-  cwd = await tempDir();
-  await writeConfig(cwd, { [envName]: motoStage(), [undeployed]: motoStage() });
+  ({ run, cwd, envName, undeployed } = await incidentWorld());
 });
 
 const trace = (...args: string[]) => runCli(['trace', '--env', envName, ...args], { cwd });

@@ -4,7 +4,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClientConfig } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
-import { handleCtrlC } from '../interrupt.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { pickStyle } from '../status/report.ts';
 import { fetchEvents, type LogEvent } from '../logs/fetch.ts';
@@ -114,25 +114,15 @@ async function followCommand(
   print: (event: LogEvent) => void,
 ): Promise<number> {
   const { follow } = await import('../logs/tail.ts');
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  const external = context.stop;
-  let releaseCtrlC: (() => void) | undefined;
-  if (external) {
-    if (external.aborted) controller.abort();
-    else external.addEventListener('abort', onSignal, { once: true });
-  } else {
-    // Ctrl-C is how --follow ends: this command owns it, so the session is closed and said so.
-    releaseCtrlC = handleCtrlC(onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  // Ctrl-C is how --follow ends: this command owns it, so the session is closed and said so.
+  const stop = stopOnCtrlC(context.stop);
   context.io.notify('info', `Following ${describeTargets(targets)}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}. Ctrl-C to stop.`);
   try {
     const mode = await follow(clients.logs, targets, {
       stackId,
       ...(request.filterPattern ? { filterPattern: request.filterPattern } : {}),
       ...(request.level ? { keep: levelFilter(request.level) } : {}),
-      signal: controller.signal,
+      signal: stop.signal,
       onEvent: print,
       notify: (level, text) => context.io.notify(level, text),
       ...(context.sleep ? { sleep: context.sleep } : {}),
@@ -142,11 +132,7 @@ async function followCommand(
   } catch (error) {
     throw explainAwsError(error, { envName });
   } finally {
-    if (external) external.removeEventListener('abort', onSignal);
-    else {
-      releaseCtrlC?.();
-      process.off('SIGTERM', onSignal);
-    }
+    stop.release();
   }
 }
 

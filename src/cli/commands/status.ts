@@ -1,7 +1,7 @@
 // `watchpoint status`: alarm health, dead-man's-switch freshness and queue depths, read-only.
 import { formatError, ExitCode, userError } from '../errors.ts';
 import { LOCAL_ENV_NAME, resolveStage, type CommandContext } from '../context.ts';
-import { handleCtrlC } from '../interrupt.ts';
+import { abortableSleep, stopOnCtrlC } from '../interrupt.ts';
 import { awsClientConfig } from '../aws.ts';
 import { collectStatus, isUserFault, type StatusClients } from '../status/collect.ts';
 import { buildReport, pickStyle, renderHuman } from '../status/report.ts';
@@ -74,27 +74,17 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
  * cleanly (aborting a poll in flight) and the exit code is that of the last completed poll.
  */
 async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => Promise<number>, seconds: number, tty: boolean): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  const external = context.stop;
-  let releaseCtrlC: (() => void) | undefined;
-  if (external) {
-    if (external.aborted) controller.abort();
-    else external.addEventListener('abort', onSignal, { once: true });
-  } else {
-    releaseCtrlC = handleCtrlC(onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const stop = stopOnCtrlC(context.stop);
   const sleep = context.sleep ?? abortableSleep;
   let last: number | undefined;
   try {
-    while (!controller.signal.aborted) {
+    while (!stop.signal.aborted) {
       const started = Date.now();
       try {
         // Ctrl-C must not wait for a request still retrying inside the SDK.
-        last = await Promise.race([poll(controller.signal), rejectOnAbort(controller.signal)]);
+        last = await Promise.race([poll(stop.signal), rejectOnAbort(stop.signal)]);
       } catch (error) {
-        if (controller.signal.aborted) break;
+        if (stop.signal.aborted) break;
         // Missing stack, expired credentials, bad config: polling again will not fix them.
         if (isUserFault(error)) throw error;
         last = ExitCode.failure;
@@ -102,14 +92,10 @@ async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => 
       }
       if (context.json === false && tty) context.io.notify('info', `Refreshing every ${seconds}s. Ctrl-C to stop.`);
       const wait = Math.max(0, seconds * 1000 - (Date.now() - started));
-      await sleep(wait, controller.signal);
+      await sleep(wait, stop.signal);
     }
   } finally {
-    if (external) external.removeEventListener('abort', onSignal);
-    else {
-      releaseCtrlC?.();
-      process.off('SIGTERM', onSignal);
-    }
+    stop.release();
   }
   return last ?? ExitCode.interrupted;
 }
@@ -122,18 +108,6 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<StatusClients> {
   const [{ CloudFormationClient }, { CloudWatchClient }, { SQSClient }] = await Promise.all([

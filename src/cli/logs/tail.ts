@@ -3,6 +3,7 @@
 // runs until the signal aborts; aborting closes the stream, which ends the (per-minute billed) session.
 import type { CloudWatchLogsClient, StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
 import { isCredentialError } from '../aws.ts';
+import { abortableSleep } from '../interrupt.ts';
 import { isNetworkError } from '../stack-resources.ts';
 import type { LogEvent } from './fetch.ts';
 import type { LogGroupTarget } from './groups.ts';
@@ -179,17 +180,4 @@ async function poll(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget
     for (const [id, at] of seen) if (at < cursor - 2 * POLL_OVERLAP_MS) seen.delete(id);
     await sleep(POLL_INTERVAL_MS, options.signal);
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
