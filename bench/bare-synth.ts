@@ -1,9 +1,11 @@
 // Baselines for the synth benchmarks: the same stacks through a bare in-process app.synth(), no CLI.
-// Usage: node bench/bare-synth.ts OUTDIR [--skip-bundling] [--no-nag] [--esbuild-pass]
+// Usage: node bench/bare-synth.ts OUTDIR [--skip-bundling] [--no-nag] [--esbuild-pass] [--cpu]
 //   --skip-bundling  the zip functions point at their sources (no bundle is built or read)
 //   --no-nag         without the cdk-nag AwsSolutions checks (to measure their share)
 //   --esbuild-pass   first one plain esbuild build of the six entry points, written under OUTDIR
 //                    (with --skip-bundling: the cold-synth baseline, esbuild pass + bare synth)
+//   --cpu            print {"processCpuMs", "synthCpuMs"} on stdout: CPU time of the whole process and
+//                    of app.synth() alone (less disturbed by other load on the machine than wall time)
 // Without --skip-bundling the bundles come from buildZipBundles() and its cache.
 import { join } from 'node:path';
 import { stageConfigSchema } from '../src/config/schema.ts';
@@ -33,4 +35,9 @@ const { app } = createPlatformApp({
   nag: !flags.includes('--no-nag'),
   ...(skip ? { bundling: false } : { bundles: (await buildZipBundles()).bundles }),
 });
+const before = process.cpuUsage();
 app.synth();
+if (flags.includes('--cpu')) {
+  const ms = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1000;
+  process.stdout.write(`${JSON.stringify({ processCpuMs: ms(process.cpuUsage()), synthCpuMs: ms(process.cpuUsage(before)) })}\n`);
+}
