@@ -69,3 +69,20 @@ describe('runInsights', () => {
     expect(windows).toEqual([[start, start + 7200], [start, start + 3600], [start + 3600, start + 7200]]);
   });
 });
+
+describe('runInsights interrupted', () => {
+  it('Ctrl-C while the query runs stops it (StopQuery), so it does not keep scanning and billing', async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: 'q9' });
+    logs.on(GetQueryResultsCommand).resolves({ status: 'Running' });
+    logs.on(StopQueryCommand).resolves({ success: true });
+    const controller = new AbortController();
+    const run = runInsights(new CloudWatchLogsClient({ region: 'eu-west-1' }), {
+      ...base,
+      timeoutMs: 60_000,
+      abortSignal: controller.signal,
+      sleep: async () => controller.abort(),
+    });
+    await expect(run).rejects.toThrow();
+    expect(logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input)).toEqual([{ queryId: 'q9' }]);
+  });
+});
