@@ -43,7 +43,9 @@ export const defineSecrets: DefineCommand = (program, definer) => {
     .addHelpText('after', `
 Values are never printed unless you pass --reveal (stdout only). Names: database/url,
 billing/stripe_secret_key, billing/stripe_webhook_secret, billing/stripe_publishable_key,
-forecast/runpod_api_key, auth/session_key, security/admin_api_key, auth/google_secret, auth/github_secret.
+forecast/runpod_api_key, auth/session_key, security/admin_api_key, auth/google_secret, auth/github_secret,
+and, written only by \`watchpoint runpod rotate-keys\`: forecast/runpod_aws_access_key_id,
+forecast/runpod_aws_secret_access_key.
 
 Examples:
   watchpoint secrets list --env prod

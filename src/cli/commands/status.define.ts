@@ -12,7 +12,8 @@ export const defineStatus: DefineCommand = (program, definer) => {
         'after',
         `
 Exit codes: 0 healthy; 3 an alarm is in ALARM or a forecast is late or never seen in 24 h;
-1 error; 2 bad usage. INSUFFICIENT_DATA alone is shown first but does not make it exit 3.
+1 error (AWS unreachable, expired credentials...); 2 bad usage, or the stack is not deployed.
+INSUFFICIENT_DATA alone is shown first but does not make it exit 3.
 With --watch, the exit code is that of the last completed poll.
 
 Examples:

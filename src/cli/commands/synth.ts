@@ -4,6 +4,7 @@ import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { StageConfig } from '../../config/schema.ts';
 import type { BundleReport } from '../../stack/bundling/build.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
+import { prepareOutputDirectory } from '../out-dir.ts';
 
 /** Docker's rule for a tag. */
 const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -36,6 +37,8 @@ export async function synthCommand(context: SynthContext): Promise<number> {
   if (context.out.trim() === '') throw userError('OUT_INVALID', '--out is empty.', 'Give a directory, e.g. --out cdk.out.');
   const { envName, stage } = await resolveStage(context);
   const outdir = resolve(cwd, context.out);
+  // Fails at once, exit 2, on a file, a read-only place or a path mkdir cannot make (/proc/...).
+  prepareOutputDirectory('--out', context.out, outdir);
 
   io.notify('info', `Synthesizing environment "${envName}" (${stage.region}) into ${shown(cwd, outdir)} ...`);
   const result = await synthesize({
