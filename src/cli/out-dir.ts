@@ -29,19 +29,27 @@ export function prepareOutputDirectory(flag: string, given: string, path: string
     if (!stat.isDirectory()) throw fail(existing === path ? 'is a file, not a directory' : `${existing} is a file, not a directory`);
     break;
   }
-  for (const dir of missing) {
-    try {
-      mkdirSync(dir);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw fail(`cannot create ${dir}`, code);
-    }
-  }
-  const probe = join(path, `.watchpoint-write-test-${process.pid}`);
+  // Made to prove they can be, then removed again: a run that fails later (bad config, bundling)
+  // leaves nothing behind, and synthesis makes them for real.
+  const made: string[] = [];
   try {
-    writeFileSync(probe, '');
-    rmSync(probe, { force: true });
-  } catch (error) {
-    throw fail('cannot be written', (error as NodeJS.ErrnoException).code);
+    for (const dir of missing) {
+      try {
+        mkdirSync(dir);
+        made.unshift(dir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST') throw fail(`cannot create ${dir}`, code);
+      }
+    }
+    const probe = join(path, `.watchpoint-write-test-${process.pid}`);
+    try {
+      writeFileSync(probe, '');
+      rmSync(probe, { force: true });
+    } catch (error) {
+      throw fail('cannot be written', (error as NodeJS.ErrnoException).code);
+    }
+  } finally {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
   }
 }
