@@ -10,6 +10,7 @@ import * as api from './suites/api.ts';
 import * as delivery from './suites/delivery.ts';
 import * as synth16 from './suites/synth.ts';
 import * as incident from './suites/incident.ts';
+import * as dev from './suites/dev.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -45,6 +46,9 @@ const SUITES: Record<string, Suite> = {
   // issue 17: logs, trace, drift
   'trace-run': incident.traceRun,
   'logs-9-groups': incident.logsNineGroups,
+  // issue 18: watchpoint dev
+  'dev-start': dev.start,
+  'dev-cycle': dev.cycle,
 };
 
 const wanted = process.argv.slice(2);

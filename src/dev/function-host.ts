@@ -9,7 +9,8 @@ export interface FunctionSpec {
   /** ApiFunction, EvalWorkerUrgent, ... */
   name: string;
   modulePath: string;
-  environment: Record<string, string>;
+  /** The template's variables; set with configure() when they are known after the spec. */
+  environment?: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
   concurrency: number;
@@ -46,14 +47,29 @@ export class FunctionHost {
     this.onLine = onLine;
   }
 
-  /** Starts one container (more start on demand) and waits until its handler module loaded. */
+  private first: Promise<Container> | undefined;
+
+  /** Starts the first container loading its handler module, before the environment is known. */
+  prewarm(): void {
+    this.first ??= this.spawn();
+    this.first.catch(() => undefined);
+  }
+
+  configure(environment: Record<string, string>): void {
+    this.spec.environment = environment;
+    for (const container of this.containers) container.worker.postMessage({ init: environment });
+  }
+
+  /** Waits until the first container is ready (module loaded, environment in place). */
   async start(): Promise<void> {
-    await this.spawn();
+    this.prewarm();
+    await this.first;
   }
 
   private async spawn(): Promise<Container> {
     const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
-      env: this.spec.environment,
+      // Until `init` brings the template's variables (function-worker.ts).
+      env: { PATH: process.env.PATH ?? '', TZ: 'UTC' },
       workerData: { modulePath: this.spec.modulePath, dnsLog: process.env.WATCHPOINT_DEV_DNS_LOG, functionName: this.spec.name, functionArn: this.spec.arn, memoryMb: this.spec.memoryMb },
       stdout: true,
       stderr: true,
@@ -83,6 +99,7 @@ export class FunctionHost {
       this.waiting.shift()?.();
     });
     this.containers.push(container);
+    if (this.spec.environment) worker.postMessage({ init: this.spec.environment });
     const [ready] = await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error as Error))]);
     if (!(ready as { ready?: boolean }).ready) throw new Error(`${this.spec.name} did not start.`);
     this.release(container);

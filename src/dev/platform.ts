@@ -4,8 +4,9 @@
 // buckets from the template, the seeded SSM parameters, the migrations (the code `db migrate`
 // runs), the functions (worker threads running the handler modules) and their triggers.
 // Everything started is stopped by stop(), in reverse order, whatever failed.
-import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -78,21 +79,70 @@ export interface DevPlatform {
   timings: Record<string, number>;
 }
 
-async function synthLocal(endpoint: string): Promise<{ platform: Template; registry: Template; platformName: string; registryName: string }> {
+/** The endpoint the cached template is synthesized with; each run puts its own gateway's URL in its place. */
+const TEMPLATE_ENDPOINT = 'http://127.0.0.1:9';
+
+interface LocalTemplates {
+  platform: Template;
+  registry: Template;
+  platformName: string;
+  registryName: string;
+}
+
+/** Every input of the local stage's synthesis: the stack and config sources and the locked dependencies. */
+function templateKey(root: string): string {
+  const hash = createHash('sha256').update(`v1 ${TEMPLATE_ENDPOINT}\n`);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) hash.update(`${path.slice(root.length)}\n`).update(readFileSync(path));
+    }
+  };
+  walk(join(root, 'src', 'stack'));
+  walk(join(root, 'src', 'config'));
+  hash.update(readFileSync(join(root, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 24);
+}
+
+/**
+ * The local stage's templates, synthesized in-process (no bundling: the handlers run from source;
+ * no cdk-nag: it checks deployments). Cached by the hash of every input under
+ * node_modules/.cache/watchpoint-dev, so a start with nothing changed skips the synth.
+ */
+async function localTemplates(): Promise<LocalTemplates & { cached: boolean }> {
+  const root = dirname(SRC);
+  const cacheDir = process.env.WATCHPOINT_DEV_CACHE || join(root, 'node_modules', '.cache', 'watchpoint-dev');
+  let cacheFile: string | undefined;
+  try {
+    cacheFile = join(cacheDir, `local-${templateKey(root)}.json`);
+    return { ...(JSON.parse(readFileSync(cacheFile, 'utf8')) as LocalTemplates), cached: true };
+  } catch {
+    // Not cached yet (or unreadable): synthesize.
+  }
   const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../stack/app.ts'), import('../config/schema.ts')]);
-  const stage = stageConfigSchema.parse({ region: LOCAL_REGION, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: endpoint });
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
+  const stage = stageConfigSchema.parse({ region: LOCAL_REGION, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: TEMPLATE_ENDPOINT });
   const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-dev-cdk-'));
   try {
     const { app, platformStack, registryStack } = createPlatformApp({ envName: LOCAL_ENV, stage, imageTag: 'local', bundling: false, nag: false, pathMetadata: true, outdir });
     const assembly = app.synth();
-    return {
+    const templates: LocalTemplates = {
       platform: assembly.getStackByName(platformStack.stackName).template as Template,
       registry: assembly.getStackByName(registryStack.stackName).template as Template,
       platformName: platformStack.stackName,
       registryName: registryStack.stackName,
     };
+    if (cacheFile) {
+      try {
+        mkdirSync(cacheDir, { recursive: true });
+        const temp = `${cacheFile}.${process.pid}.tmp`;
+        writeFileSync(temp, JSON.stringify(templates));
+        renameSync(temp, cacheFile);
+      } catch {
+        // A read-only install: no cache, same result.
+      }
+    }
+    return { ...templates, cached: false };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -143,17 +193,48 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     const sesPromise = startSes();
     const postgresPromise = options.databaseUrl ? undefined : startDevPostgres();
     const receiverPromise = startWebhookReceiver();
-    const [fauxqsUrl, ses, postgres, receiver, templates] = await Promise.all([
+    const templatesPromise = localTemplates().then((t) => (mark(t.cached ? 'template (cached)' : 'synth'), t));
+    const cycles = new CycleTracker((cycle) => {
+      options.log(cycleLine(cycle));
+      options.onCycle?.(cycle);
+    });
+    const onLine = (fn: string, line: string) => {
+      cycles.observe(line);
+      options.log(prettyLine(fn, line));
+    };
+    const prefix = `watchpoint-${LOCAL_ENV}`;
+    const hosts = new Map<string, FunctionHost>();
+    // Each function's first container starts loading its handler while the servers start.
+    const prewarm = (plan: DevPlan) => {
+      for (const fn of plan.functions) {
+        const host = new FunctionHost(
+          {
+            name: fn.id,
+            modulePath: join(SRC, 'lambdas', fn.handlerDir, 'index.ts'),
+            timeoutSeconds: fn.timeoutSeconds,
+            memoryMb: fn.memoryMb,
+            concurrency: fn.handlerDir === 'eval-worker' ? (options.evalConcurrency ?? 1) : 1,
+            arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${prefix}-${fn.id}`,
+          },
+          onLine,
+        );
+        hosts.set(fn.logicalId, host);
+        stops.push(() => host.stop());
+        host.prewarm();
+      }
+      return plan;
+    };
+    const [fauxqsUrl, ses, postgres, receiver, templates, plan] = await Promise.all([
       fauxqsPromise,
       sesPromise.then((s) => (stops.push(() => s.close()), s)),
       postgresPromise?.then((p) => (stops.push(() => p.stop()), p)),
       receiverPromise.then((r) => (stops.push(() => r.close()), r)),
-      synthLocal(gateway.url).then((t) => (mark('synth'), t)),
+      templatesPromise,
+      templatesPromise.then((t) => prewarm(readPlan(t.platform))),
     ]);
     mark('servers');
     if (postgres) crashes.push(postgres.exited);
     const databaseUrl = options.databaseUrl ?? postgres!.url;
-    const plan = readPlan(templates.platform);
 
     const stacks: LocalStack[] = [];
     const layer = new AwsLayer(LOCAL_REGION, () => stacks);
@@ -174,7 +255,6 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     const physical = new Map<string, PhysicalResource>();
     const queueUrls: Record<string, string> = {};
     const queueArns: Record<string, string> = {};
-    const prefix = `watchpoint-${LOCAL_ENV}`;
     const ordered = [...plan.queues].sort((a, b) => Number(Boolean(a.redrive)) - Number(Boolean(b.redrive)));
     for (const queue of ordered) {
       const attributes: Record<string, string> = { VisibilityTimeout: String(queue.visibilityTimeoutSeconds) };
@@ -234,30 +314,24 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     layer.putParameter(`/${LOCAL_ENV}/watchpoint/forecast/runpod_api_key`, runpodKey);
     layer.putParameter(`/${LOCAL_ENV}/watchpoint/email/sender`, 'alerts@watchpoint.local', 'String');
 
-    // The same code path as `watchpoint db migrate`.
-    const { applyMigrations } = await import('../cli/commands/db-migrations.ts');
-    await applyMigrations(databaseUrl, { info: () => undefined, warn: (text) => options.log(`db migrate: ${text}`) });
-    mark('migrations');
+    // The same code path as `watchpoint db migrate`; it runs while the functions load.
+    const migrations = import('../cli/commands/db-migrations.ts').then(({ applyMigrations }) =>
+      applyMigrations(databaseUrl, { info: () => undefined, warn: (text) => options.log(`db migrate: ${text}`) }).then(() => mark('migrations')),
+    );
+    migrations.catch(() => undefined);
 
     const runpod = await startRunPodStandIn({ s3, apiKey: runpodKey, grid: options.grid ?? DEFAULT_GRID, delayMs: options.runPodDelayMs ?? 500, hotPoints: options.hotPoints ?? [] });
     stops.push(() => runpod.close());
 
     // --- functions ----------------------------------------------------------------------------
-    const cycles = new CycleTracker((cycle) => {
-      options.log(cycleLine(cycle));
-      options.onCycle?.(cycle);
-    });
-    const onLine = (fn: string, line: string) => {
-      cycles.observe(line);
-      options.log(prettyLine(fn, line));
-    };
     const api = { url: '' };
-    const hosts = new Map<string, FunctionHost>();
     const pseudo = stackPseudo;
     const environments = new Map<string, Record<string, string>>();
     for (const fn of plan.functions) {
       const environment: Record<string, string> = {};
       for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, physical, pseudo, `${fn.id} ${name}`);
+      // The template's AWS endpoint is this run's gateway (it was synthesized with a placeholder).
+      if (environment.AWS_ENDPOINT_URL === TEMPLATE_ENDPOINT) environment.AWS_ENDPOINT_URL = gateway.url;
       environments.set(fn.logicalId, environment);
     }
     // The HTTP API server starts first (its URL is API_EXTERNAL_URL), answering once ApiFunction is up.
@@ -289,22 +363,9 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         PATH: process.env.PATH ?? '',
         TZ: 'UTC',
       };
-      const host = new FunctionHost(
-        {
-          name: fn.id,
-          modulePath: join(SRC, 'lambdas', fn.handlerDir, 'index.ts'),
-          environment,
-          timeoutSeconds: fn.timeoutSeconds,
-          memoryMb: fn.memoryMb,
-          concurrency: fn.handlerDir === 'eval-worker' ? (options.evalConcurrency ?? 1) : 1,
-          arn: physical.get(fn.logicalId)!.arn!,
-        },
-        onLine,
-      );
-      hosts.set(fn.logicalId, host);
-      stops.push(() => host.stop());
+      hosts.get(fn.logicalId)!.configure(environment);
     }
-    await Promise.all([...hosts.values()].map((host) => host.start()));
+    await Promise.all([migrations, ...[...hosts.values()].map((host) => host.start())]);
     apiHostRef.host = hosts.get(route.functionLogicalId);
     mark('functions');
 
