@@ -137,6 +137,48 @@ export class NonInteractiveIo extends StreamIo {
   }
 }
 
+/** True when `text` is one JSON document, or JSON Lines (every non-empty line one document). */
+export function isJsonOutput(text: string): boolean {
+  const parses = (candidate: string) => {
+    try {
+      JSON.parse(candidate);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (text.trim() === '') return false;
+  if (parses(text)) return true;
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  return lines.length > 0 && lines.every(parses);
+}
+
+/**
+ * Under --json, stdout carries JSON and nothing else, so `watchpoint <cmd> --json | jq` works on
+ * every path of every command. Commands print JSON results themselves; this is the net under them:
+ * a result that is not JSON (a path that forgot) goes to stderr as a message instead of breaking
+ * the pipe.
+ */
+export class JsonStdoutIo implements Io {
+  private readonly inner: Io;
+  constructor(inner: Io) {
+    this.inner = inner;
+  }
+  get interactive(): boolean {
+    return this.inner.interactive;
+  }
+  notify(level: Level, text: string): void {
+    this.inner.notify(level, text);
+  }
+  result(text: string): void {
+    if (isJsonOutput(text)) this.inner.result(text);
+    else this.inner.notify('info', text);
+  }
+  ask<Q extends Question>(question: Q): Promise<Answer<Q>> {
+    return this.inner.ask(question);
+  }
+}
+
 /** For tests: scripted answers in order, and a record of everything said. */
 export class RecordingIo implements Io {
   readonly messages: { level: Level; text: string }[] = [];

@@ -7,7 +7,7 @@ import { explainAwsError } from './aws/explain.ts';
 import { awsRuntime, endAwsRuntime, isVerbose, startAwsRuntime } from './aws/runtime.ts';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
 import { ctrlCOwned, interruptState, takeExitRequest } from './interrupt.ts';
-import { InteractiveIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
+import { InteractiveIo, JsonStdoutIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
 import type { CommandContext } from './context.ts';
 import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
@@ -44,8 +44,12 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   const env = context.env ?? process.env;
   const cwd = context.cwd ?? process.cwd();
   const tty = context.tty ?? Boolean(process.stdin.isTTY && process.stderr.isTTY && !env.CI);
-  const makeIo = (yes: boolean): Io =>
-    context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
+  // --json anywhere before `--`: stdout holds JSON only, on every path (see JsonStdoutIo).
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  const makeIo = (yes: boolean): Io => {
+    const io = context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
+    return json ? new JsonStdoutIo(io) : io;
+  };
 
   let exitCode: number = ExitCode.ok;
   const common = (options: CommonOptions): CommandContext => {

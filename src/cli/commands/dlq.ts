@@ -249,7 +249,8 @@ async function selectiveCommand(input: {
 }): Promise<number> {
   const { io, sqs, setup, depth, flags } = input;
   if (depth.visible === 0) {
-    io.result(`The DLQ ${setup.dlq.name} is empty${depth.inFlight > 0 ? ` (${depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
+    if (flags.json) io.result(JSON.stringify(emptySummary(setup, depth, Boolean(flags.dryRun)), null, 2));
+    else io.result(`The DLQ ${setup.dlq.name} is empty${depth.inFlight > 0 ? ` (${depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
     return ExitCode.ok;
   }
   const visibilityTimeout = walkVisibilityTimeout(depth.visible);
@@ -375,7 +376,8 @@ async function moveTaskCommand(input: {
   // task ends, so after that it is known only by its start time).
   const known = new Set(before.map((task) => task.StartedTimestamp));
   if (input.depth.visible === 0) {
-    io.result(`The DLQ ${setup.dlq.name} is empty${input.depth.inFlight > 0 ? ` (${input.depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
+    if (flags.json) io.result(JSON.stringify(emptySummary(setup, input.depth, Boolean(flags.dryRun)), null, 2));
+    else io.result(`The DLQ ${setup.dlq.name} is empty${input.depth.inFlight > 0 ? ` (${input.depth.inFlight} in flight: try again when their visibility timeout ends)` : ''}; nothing to redrive.`);
     return ExitCode.ok;
   }
   const call = { SourceArn: setup.dlq.arn, ...(input.maxPerSecond !== undefined ? { MaxNumberOfMessagesPerSecond: input.maxPerSecond } : {}) };
@@ -430,9 +432,17 @@ async function moveTaskCommand(input: {
     }
     return picked;
   };
+  let unseen = 0;
   try {
     for (;;) {
-      await poll();
+      if (await poll()) unseen = 0;
+      else if ((unseen += 1) >= 30) {
+        // Never poll for ever after a task that SQS does not list.
+        throw new WatchpointError(`SQS started move task ${handle}, but ListMessageMoveTasks has not listed it for 30 polls.`, {
+          code: 'DLQ_MOVE_TASK_LOST', fault: 'system',
+          fix: `Look at it yourself: aws sqs list-message-move-tasks --region ${input.region} --source-arn '${setup.dlq.arn}'. What has moved stays moved; the rest is still in ${setup.dlq.name}.`,
+        });
+      }
       if (latest) {
         const shown = `  moved ${latest.ApproximateNumberOfMessagesMoved ?? 0} / ${latest.ApproximateNumberOfMessagesToMove ?? '?'} (${latest.Status})`;
         if (shown !== lastShown) io.notify('info', shown);
@@ -465,7 +475,9 @@ async function moveTaskCommand(input: {
             await poll();
           }
           const movedNow = latest?.ApproximateNumberOfMessagesMoved ?? cancelled.ApproximateNumberOfMessagesMoved ?? moved;
-          if (latest && isActiveTask(latest)) {
+          if (flags.json) {
+            io.result(JSON.stringify({ dlq: setup.dlq.name, dryRun: false, mode: 'move-task', taskHandle: handle, status: latest?.Status ?? 'CANCELLING', cancelled: true, moved: movedNow, complete: false }, null, 2));
+          } else if (latest && isActiveTask(latest)) {
             io.result(`Cancel requested; the move task is still ${latest.Status} (about ${movedNow} messages moved so far, and it may move more before it stops). What has moved stays moved; the rest stay in ${setup.dlq.name}. Check: aws sqs list-message-move-tasks --region ${input.region} --source-arn '${setup.dlq.arn}'`);
           } else {
             io.result(`Cancelled the move task (${latest?.Status ?? 'CANCELLED'}). About ${movedNow} messages had moved back to their source queues; the rest stay in ${setup.dlq.name}.`);
@@ -484,7 +496,8 @@ async function moveTaskCommand(input: {
   }
   const moved = latest?.ApproximateNumberOfMessagesMoved ?? 0;
   if (latest?.Status === 'COMPLETED') {
-    io.result(`Moved ${moved} messages from ${setup.dlq.name} back to their source queues.`);
+    if (flags.json) io.result(JSON.stringify({ dlq: setup.dlq.name, dryRun: false, mode: 'move-task', taskHandle: handle, status: 'COMPLETED', moved, complete: true }, null, 2));
+    else io.result(`Moved ${moved} messages from ${setup.dlq.name} back to their source queues.`);
     return ExitCode.ok;
   }
   throw new WatchpointError(`The move task ended ${latest?.Status ?? 'UNKNOWN'} after moving about ${moved} messages${latest?.FailureReason ? `: ${latest.FailureReason}` : ''}.`, {
@@ -511,6 +524,11 @@ function pickTask(tasks: ListMessageMoveTasksResultEntry[], handle: string, know
   if (byHandle) return byHandle;
   if (ours !== undefined) return tasks.find((task) => task.StartedTimestamp === ours);
   return tasks.filter((task) => !known.has(task.StartedTimestamp)).sort((a, b) => (a.StartedTimestamp ?? 0) - (b.StartedTimestamp ?? 0))[0];
+}
+
+/** `--json` on an empty DLQ: the same keys as a redrive's summary, so scripts need one shape. */
+function emptySummary(setup: DeadLetterSetup, depth: { visible: number; inFlight: number; delayed?: number }, dryRun: boolean) {
+  return { dlq: setup.dlq.name, dryRun, empty: true, moved: 0, inFlight: depth.inFlight, delayed: depth.delayed ?? 0, complete: depth.inFlight + (depth.delayed ?? 0) === 0 };
 }
 
 function describeTask(task: ListMessageMoveTasksResultEntry): string {
