@@ -1,5 +1,7 @@
 // What every command receives, and the one way a command turns flags + config into a valid stage.
+import { basename } from 'node:path';
 import {
+  REQUIRED_KEYS,
   configPath,
   loadConfigFile,
   mergeStage,
@@ -8,7 +10,7 @@ import {
   stageFlags,
   validateStage,
 } from '../config/config-file.ts';
-import type { StageConfig } from '../config/schema.ts';
+import type { StageConfig, StageKey } from '../config/schema.ts';
 import { useStageTarget } from './aws/runtime.ts';
 import { userError } from './errors.ts';
 import type { Io } from './io.ts';
@@ -21,6 +23,31 @@ export interface CommandContext {
   cwd: string;
   /** --verbose (anywhere on the command line) or WATCHPOINT_DEBUG=1. */
   verbose?: boolean;
+  /** The command being run, e.g. "secrets list" (run.ts sets it). */
+  command?: string;
+}
+
+const WHERE_CALLS_GO: readonly StageKey[] = ['region', 'awsEndpointUrl'];
+
+/**
+ * The stage keys a command reads; it validates only those, so e.g. `status` is never stopped by an
+ * alertEmail it does not use. Commands not listed (synth, diff, deploy, destroy, image, init) build
+ * the stacks and use every key.
+ */
+const KEYS_USED: Record<string, readonly StageKey[]> = {
+  status: WHERE_CALLS_GO,
+  dlq: WHERE_CALLS_GO,
+  db: WHERE_CALLS_GO,
+  runpod: WHERE_CALLS_GO,
+  logs: WHERE_CALLS_GO,
+  trace: WHERE_CALLS_GO,
+  drift: WHERE_CALLS_GO,
+  // Which secrets are required depends on the OAuth client IDs.
+  secrets: [...WHERE_CALLS_GO, 'googleClientId', 'githubClientId'],
+};
+
+export function keysUsed(command: string | undefined): readonly StageKey[] | undefined {
+  return command ? KEYS_USED[command.split(' ')[0]!] : undefined;
 }
 
 export interface ResolvedStage {
@@ -46,10 +73,52 @@ export async function resolveStage(context: CommandContext): Promise<ResolvedSta
       `Run \`watchpoint init --env ${envName}\` first, pass --config PATH, or give the settings as flags.`,
     );
   }
-  const stage = validateStage(mergeStage(savedStage(loaded, envName), overrides), { envName, configPath: path, fromFlags });
+  const uses = keysUsed(context.command);
+  if (loaded.exists && !(envName in loaded.file.environments)) refuseUnknownEnv(envName, path, loaded.file.environments, fromFlags, uses);
+  const stage = validateStage(mergeStage(savedStage(loaded, envName), overrides), { envName, configPath: path, fromFlags, ...(uses ? { uses } : {}) });
   // From here on every AWS client of this run (toolkit-lib's too) goes to this stage's region and endpoint.
   useStageTarget(stage, envName, context.env);
   return { envName, stage, configPath: path };
+}
+
+/**
+ * An --env the config file does not have is almost always a typo: say which ones it has, and the
+ * closest. Settings given entirely as flags still work (every key the command needs has its flag).
+ */
+function refuseUnknownEnv(envName: string, path: string, environments: Record<string, unknown>, fromFlags: ReadonlySet<string>, uses: readonly StageKey[] | undefined): void {
+  const needed = (uses ?? REQUIRED_KEYS).filter((key) => REQUIRED_KEYS.includes(key));
+  if (needed.every((key) => fromFlags.has(key))) return;
+  const configured = Object.keys(environments).sort();
+  const file = basename(path);
+  const closest = closestName(envName, configured);
+  const listed = configured.length > 0 ? `configured: ${configured.join(', ')}${closest ? ` (did you mean ${closest}?)` : ''}` : 'it has none yet';
+  throw userError(
+    'ENV_UNKNOWN',
+    `No environment ${envName} in ${file}; ${listed}.`,
+    closest
+      ? `Use --env ${closest}, or create "${envName}" with \`watchpoint init --env ${envName}\`.`
+      : `Use --env with one of the configured names, or create "${envName}" with \`watchpoint init --env ${envName}\`.`,
+  );
+}
+
+/** The configured name within two edits (a swap counts as one), if exactly one is closest. */
+export function closestName(wanted: string, names: readonly string[]): string | undefined {
+  const scored = names.map((name) => ({ name, distance: editDistance(wanted, name) })).filter((entry) => entry.distance <= 2);
+  scored.sort((a, b) => a.distance - b.distance);
+  if (scored.length === 0 || (scored.length > 1 && scored[0]!.distance === scored[1]!.distance)) return undefined;
+  return scored[0]!.name;
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /** `--env local` is the platform `watchpoint dev` runs in this directory, never a config section. */
@@ -71,6 +140,7 @@ async function resolveLocalStage(context: CommandContext, path: string): Promise
     { region: state.region, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: state.endpoint },
     { envName: LOCAL_ENV_NAME, configPath: path, fromFlags: new Set() },
   );
+  useStageTarget(stage, LOCAL_ENV_NAME, context.env);
   return { envName: LOCAL_ENV_NAME, stage, configPath: path };
 }
 

@@ -52,12 +52,13 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   };
 
   let exitCode: number = ExitCode.ok;
+  let commandName: string | undefined;
   const common = (options: CommonOptions): CommandContext => {
     const io = makeIo(Boolean(options.yes));
     const verbose = isVerbose(env, Boolean(program.opts<{ verbose?: boolean }>().verbose || options.verbose));
     // Every AWS client of this command shares one runtime: its time budget, waiting notice and --verbose log.
     startAwsRuntime({ io, env, verbose });
-    return { options, env, cwd, io, verbose };
+    return { options, env, cwd, io, verbose, ...(commandName ? { command: commandName } : {}) };
   };
 
   const program = new Command('watchpoint')
@@ -84,6 +85,13 @@ Examples:
   watchpoint init --env prod
   watchpoint synth --env dev --out cdk.out`,
     );
+
+  // "secrets list": which stage keys the command validates (context.ts) depends on it.
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = [];
+    for (let command: Command | null = action; command && command !== program; command = command.parent) names.unshift(command.name());
+    commandName = names.join(' ');
+  });
 
   const definer: Definer = { context: common, exit: (code) => (exitCode = code) };
   // One line per command, in the order `--help` lists them.

@@ -83,7 +83,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   const parsed = configFileSchema.safeParse(json);
   if (!parsed.success) {
     throw userError('CONFIG_INVALID', `${path} is not a WatchPoint config file:\n${formatIssues(parsed.error.issues, json).join('\n')}`,
-      'It must look like {"environments": {"dev": {...}}}. Run `watchpoint init` to write one.');
+      `It must look like {"environments": {"dev": {...}}}: fix it, or move it away (\`mv ${path} ${path}.bak\`) and run \`watchpoint init\` to write a new one.`);
   }
   return { path, exists: true, file: parsed.data };
 }
@@ -104,28 +104,56 @@ export function mergeStage(saved: Record<string, unknown>, overrides: StageOverr
   return merged;
 }
 
-/** Validates one environment's merged settings. Every problem is reported at once, each with its fix. */
+/** What a stage key that a command does not use gets, so a stage can be built without it. */
+const NOT_USED: Partial<Record<StageKey, string>> = { alertEmail: 'not-used@watchpoint.invalid', runPodEndpointId: 'notused' };
+
+/**
+ * Validates one environment's merged settings. Every problem is reported at once, each with its fix.
+ * With `uses`, only those keys are checked (and kept); the others get their defaults, so a command
+ * is never stopped by a setting it does not read.
+ */
 export function validateStage(
   merged: Record<string, unknown>,
-  context: { envName: string; configPath: string; fromFlags: ReadonlySet<string>; command?: string },
+  context: { envName: string; configPath: string; fromFlags: ReadonlySet<string>; command?: string; uses?: readonly StageKey[] },
 ): StageConfig {
-  const parsed = stageConfigSchema.safeParse(merged);
+  let input = merged;
+  if (context.uses) {
+    input = {};
+    for (const key of STAGE_KEYS) {
+      if (context.uses.includes(key)) {
+        if (merged[key] !== undefined) input[key] = merged[key];
+      } else if (NOT_USED[key] !== undefined) {
+        input[key] = NOT_USED[key];
+      }
+    }
+  }
+  const parsed = stageConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
 
   const missing = parsed.error.issues
-    .filter((issue) => issue.path.length === 1 && merged[String(issue.path[0])] === undefined && issue.code === 'invalid_type')
+    .filter((issue) => issue.path.length === 1 && input[String(issue.path[0])] === undefined && issue.code === 'invalid_type')
     .map((issue) => String(issue.path[0]) as StageKey);
   const others = parsed.error.issues.filter((issue) => !missing.includes(String(issue.path[0]) as StageKey) || issue.path.length !== 1);
 
   const lines: string[] = [];
   for (const key of missing) lines.push(`  - ${key} is missing (flag ${FLAG_FOR[key]})`);
-  for (const line of formatIssues(others, merged, context.fromFlags)) lines.push(line);
-  const fix = missing.length > 0 && context.command === 'init'
-    ? `Pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}, or run \`watchpoint init --env ${context.envName}\` in a terminal to be asked.`
-    : missing.length > 0
-    ? `Run \`watchpoint init --env ${context.envName}\`, or pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}.`
-    : `Fix the value in ${context.configPath} (or run \`watchpoint init --env ${context.envName}\`), or override it with its flag.`;
-  throw userError('CONFIG_INVALID', `Environment "${context.envName}" is not valid:\n${lines.join('\n')}`, fix);
+  for (const line of formatIssues(others, input, context.fromFlags)) lines.push(line);
+  // Name the place each bad value came from: the flag, the file, or neither (not set anywhere).
+  const badKeys = [...new Set(others.map((issue) => String(issue.path[0] ?? '')).filter((key) => key !== ''))] as StageKey[];
+  const flagged = badKeys.filter((key) => context.fromFlags.has(key));
+  const inFile = badKeys.filter((key) => !context.fromFlags.has(key) && input[key] !== undefined);
+  const unset = badKeys.filter((key) => input[key] === undefined);
+  const parts: string[] = [];
+  if (missing.length > 0) {
+    parts.push(context.command === 'init'
+      ? `Pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}, or run \`watchpoint init --env ${context.envName}\` in a terminal to be asked`
+      : `Run \`watchpoint init --env ${context.envName}\`, or pass ${missing.map((k) => FLAG_FOR[k]).join(' ')}`);
+  }
+  if (flagged.length > 0) parts.push(`Give ${flagged.map((k) => FLAG_FOR[k]).join(' and ')} a valid value`);
+  if (unset.length > 0) parts.push(`Set ${unset.map((k) => `${k} (${FLAG_FOR[k]})`).join(' and ')}${context.command === 'init' ? '' : ` with \`watchpoint init --env ${context.envName}\` or the flag`}`);
+  if (inFile.length > 0) parts.push(`Fix ${inFile.join(' and ')} in ${context.configPath} (or run \`watchpoint init --env ${context.envName}\`), or override ${inFile.length > 1 ? 'them with their flags' : `it with ${FLAG_FOR[inFile[0]!]}`}`);
+  if (parts.length === 0) parts.push(`Fix ${context.configPath}, or run \`watchpoint init --env ${context.envName}\``);
+  throw userError('CONFIG_INVALID', `Environment "${context.envName}" is not valid:\n${lines.join('\n')}`, `${parts.join('; ')}.`);
 }
 
 function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown, fromFlags?: ReadonlySet<string>): string[] {
@@ -134,7 +162,8 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown, fromF
     const value = lookup(input, issue.path);
     const shown = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
     const top = String(issue.path[0] ?? '');
-    const source = fromFlags === undefined || top === '' ? '' : fromFlags.has(top) ? ` (from ${FLAG_FOR[top as StageKey] ?? 'flag'})` : ' (from the config file)';
+    const given = top !== '' && lookup(input, [top]) !== undefined;
+    const source = fromFlags === undefined || top === '' ? '' : fromFlags.has(top) ? ` (from ${FLAG_FOR[top as StageKey] ?? 'flag'})` : given ? ' (from the config file)' : ' (not set)';
     if (issue.code === 'unrecognized_keys') {
       return `  - ${key ? `${key}: ` : ''}unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; known settings are ${STAGE_KEYS.join(', ')}`;
     }

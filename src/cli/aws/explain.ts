@@ -129,7 +129,9 @@ export function explainAwsError(error: unknown, context: ExplainContext = {}): u
     });
   }
   if (isCredentialError(error)) {
-    return new WatchpointError(`AWS credentials are missing, expired or invalid. Refused: ${whatCall(call, context)}.`, {
+    const none = /could not load credentials/i.test(error.message) || error.name === 'CredentialsProviderError';
+    const what = none ? 'The SDK found none (AWS_PROFILE, SSO, environment variables, instance role).' : `Refused: ${whatCall(call, context)}.`;
+    return new WatchpointError(`AWS credentials are missing, expired or invalid. ${what}`, {
       code: 'AWS_CREDENTIALS',
       fault: 'user',
       exitCode: 1,
