@@ -323,7 +323,10 @@ describe('secrets check', () => {
     expect((await runCli(['secrets', 'check', '--env', envs.dev], { cwd })).stderr).toContain('KMS key');
     recorder.reset();
     recorder.fail('GetParameters', { code: 'ThrottlingException', message: 'Rate exceeded' });
-    expect((await runCli(['secrets', 'check', '--env', envs.dev], { cwd })).stderr).toContain('throttling');
+    // The SDK retries throttling with backoff; a 2 s budget per call keeps the test short.
+    const throttled = await runCli(['secrets', 'check', '--env', envs.dev], { cwd, env: { WATCHPOINT_AWS_TIMEOUT: '2' } });
+    expect(throttled.stderr).toContain('throttling');
+    expect(recorder.count('GetParameters')).toBeGreaterThan(2);
     recorder.reset();
     recorder.fail('DescribeParameters', { code: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
     const expired = await runCli(['secrets', 'list', '--env', envs.dev], { cwd });

@@ -9,6 +9,7 @@ import { DeleteAlarmsCommand, PutMetricDataCommand, SetAlarmStateCommand, CloudW
 import { DeleteQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { endAwsRuntime } from '../../src/cli/aws/runtime.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { statusCommand, type StatusContext } from '../../src/cli/commands/status.ts';
 import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
@@ -47,7 +48,9 @@ async function world(options: { platform?: boolean; registry?: boolean; extraAla
         Properties: { AlarmName: `watchpoint-${env}-Extra${i}`, Namespace: 'WatchPoint', MetricName: 'Extra', ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, Period: 60, Threshold: 0, Statistic: 'Sum' },
       };
     }
-    platform = await createMotoPlatform(env, { ...stackOptions, extraResources });
+    // What status reads (queues, alarms, and what the alarms refer to); the rest only costs time.
+    const keep = (_id: string, type: string) => ['AWS::SQS::Queue', 'AWS::CloudWatch::Alarm', 'AWS::SNS::Topic', 'AWS::KMS::Key'].includes(type);
+    platform = await createMotoPlatform(env, { ...stackOptions, keep, extraResources });
   }
   recorder.reset();
 }
@@ -508,7 +511,13 @@ describe('--watch', () => {
     const loop = scripted(2, (poll) => {
       if (poll === 1) recorder.fail('GetMetricData', { code: 'Throttling', message: 'Rate exceeded' });
     });
-    const { code, io } = await direct({ watch: '10', ...loop });
+    // The SDK retries throttling with backoff; a 2 s budget per call keeps the test short.
+    process.env.WATCHPOINT_AWS_TIMEOUT = '2';
+    endAwsRuntime();
+    const { code, io } = await direct({ watch: '10', ...loop }).finally(() => {
+      delete process.env.WATCHPOINT_AWS_TIMEOUT;
+      endAwsRuntime();
+    });
     expect(io.results).toHaveLength(1);
     expect(io.stderr).toContain('Throttling');
     expect(io.stderr).toContain('retrying in 10s');
