@@ -2,19 +2,18 @@
 // configured only by the stack's environment variables, against PostgreSQL, fauxqs S3 and the fake
 // RunPod API. SSM is the only mocked service.
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
-import { DATABASE_URL_PARAM, clients, createBucket, lambdaEnv } from '../pipeline/fixtures.ts';
+import { DATABASE_URL_PARAM, PARAM_PREFIX, handlerEndpoint, putSecureParameter, clients, createBucket, lambdaEnv } from '../pipeline/fixtures.ts';
+import type { MotoRecorder } from '../helpers/moto.ts';
 import { captureLogs } from '../pipeline/logs.ts';
 import { FakeRunPod } from '../data-poller/fake-runpod.ts';
 import { httpEvent } from './events.ts';
 
 const endpoint = inject('fauxqsEndpoint');
 const { s3 } = clients(endpoint);
-const ssm = mockClient(SSMClient);
+let router: MotoRecorder;
 const ADMIN_KEY = 'admin-key-from-ssm-0123456789';
 
 let db: TestDatabase;
@@ -27,17 +26,18 @@ let archiver: (event: unknown) => Promise<unknown>;
 let closePool: () => Promise<void>;
 
 beforeAll(async () => {
+  router = await handlerEndpoint(endpoint);
   db = await createTestDatabase(inject('databaseUrl'));
   runpod = await new FakeRunPod().start();
   forecastBucket = await createBucket(s3);
   archiveBucket = await createBucket(s3);
-  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/security/admin_api_key', WithDecryption: true }).resolves({ Parameter: { Value: ADMIN_KEY } });
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/forecast/runpod_api_key', WithDecryption: true }).resolves({ Parameter: { Value: runpod.validKey } });
+  await putSecureParameter(DATABASE_URL_PARAM, db.url);
+  await putSecureParameter(`${PARAM_PREFIX}/security/admin_api_key`, ADMIN_KEY);
+  await putSecureParameter(`${PARAM_PREFIX}/forecast/runpod_api_key`, runpod.validKey);
   Object.assign(process.env, {
-    ...lambdaEnv(endpoint),
-    ADMIN_API_KEY_SSM_PARAM: '/test/watchpoint/security/admin_api_key',
-    RUNPOD_API_KEY_SSM_PARAM: '/test/watchpoint/forecast/runpod_api_key',
+    ...lambdaEnv(router.endpoint),
+    ADMIN_API_KEY_SSM_PARAM: `${PARAM_PREFIX}/security/admin_api_key`,
+    RUNPOD_API_KEY_SSM_PARAM: `${PARAM_PREFIX}/forecast/runpod_api_key`,
     RUNPOD_ENDPOINT_ID: runpod.endpointId,
     RUNPOD_API_BASE_URL: runpod.baseUrl,
     FORECAST_BUCKET: forecastBucket,
@@ -53,7 +53,7 @@ afterAll(async () => {
   await closePool();
   await runpod.stop();
   await db.drop();
-  ssm.restore();
+  await router.stop();
 });
 
 describe('index.ts handlers with the stack environment', () => {

@@ -3,18 +3,17 @@
 // notification queues -> EmailWorker (aws-ses-v2-local) and WebhookWorker (a loopback receiver that
 // verifies the signature), against a real PostgreSQL. SSM is the only mocked service.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { captureLogs } from '../pipeline/logs.ts';
-import { DATABASE_URL_PARAM, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from '../pipeline/fixtures.ts';
+import { DATABASE_URL_PARAM, PARAM_PREFIX, handlerEndpoint, putSecureParameter, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from '../pipeline/fixtures.ts';
+import type { MotoRecorder } from '../helpers/moto.ts';
 import { pollUntilEmpty, sesStore, startReceiver, unique, type Receiver } from './helpers.ts';
 
 const endpoint = inject('fauxqsEndpoint');
 const sesEndpoint = inject('sesEndpoint');
 const { s3, sqs } = clients(endpoint);
-const ssm = mockClient(SSMClient);
+let router: MotoRecorder;
 const SENDER = 'WatchPoint Alerts <alerts@watchpoint.test>';
 
 type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -30,16 +29,17 @@ let webhookWorker: SqsHandler;
 let closePool: () => Promise<void>;
 
 beforeAll(async () => {
+  router = await handlerEndpoint(endpoint);
   db = await createTestDatabase(inject('databaseUrl'));
   queues = await createQueues(sqs);
   bucket = await createBucket(s3);
   receiver = await startReceiver((id) => secrets.get(id));
-  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
-  ssm.on(GetParameterCommand, { Name: '/test/watchpoint/email/sender' }).resolves({ Parameter: { Value: SENDER } });
+  await putSecureParameter(DATABASE_URL_PARAM, db.url);
+  await putSecureParameter(`${PARAM_PREFIX}/email/sender`, SENDER, 'String');
   Object.assign(process.env, {
-    ...lambdaEnv(endpoint, queues),
+    ...lambdaEnv(router.endpoint, queues),
     AWS_ENDPOINT_URL_SESV2: sesEndpoint,
-    EMAIL_SENDER_SSM_PARAM: '/test/watchpoint/email/sender',
+    EMAIL_SENDER_SSM_PARAM: `${PARAM_PREFIX}/email/sender`,
     // The webhook worker's test allowance: the receiver is http on 127.0.0.1.
     WEBHOOK_ALLOW_INSECURE_TARGETS: 'loopback',
   });
@@ -55,7 +55,7 @@ afterAll(async () => {
   await receiver.close();
   await closePool();
   await db.drop();
-  ssm.restore();
+  await router.stop();
 });
 
 describe('forecast to inbox end to end', () => {

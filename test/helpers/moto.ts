@@ -191,18 +191,20 @@ const CRASHED: InjectedError = { code: 'ProcessCrashed', message: 'simulated cra
  * from the real server. It can also answer a call with an AWS error moto cannot produce
  * (AccessDenied, throttling, expired tokens: moto checks no credentials), serialized the way AWS
  * sends it so the SDK's real error parsing runs, and play a crash at a chosen call. One per test
- * file; `stop()` in afterAll.
+ * file; `stop()` in afterAll. `route` sends some calls elsewhere (e.g. S3 and SQS to fauxqs, so that
+ * code with one AWS_ENDPOINT_URL, like the Lambda handlers, reaches SSM on moto and the rest on fauxqs).
  */
-export async function startMotoRecorder(): Promise<MotoRecorder> {
+export async function startMotoRecorder(options: { route?: (call: RecordedCall) => string } = {}): Promise<MotoRecorder> {
   const { createServer, request } = await import('node:http');
-  const target = new URL(motoEndpoint());
+  const moto = motoEndpoint();
   const calls: RecordedCall[] = [];
   let interceptors: Interceptor[] = [];
   let watchers: ((call: RecordedCall) => void | Promise<void>)[] = [];
   let dead = false;
 
-  const forward = (req: import('node:http').IncomingMessage, body: Buffer) =>
+  const forward = (req: import('node:http').IncomingMessage, body: Buffer, call: RecordedCall) =>
     new Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: Buffer }>((resolve) => {
+      const target = new URL(options.route?.(call) ?? moto);
       const upstream = request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
         (answer) => {
@@ -254,7 +256,7 @@ export async function startMotoRecorder(): Promise<MotoRecorder> {
         let answer: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
         if (verdict && !verdict.afterForward) answer = errorAnswer(json, verdict.error);
         else {
-          answer = await forward(req, body);
+          answer = await forward(req, body, call);
           if (verdict) answer = errorAnswer(json, verdict.error);
         }
         if (verdict?.die) dead = true;

@@ -10,11 +10,9 @@
 // A second run, `failing`, has two jobs: one whose tile is not in S3 (the eval worker calls it corrupt
 // and parks it in the DLQ itself), and one whose bucket does not exist, which fails on every receive
 // up to the third (the queue's maxReceiveCount), so SQS moves it to the DLQ.
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { captureLogs } from '../pipeline/logs.ts';
-import { DATABASE_URL_PARAM, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun } from '../pipeline/fixtures.ts';
+import { DATABASE_URL_PARAM, PARAM_PREFIX, handlerEndpoint, putSecureParameter, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun } from '../pipeline/fixtures.ts';
 import { pollOnce, startReceiver, unique } from '../delivery/helpers.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
@@ -35,7 +33,7 @@ type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 export async function runForecastThroughHandlers(endpoints: { fauxqs: string; ses: string; databaseUrl: string }): Promise<RunLogs> {
   const { s3, sqs } = clients(endpoints.fauxqs);
-  const ssm = mockClient(SSMClient);
+  const router = await handlerEndpoint(endpoints.fauxqs);
   const db = await createTestDatabase(endpoints.databaseUrl);
   const secrets = new Map<string, string>();
   const receiver = await startReceiver((id) => secrets.get(id));
@@ -45,12 +43,12 @@ export async function runForecastThroughHandlers(endpoints: { fauxqs: string; se
   try {
     const queues = await createQueues(sqs);
     const bucket = await createBucket(s3);
-    ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
-    ssm.on(GetParameterCommand, { Name: '/test/watchpoint/email/sender' }).resolves({ Parameter: { Value: 'WatchPoint <alerts@watchpoint.test>' } });
+    await putSecureParameter(DATABASE_URL_PARAM, db.url);
+    await putSecureParameter(`${PARAM_PREFIX}/email/sender`, 'WatchPoint <alerts@watchpoint.test>', 'String');
     Object.assign(process.env, {
-      ...lambdaEnv(endpoints.fauxqs, queues),
+      ...lambdaEnv(router.endpoint, queues),
       AWS_ENDPOINT_URL_SESV2: endpoints.ses,
-      EMAIL_SENDER_SSM_PARAM: '/test/watchpoint/email/sender',
+      EMAIL_SENDER_SSM_PARAM: `${PARAM_PREFIX}/email/sender`,
       WEBHOOK_ALLOW_INSECURE_TARGETS: 'loopback',
     });
     delete process.env.AWS_LAMBDA_FUNCTION_NAME;
@@ -126,7 +124,7 @@ export async function runForecastThroughHandlers(endpoints: { fauxqs: string; se
     await closePool?.();
     await receiver.close();
     await db.drop();
-    ssm.restore();
+    await router.stop();
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   }

@@ -1,15 +1,15 @@
-// `watchpoint db migrate` against a real PostgreSQL, with the URL from SSM (mocked), the environment
+// `watchpoint db migrate` against a real PostgreSQL, with the URL from SSM (moto), the environment
 // or stdin. The password never appears in any output.
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import pg from 'pg';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { dbMigrateCommand, maskDatabaseUrl, scrubSecret } from '../../src/cli/commands/db.ts';
 import { migrationNames } from '../../src/cli/commands/db-migrations.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { runCli, tempDir, VALID_DEV, writeConfig } from '../helpers/cli.ts';
+import { motoClient, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
 
 const PASSWORD = 's3cr3t/P@ss';
 const withPassword = (url: string) => {
@@ -17,7 +17,11 @@ const withPassword = (url: string) => {
   parsed.password = encodeURIComponent(PASSWORD);
   return parsed.href;
 };
-const ssm = mockClient(SSMClient);
+useMotoCredentials();
+const ssm = motoClient(SSMClient);
+/** Environments on moto: one with database/url set by the first test, one where it is missing. */
+const env = uniqueEnvName('m');
+const unset = uniqueEnvName('u');
 const dbs: TestDatabase[] = [];
 const fresh = async () => {
   const db = await createTestDatabase(inject('databaseUrl'), { migrate: false });
@@ -30,11 +34,9 @@ const tables = async (db: TestDatabase) =>
 let cwd: string;
 beforeAll(async () => {
   cwd = await tempDir();
-  await writeConfig(cwd, { dev: VALID_DEV });
+  await writeConfig(cwd, { dev: VALID_DEV, [env]: motoStage(), [unset]: motoStage() });
 });
-afterEach(() => ssm.reset());
 afterAll(async () => {
-  ssm.restore();
   for (const db of dbs) await db.drop();
 });
 
@@ -42,24 +44,24 @@ describe('watchpoint db migrate', () => {
   it('reads the URL from SSM (decrypted), --dry-run changes nothing, then applies, then is up to date', async () => {
     const db = await fresh();
     const url = withPassword(db.url);
-    ssm.on(GetParameterCommand, { Name: '/dev/watchpoint/database/url', WithDecryption: true }).resolves({ Parameter: { Value: url } });
+    await ssm.send(new PutParameterCommand({ Name: `/${env}/watchpoint/database/url`, Value: url, Type: 'SecureString' }));
 
-    const dry = await runCli(['db', 'migrate', '--env', 'dev', '--dry-run'], { cwd });
+    const dry = await runCli(['db', 'migrate', '--env', env, '--dry-run'], { cwd });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`would apply ${migrationNames().length} migration(s)`);
     expect(dry.stdout).toContain(migrationNames()[0]);
     expect(await tables(db)).toEqual([]);
 
-    const applied = await runCli(['db', 'migrate', '--env', 'dev'], { cwd });
+    const applied = await runCli(['db', 'migrate', '--env', env], { cwd });
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain(`applied ${migrationNames().length} migration(s)`);
     // Later migrations add their own tables; the pipeline's must be there.
     expect(await tables(db)).toEqual(expect.arrayContaining(['notification_records', 'pgmigrations', 'watchpoints']));
 
-    const again = await runCli(['db', 'migrate', '--env', 'dev', '--json'], { cwd });
+    const again = await runCli(['db', 'migrate', '--env', env, '--json'], { cwd });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual({
-      env: 'dev', database: maskDatabaseUrl(url), source: 'ssm', dryRun: false, applied: [], pending: [],
+      env, database: maskDatabaseUrl(url), source: 'ssm', dryRun: false, applied: [], pending: [],
     });
     for (const output of [dry, applied, again]) {
       expect(output.stdout + output.stderr).not.toContain(PASSWORD);
@@ -108,12 +110,11 @@ describe('watchpoint db migrate', () => {
     expect(noDb.stderr).toContain('names no database');
   });
 
-  it('a missing SSM parameter is exit 2 with the command that sets it', async () => {
-    ssm.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
-    const run = await runCli(['db', 'migrate', '--env', 'dev'], { cwd });
+  it('a missing SSM parameter (moto answers ParameterNotFound) is exit 2 with the command that sets it', async () => {
+    const run = await runCli(['db', 'migrate', '--env', unset], { cwd });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('/dev/watchpoint/database/url does not exist');
-    expect(run.stderr).toContain('watchpoint secrets set database/url --env dev');
+    expect(run.stderr).toContain(`/${unset}/watchpoint/database/url does not exist`);
+    expect(run.stderr).toContain(`watchpoint secrets set database/url --env ${unset}`);
   });
 
   it('an unreachable database is exit 1, and the password is scrubbed from every cause', async () => {

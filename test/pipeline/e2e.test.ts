@@ -2,18 +2,17 @@
 // by the stack's environment variables: a run in S3 (fauxqs) -> Batcher -> eval queue -> eval worker
 // -> notification queues, against a real PostgreSQL. SSM is the only mocked service.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Message } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { NotificationMessage, EvalJob } from '../../src/lambdas/shared/messages.ts';
 import { captureLogs, forecastReadyFilter, type CapturedLogs } from './logs.ts';
-import { DATABASE_URL_PARAM, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from './fixtures.ts';
+import { DATABASE_URL_PARAM, PARAM_PREFIX, handlerEndpoint, putSecureParameter, clients, createBucket, createQueues, drain, gridTile, insertWatchpoints, lambdaEnv, s3Event, sqsRecord, writeRun, type Queues } from './fixtures.ts';
+import type { MotoRecorder } from '../helpers/moto.ts';
 
 const endpoint = inject('fauxqsEndpoint');
 const { s3, sqs } = clients(endpoint);
-const ssm = mockClient(SSMClient);
+let router: MotoRecorder;
 
 let db: TestDatabase;
 let queues: Queues;
@@ -32,12 +31,13 @@ afterEach(() => {
 });
 
 beforeAll(async () => {
+  router = await handlerEndpoint(endpoint);
   db = await createTestDatabase(inject('databaseUrl'));
   queues = await createQueues(sqs);
   bucket = await createBucket(s3);
-  ssm.on(GetParameterCommand, { Name: DATABASE_URL_PARAM, WithDecryption: true }).resolves({ Parameter: { Value: db.url } });
+  await putSecureParameter(DATABASE_URL_PARAM, db.url);
   Object.assign(process.env, {
-    ...lambdaEnv(endpoint, queues),
+    ...lambdaEnv(router.endpoint, queues),
   });
   batcher = (await import('../../src/lambdas/batcher/index.ts')).handler;
   evalWorker = (await import('../../src/lambdas/eval-worker/index.ts')).handler;
@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closePool();
   await db.drop();
-  ssm.restore();
+  await router.stop();
 });
 
 /**

@@ -10,10 +10,12 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
 import type pg from 'pg';
 import { writeRun as writeForecastRun, type TileSpec, type WrittenRun } from '../../src/dev/forecast.ts';
 import type { ForecastType } from '../../src/lambdas/shared/messages.ts';
+import { motoClient, motoEndpoint, startMotoRecorder, type MotoRecorder } from '../helpers/moto.ts';
 
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const REGION = 'us-east-1';
@@ -25,12 +27,28 @@ export function clients(endpoint: string): { s3: S3Client; sqs: SQSClient } {
   };
 }
 
-/** SSM path of the database URL in the handlers' test environment; mock it with the test database's URL. */
-export const DATABASE_URL_PARAM = '/test/watchpoint/database/url';
+/** The SSM prefix of this test file's handler parameters: moto is shared by the parallel test files. */
+export const PARAM_PREFIX = `/test-${randomBytes(4).toString('hex')}/watchpoint`;
+/** SSM path of the database URL in the handlers' test environment; store the test database's URL there (putSecureParameter). */
+export const DATABASE_URL_PARAM = `${PARAM_PREFIX}/database/url`;
 
 /**
- * The environment the stack gives every function, pointed at the test servers: fauxqs for S3 and
- * SQS, and (with queues) the queue variables the producers and consumers read.
+ * The one AWS_ENDPOINT_URL the handlers get: a proxy that sends SSM to moto (where putSecureParameter
+ * stores the handlers' parameters) and everything else to fauxqs (S3, SQS). stop() it in afterAll.
+ */
+export function handlerEndpoint(fauxqs: string): Promise<MotoRecorder> {
+  return startMotoRecorder({ route: (call) => (call.service === 'ssm' ? motoEndpoint() : fauxqs) });
+}
+
+/** Stores a parameter in moto's Parameter Store, where the handlers read it through handlerEndpoint(). */
+export async function putSecureParameter(name: string, value: string, type: 'SecureString' | 'String' = 'SecureString'): Promise<void> {
+  await motoClient(SSMClient, REGION).send(new PutParameterCommand({ Name: name, Value: value, Type: type, Overwrite: true }));
+}
+
+/**
+ * The environment the stack gives every function, pointed at the test servers: `endpoint` is
+ * handlerEndpoint()'s (SSM on moto, S3 and SQS on fauxqs), and (with queues) the queue variables the
+ * producers and consumers read.
  */
 export function lambdaEnv(endpoint: string, queues?: Queues): Record<string, string> {
   return {
