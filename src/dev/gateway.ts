@@ -3,9 +3,9 @@
 // (SQS, S3), aws-ses-v2-local (SES) or the in-memory layer (SSM, CloudFormation reads, STS,
 // CloudWatch reads). So the stack's single AWS_ENDPOINT_URL is all a client needs.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { AwsLayer } from './aws-layer.ts';
 import { DlqSourceTracker } from './dlq-source.ts';
+import { closeServer, listenLoopback } from './serve.ts';
 
 export interface GatewayTargets {
   fauxqs: string;
@@ -61,19 +61,11 @@ export async function startGateway(): Promise<Gateway> {
     return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring).`);
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     route: (next) => (targets = next),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 

@@ -63,7 +63,7 @@ export interface StoredEmail {
 }
 
 export async function sesStore(mailUrl: string): Promise<StoredEmail[]> {
-  const response = await fetch(new URL('store', mailUrl), { signal: AbortSignal.timeout(5_000) });
+  const response = await fetch(`${mailUrl.replace(/\/+$/, '')}/store`, { signal: AbortSignal.timeout(5_000) });
   return ((await response.json()) as { emails: StoredEmail[] }).emails;
 }
 

@@ -2,7 +2,7 @@
 // with the secret registered for its path (the watchpoint's webhook_secret), and answers with the
 // status scripted for that path (200 by default; the fault drill makes one fail).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback } from './serve.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, type Verification } from '../lambdas/webhook-worker/sign.ts';
 
 export interface ReceivedWebhook {
@@ -57,13 +57,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       res.end(status < 300 ? 'ok' : 'refused');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     received,
     expect: (path, secret) => secrets.set(path, secret),
     answer: (path, status) => answers.set(path, status),
@@ -74,10 +70,6 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         const timer = setTimeout(() => reject(new Error(`no verified webhook at ${path} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
         waiters.push({ path, resolve: (hook) => (clearTimeout(timer), resolve(hook)) });
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

@@ -3,10 +3,10 @@
 // is written to the local ForecastBucket where the job's input says, `_SUCCESS` last; the job then
 // reads COMPLETED. Requests must carry the RunPod key the platform seeded in SSM.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ForecastType } from '../lambdas/shared/messages.ts';
+import { closeServer, listenLoopback } from './serve.ts';
 import { syntheticTiles, writeRun, type HotPoint, type SyntheticGrid } from './forecast.ts';
 
 interface Job {
@@ -90,20 +90,15 @@ export async function startRunPodStandIn(options: { s3: S3Client; apiKey: string
       return send(405, { error: `${req.method} not allowed on ${route}` });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   return {
-    baseUrl: `http://127.0.0.1:${port}/v2`,
+    baseUrl: `${url}/v2`,
     hotPoints,
     onWritten: (listener) => listeners.push(listener),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       await Promise.allSettled([...writes]);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

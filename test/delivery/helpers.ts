@@ -205,15 +205,4 @@ function header(request: IncomingMessage, name: string): string | undefined {
 
 // --- aws-ses-v2-local ------------------------------------------------------------------------------
 
-export interface StoredEmail {
-  messageId: string;
-  from: string;
-  destination: { to: string[] };
-  subject: string;
-  body: { text?: string; html?: string };
-}
-
-export async function sesStore(endpoint: string): Promise<StoredEmail[]> {
-  const response = await fetch(`${endpoint}/store`);
-  return ((await response.json()) as { emails: StoredEmail[] }).emails;
-}
+export { sesStore, type StoredEmail } from '../../src/dev/once.ts';

@@ -13,6 +13,7 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
 import type pg from 'pg';
+import { s3EventOf } from '../../src/dev/triggers.ts';
 import { writeRun as writeForecastRun, type TileSpec, type WrittenRun } from '../../src/dev/forecast.ts';
 import type { ForecastType } from '../../src/lambdas/shared/messages.ts';
 import { motoClient, motoEndpoint, startMotoRecorder, type MotoRecorder } from '../helpers/moto.ts';
@@ -108,28 +109,9 @@ export async function writeRun(
   return writeForecastRun(s3, bucket, { ...options, runId: options.runId ?? unique('run'), issuedAt: options.issuedAt ?? '2026-11-27T00:00:00Z' });
 }
 
-/** The ObjectCreated event S3 would send the Batcher (fauxqs sends none). Keys are URL-encoded. */
+/** The ObjectCreated event S3 would send the Batcher (fauxqs sends none; src/dev builds the same). */
 export function s3Event(bucket: string, key: string): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: REGION,
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'runpod' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'req', 'x-amz-id-2': 'id2' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'batcher',
-          bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'), size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '01' },
-        },
-      },
-    ],
-  };
+  return s3EventOf(bucket, key, 0, 'd41d8cd98f00b204e9800998ecf8427e', REGION);
 }
 
 export function sqsRecord(message: Pick<Message, 'Body' | 'MessageId' | 'ReceiptHandle'> & { Attributes?: Record<string, string> }, queueArn = 'arn:aws:sqs:us-east-1:000000000000:eval'): SQSRecord {
