@@ -167,22 +167,32 @@ describe('deploy orchestration', () => {
   describe('prod', () => {
     const prod = (overrides = {}) => request(dir, { envName: 'prod', outputsFile: join(dir, '.watchpoint', 'outputs-prod.json'), ...overrides });
 
-    it('always confirms, showing account, region and the diff summary', async () => {
+    const changed = { 'watchpoint-prod': diffOf('watchpoint-prod', 2) };
+
+    it('confirms any change, showing account, region and the diff summary', async () => {
       const io = new RecordingIo([true], true);
-      const f = fakes(io, dir, { imagePresent: true });
+      const f = fakes(io, dir, { imagePresent: true, diffs: changed });
       expect(await deploy(prod(), f.deps)).toBe(0);
       expect(io.questions).toHaveLength(1);
-      expect(io.questions[0]!.message).toMatch(/Deploy "prod" to account 123456789012, region eu-west-1 \(watchpoint-prod-registry: no changes; watchpoint-prod: no changes\)/);
+      expect(io.questions[0]!.message).toMatch(/Deploy "prod" to account 123456789012, region eu-west-1 \(watchpoint-prod-registry: no changes; watchpoint-prod: 2 changes?/);
     });
 
-    it('without a terminal needs --yes (exit 2), and goes ahead with it', async () => {
+    it('asks nothing when nothing would change (no stack change, no image, no migration), even for prod', async () => {
+      const io = new RecordingIo([], true);
+      const f = fakes(io, dir, { imagePresent: true });
+      expect(await deploy(prod(), f.deps)).toBe(0);
+      expect(io.questions).toEqual([]);
+      expect(io.stderr).toContain('Nothing to change in "prod"');
+    });
+
+    it('without a terminal a change needs --yes (exit 2), and goes ahead with it', async () => {
       const refused = nonInteractive(false);
-      const f1 = fakes(refused.io, dir, { imagePresent: true });
+      const f1 = fakes(refused.io, dir, { imagePresent: true, diffs: changed });
       await expect(deploy(prod(), f1.deps)).rejects.toMatchObject({ exitCode: 2, fix: expect.stringContaining('--yes') });
       expect(f1.log.filter((l) => l.startsWith('deploy '))).toEqual([]);
 
       const yes = nonInteractive(true);
-      const f2 = fakes(yes.io, dir, { imagePresent: true });
+      const f2 = fakes(yes.io, dir, { imagePresent: true, diffs: changed });
       expect(await deploy(prod(), f2.deps)).toBe(0);
       expect(f2.log).toContain('deploy watchpoint-prod');
     });

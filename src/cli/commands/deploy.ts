@@ -7,7 +7,7 @@ import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type InterruptWatch } from '../deploy/plan.ts';
-import { REQUIRE_APPROVAL, type RequireApproval } from '../deploy/policy.ts';
+import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 import type { CloudPort, ContainerCli, MigrationsPort, SecretsPreflight } from '../deploy/ports.ts';
 import {
@@ -55,6 +55,15 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
   validateImageTag(flags.imageTag);
   const cliFlag = validateContainerCli(flags.containerCli);
   const { envName, stage } = await resolveStage(context);
+  // A production deploy that changes anything asks first, and whether it changes anything is known
+  // only after the AWS preflight; without a terminal only --yes can answer, so say so now.
+  if (isProduction(envName) && !io.interactive && !context.options.yes && !flags.dryRun) {
+    throw userError(
+      'CONFIRMATION_REQUIRED',
+      `Deploying "${envName}" (production) asks for confirmation before it changes anything, and there is no terminal to ask.`,
+      `Re-run with --yes to confirm (\`watchpoint deploy --env ${envName} --dry-run\` shows what it would do), or run it in a terminal.`,
+    );
+  }
   const containerName = injected.container?.name ?? (flags.skipImage ? undefined : await chooseContainerCli(cliFlag, env));
   const paths = workPaths(cwd, envName);
   const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm']);

@@ -33,6 +33,10 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   if (isProduction(envName) && !context.force) {
     throw userError('PROD_DESTROY_REFUSED', `"${envName}" is a production environment; destroy refuses it.`, 'If you really mean it, pass --force (you will still type the name).');
   }
+  // Without a terminal only --yes can confirm: say so before any AWS call, not after reading the stacks.
+  if (!io.interactive && !options.yes) {
+    throw userError('CONFIRMATION_REQUIRED', `Destroying "${envName}" needs confirmation, and there is no terminal to type its name.`, 'Re-run with --yes to confirm, or run it in a terminal.');
+  }
   const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 's3', 'ecr', 'iam', 'ssm']);
   const aws = createAwsPort(clients);
   const names = stackNames(envName);

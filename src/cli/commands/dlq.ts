@@ -226,6 +226,10 @@ export async function redriveCommand(context: CommandContext, flags: RedriveOpti
       'Drop --max-per-second, or drop --source/--match/--older-than/--max to move everything with the native task.');
   }
   const { io } = context;
+  // A redrive always asks; without a terminal only --yes answers, so say so before any AWS call.
+  if (!io.interactive && !context.options.yes && !flags.dryRun) {
+    throw userError('CONFIRMATION_REQUIRED', 'A redrive moves messages and asks first, and there is no terminal to ask.', 'Re-run with --yes to confirm (see what would move with --dry-run), or run it in a terminal.');
+  }
   const { setup, sqs, envName, region } = await connect(context, deps);
   if (envName === LOCAL_ENV_NAME && maxPerSecond !== undefined) {
     throw userError('FLAG_CONFLICT', '--max-per-second applies to the native SQS move task, which watchpoint dev does not have.', 'Drop --max-per-second: locally every redrive is selective.');

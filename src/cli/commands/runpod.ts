@@ -154,6 +154,11 @@ async function buildClients(region: string, endpoint: string | undefined): Promi
 export async function rotateKeysCommand(context: RotateKeysContext, deps: RotateKeysDeps = {}): Promise<number> {
   const { io } = context;
   const options = validateOptions(context.rotate, io.interactive);
+  // Deactivate and delete always ask; without a terminal the answer can only be --yes, so say so
+  // before touching AWS.
+  if (!io.interactive && !context.options.yes && (options.stage === 'deactivate' || options.stage === 'delete')) {
+    throw userError('CONFIRMATION_REQUIRED', `--stage ${options.stage} asks for confirmation, and there is no terminal to ask.`, `Re-run with --yes to confirm (check first with \`watchpoint runpod rotate-keys --env <env> --status\`), or run it in a terminal.`);
+  }
   const { envName, stage } = await resolveStage(context);
   const clients = deps.clients ?? (await buildClients(stage.region, stage.awsEndpointUrl));
   const rotation = new Rotation({

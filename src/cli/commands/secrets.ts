@@ -241,38 +241,48 @@ async function setCommand(context: SecretsContext): Promise<number> {
   const kmsKeyId = validateKmsKeyId(flags);
   const resolved = await resolveStage(context);
   const { envName } = resolved;
-  const value = await obtainValue(context, entry, envName);
-  assertValid(entry, value, envName, Boolean(flags.force), (text) => io.notify('warn', text));
+  // A value from a flag or stdin is checked before any AWS call. One typed (pasted) at the prompt is
+  // asked for last, after credentials, the parameter and every question, so it is never asked twice.
+  const prompted = sources.length === 0;
+  let value = prompted ? undefined : await obtainValue(context, entry, envName);
+  if (value !== undefined) assertValid(entry, value, envName, Boolean(flags.force), (text) => io.notify('warn', text));
 
-  // Input is valid: now, and only now, AWS.
   const ssm = await ssmFor(context, resolved);
   const path = secretPath(envName, entry.name);
-  const errorContext = { envName, path, region: resolved.stage.region, secrets: [value] };
   let existing: Metadata | undefined;
   try {
     existing = await describeOne(ssm, path);
   } catch (error) {
-    throw explainSsmError(error, { ...errorContext, action: 'DescribeParameters' });
+    throw explainSsmError(error, { envName, path, region: resolved.stage.region, secrets: value === undefined ? [] : [value], action: 'DescribeParameters' });
   }
-  const plan: PutPlan = { path, envName, existing, kmsKeyId, bytes: Buffer.byteLength(value, 'utf8') };
   const converting = needsConversion(existing);
+  if (!flags.dryRun) {
+    if (existing && !(await confirmOverwrite(context, [`${entry.name} (version ${existing.version ?? '?'})`]))) {
+      io.notify('info', 'Nothing written.');
+      return ExitCode.ok;
+    }
+    if (converting) {
+      io.notify('warn', `${entry.name} is stored as ${existing!.type}, not encrypted. SSM cannot change a parameter's type in place, so it is deleted and created again as a SecureString: its ${existing!.version ?? 'earlier'} version(s) of history and any labels are lost, and for a moment it does not exist. If the create fails, the old value is put back.`);
+      const go = await io.ask({ kind: 'confirm', message: `Delete ${entry.name} (${existing!.type}, version ${existing!.version ?? '?'}) and create it again as a SecureString? Its version history is lost.`, default: false, dangerous: true });
+      if (!go) {
+        io.notify('info', 'Nothing written.');
+        return ExitCode.ok;
+      }
+    }
+  }
+  if (value === undefined) {
+    value = await obtainValue(context, entry, envName);
+    assertValid(entry, value, envName, Boolean(flags.force), (text) => io.notify('warn', text));
+  }
+  const errorContext = { envName, path, region: resolved.stage.region, secrets: [value] };
+  const plan: PutPlan = { path, envName, existing, kmsKeyId, bytes: Buffer.byteLength(value, 'utf8') };
   if (flags.dryRun) {
     if (converting) context.io.result(`ssm:DeleteParameter ${JSON.stringify({ Name: path })}   (it is a ${existing!.type}; SSM cannot change the type in place)`);
     printPlan(context, [converting ? { ...plan, existing: undefined } : plan]);
     return ExitCode.ok;
   }
-  if (existing && !(await confirmOverwrite(context, [`${entry.name} (version ${existing.version ?? '?'})`]))) {
-    io.notify('info', 'Nothing written.');
-    return ExitCode.ok;
-  }
   let version: number | undefined;
   if (converting) {
-    io.notify('warn', `${entry.name} is stored as ${existing!.type}, not encrypted. SSM cannot change a parameter's type in place, so it is deleted and created again as a SecureString: its ${existing!.version ?? 'earlier'} version(s) of history and any labels are lost, and for a moment it does not exist. If the create fails, the old value is put back.`);
-    const go = await io.ask({ kind: 'confirm', message: `Delete ${entry.name} (${existing!.type}, version ${existing!.version ?? '?'}) and create it again as a SecureString? Its version history is lost.`, default: false, dangerous: true });
-    if (!go) {
-      io.notify('info', 'Nothing written.');
-      return ExitCode.ok;
-    }
     try {
       version = (await convertToSecureString(ssm, plan, value)).version;
     } catch (error) {

@@ -306,8 +306,11 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     return ExitCode.ok;
   }
 
-  // 3. The approvals the diff calls for, then nothing more is asked.
-  if (prod || reasons.length > 0) {
+  // 3. The approvals the diff calls for, then nothing more is asked. A deploy that changes nothing
+  // (no stack change, no image to push, no migration) asks nothing, even for prod.
+  const changesSomething = state.diffs.some((diff) => diff.changes > 0 || diff.isNew) || state.build !== undefined || pendingMigrations.length > 0;
+  if (!changesSomething) io.notify('info', `Nothing to change in "${envName}": no stack change, no image to push, no migration; no confirmation needed.`);
+  if ((prod && changesSomething) || reasons.length > 0) {
     for (const reason of reasons) io.notify('warn', `Needs approval: ${reason}`);
     const summary = state.diffs.map(diffSummary).join('; ');
     const yes = await io.ask({
@@ -496,7 +499,9 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
 function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployState, environment: string, reasons: string[], prod: boolean): string[] {
   const steps: string[] = [];
   if (state.bootstrap === 'missing') steps.push(`toolkit-lib bootstrap ${environment} (asks first; creates the CDKToolkit stack)`);
-  if (prod || reasons.length > 0) steps.push(`ask for confirmation${reasons.length ? `: ${reasons.join('; ')}` : ' (production)'}`);
+  const changesSomething = state.diffs.some((diff) => diff.changes > 0 || diff.isNew) || (!state.image?.present && !request.skipImage) || (state.migrations?.pending.length ?? 0) > 0;
+  if ((prod && changesSomething) || reasons.length > 0) steps.push(`ask for confirmation${reasons.length ? `: ${reasons.join('; ')}` : ' (production)'}`);
+  else if (prod) steps.push('no confirmation: nothing would change');
   const migrations = state.migrations;
   if (request.skipMigrations) steps.push(`database migrations: not checked, not applied (--skip-migrations); run \`watchpoint db migrate --env ${request.envName}\` when the database is reachable`);
   else if (migrations && migrations.pending.length === 0) steps.push(`database ${migrations.database}: up to date, no migration to apply`);
