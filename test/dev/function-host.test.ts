@@ -1,0 +1,46 @@
+// A function's containers as the dev runtime runs them: the template's timeout ends an invocation
+// (and its container, as Lambda does), the next invocation starts a fresh container, the handler
+// sees its environment and a context whose remaining time follows the timeout.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FunctionHost } from '../../src/dev/function-host.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+const hosts: FunctionHost[] = [];
+afterAll(async () => {
+  for (const host of hosts) await host.stop();
+});
+
+describe('FunctionHost', () => {
+  it('times an invocation out after the template timeout, replaces the container, and passes env and context', { timeout: 30_000 }, async () => {
+    const dir = await tempDir();
+    const module = join(dir, 'handler.mjs');
+    writeFileSync(
+      module,
+      `export const handler = async (event, context) => {
+  if (event.hang) await new Promise(() => setInterval(() => {}, 1000));
+  return { stage: process.env.APP_ENV, home: process.env.HOME ?? null, remaining: context.getRemainingTimeInMillis(), name: context.functionName };
+};\n`,
+    );
+    const lines: string[] = [];
+    const host = new FunctionHost({ name: 'Probe', modulePath: module, timeoutSeconds: 1, memoryMb: 128, concurrency: 1, arn: 'arn:aws:lambda:us-east-1:000000000000:function:probe' }, (_fn, line) => lines.push(line));
+    hosts.push(host);
+    host.prewarm();
+    host.configure({ APP_ENV: 'local', PATH: process.env.PATH ?? '' });
+    await host.start();
+
+    const first = (await host.invoke({})) as { stage: string; home: string | null; remaining: number; name: string };
+    // Exactly the given environment: nothing of the parent's (HOME) leaks in.
+    expect(first).toMatchObject({ stage: 'local', home: null, name: 'Probe' });
+    expect(first.remaining).toBeGreaterThan(500);
+    expect(first.remaining).toBeLessThanOrEqual(1000);
+
+    const started = Date.now();
+    await expect(host.invoke({ hang: true })).rejects.toMatchObject({ name: 'Sandbox.Timedout', message: 'Task timed out after 1.00 seconds' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    // A fresh container answers the next invocation.
+    expect(await host.invoke({})).toMatchObject({ stage: 'local' });
+    expect(host.errors).toBe(1);
+  });
+});
