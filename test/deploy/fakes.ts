@@ -193,3 +193,14 @@ export function request(dir: string, overrides: Partial<DeployRequest> = {}): De
     ...overrides,
   };
 }
+
+/** A temp project dir whose ctx/ is the tiny build context the fakes' imageInputs point at. */
+export async function projectWithImageContext(): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { tempDir } = await import('../helpers/cli.ts');
+  const dir = await tempDir();
+  await mkdir(join(dir, 'ctx'));
+  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+  await writeFile(join(dir, 'ctx', 'hello.txt'), 'hello\n');
+  return dir;
+}

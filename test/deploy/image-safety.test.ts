@@ -12,15 +12,11 @@ import { createRegistryPort } from '../../src/cli/deploy/aws-ports.ts';
 import { buildArgs, createContainerCli } from '../../src/cli/deploy/container.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
-import { tempDir } from '../helpers/cli.ts';
-import { fakes, request } from './fakes.ts';
+import { fakes, request, projectWithImageContext } from './fakes.ts';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await tempDir();
-  await mkdir(join(dir, 'ctx'));
-  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
-  await writeFile(join(dir, 'ctx', 'hello.txt'), 'hello\n');
+  dir = await projectWithImageContext();
 });
 
 describe('an image index in ECR', () => {

@@ -2,7 +2,6 @@
 // after the questions and before any stack, skipped with --skip-migrations, listed by --dry-run, and a
 // failure stops the deploy before any stack change. The last tests drive the real port (SSM on moto,
 // a real PostgreSQL) and check that the database password appears in no output at all.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
@@ -17,14 +16,11 @@ import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
 import { motoClient, motoClientConfig, motoStage, startMotoRecorder, uniqueEnvName, useMotoCredentials, type MotoRecorder } from '../helpers/moto.ts';
 import { freeLoopbackPort } from '../helpers/net.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
-import { fakes, request } from './fakes.ts';
+import { fakes, request, projectWithImageContext } from './fakes.ts';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await tempDir();
-  await mkdir(join(dir, 'ctx'));
-  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
-  await writeFile(join(dir, 'ctx', 'hello.txt'), 'hello\n');
+  dir = await projectWithImageContext();
 });
 
 const PENDING = ['1795750000000_pipeline', '1795760000000_add_index'];

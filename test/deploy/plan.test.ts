@@ -1,20 +1,16 @@
 // The deploy orchestration against fakes of every port: order, skips, approvals, the prod guard,
 // failure reports, no TTY, --dry-run and Ctrl-C.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import { ApprovalDriftError } from '../../src/cli/deploy/toolkit.ts';
 import { NonInteractiveIo, RecordingIo } from '../../src/cli/io.ts';
-import { tempDir } from '../helpers/cli.ts';
-import { STAGE, diffOf, fakes, request } from './fakes.ts';
+import { STAGE, diffOf, fakes, request, projectWithImageContext } from './fakes.ts';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await tempDir();
-  await mkdir(join(dir, 'ctx'));
-  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
-  await writeFile(join(dir, 'ctx', 'hello.txt'), 'hello\n');
+  dir = await projectWithImageContext();
 });
 
 function nonInteractive(yes: boolean) {

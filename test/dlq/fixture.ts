@@ -9,6 +9,7 @@ import {
   SQSClient,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
 import type { FauxqsWithDlqSource } from './fauxqs-dlq.ts';
 
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -124,4 +125,29 @@ export function sqsClientWithInFlightLimit(endpoint: string, limit: number): SQS
     return answer;
   }, { step: 'initialize', name: 'inFlightQuota' });
   return client;
+}
+
+/**
+ * fauxqs (with DeadLetterQueueSourceArn) for one test file: started before its tests, closed after,
+ * with a direct client, a temp project dir, and the SDK's default credential chain pointed at test
+ * credentials (the CLI builds its own clients from it).
+ */
+export function useFauxqsDlq(): { readonly faux: FauxqsWithDlqSource; readonly sqs: SQSClient; readonly dir: string } {
+  const state = {} as { faux: FauxqsWithDlqSource; sqs: SQSClient; dir: string };
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    const { startFauxqsWithDlqSource } = await import('./fauxqs-dlq.ts');
+    const { tempDir } = await import('../helpers/cli.ts');
+    state.faux = await startFauxqsWithDlqSource();
+    state.sqs = sqsClient(state.faux.endpoint);
+    state.dir = await tempDir();
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true' });
+    delete process.env.AWS_PROFILE;
+  });
+  afterAll(async () => {
+    process.env = saved;
+    state.sqs.destroy();
+    await state.faux.close();
+  });
+  return state;
 }

@@ -107,6 +107,25 @@ async function receive(options: WalkOptions, visibilityTimeout = options.visibil
   return (answer.Messages ?? []).filter((message) => message.MessageId && message.ReceiptHandle);
 }
 
+/**
+ * The next batch of a walk, or undefined when this worker's walk ends: a stop request (Ctrl-C), the
+ * in-flight quota (OverLimit), or an empty receive. The first two are recorded in `end`.
+ */
+async function nextBatch(options: WalkOptions, end: { interrupted: boolean; overLimit: boolean }): Promise<Message[] | undefined> {
+  if (options.shouldStop?.()) {
+    end.interrupted = true;
+    return undefined;
+  }
+  try {
+    const messages = await receive(options);
+    return messages.length > 0 ? messages : undefined;
+  } catch (error) {
+    if (!isOverLimit(error)) throw error;
+    end.overLimit = true;
+    return undefined;
+  }
+}
+
 /** Makes messages visible again at once, 10 per call, `concurrency` calls at a time. */
 export async function release(sqs: SQSClient, url: string, receiptHandles: readonly string[], concurrency = DEFAULT_CONCURRENCY): Promise<ReleaseCounts> {
   const { ChangeMessageVisibilityBatchCommand } = await sdk();
@@ -254,21 +273,11 @@ export async function selectiveRedrive(options: SelectiveRedriveOptions): Promis
 
   const worker = async (): Promise<void> => {
     while (!stop && !full()) {
-      if (options.shouldStop?.()) {
-        result.interrupted = true;
-        stop = true;
+      const messages = await nextBatch(options, result);
+      if (!messages) {
+        if (result.interrupted || result.overLimit) stop = true;
         return;
       }
-      let messages: Message[];
-      try {
-        messages = await receive(options);
-      } catch (error) {
-        if (!isOverLimit(error)) throw error;
-        result.overLimit = true;
-        stop = true;
-        return;
-      }
-      if (messages.length === 0) return;
       const outbound: Outbound[] = [];
       for (const message of messages) {
         const id = message.MessageId!;
@@ -434,21 +443,11 @@ export async function exportAll(options: ExportOptions): Promise<ExportResult> {
   let writing: Promise<void> = Promise.resolve();
   const worker = async (): Promise<void> => {
     while (!stop) {
-      if (options.shouldStop?.()) {
-        result.interrupted = true;
-        stop = true;
+      const messages = await nextBatch(options, result);
+      if (!messages) {
+        if (result.interrupted || result.overLimit) stop = true;
         return;
       }
-      let messages: Message[];
-      try {
-        messages = await receive(options);
-      } catch (error) {
-        if (!isOverLimit(error)) throw error;
-        result.overLimit = true;
-        stop = true;
-        return;
-      }
-      if (messages.length === 0) return;
       const fresh = messages.filter((message) => !held.has(message.MessageId!));
       for (const message of messages) held.set(message.MessageId!, message.ReceiptHandle!);
       if (fresh.length > 0) {
