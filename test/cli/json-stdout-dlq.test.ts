@@ -12,12 +12,12 @@ describe('dlq --json through the CLI (fauxqs)', () => {
     const fx = await createDlqFixture(server.faux, server.sqs);
     await writeConfig(server.dir, { [fx.envName]: { ...VALID_DEV, awsEndpointUrl: server.faux.endpoint } });
     const cli = (args: string[]) => runCli(['dlq', ...args, '--env', fx.envName, '--json'], { cwd: server.dir });
-    for (const args of [['inspect'], ['redrive', '--match', 'x'], ['redrive', '--match', 'x', '--dry-run']]) {
+    for (const args of [['inspect'], ['redrive', '--match', 'x', '--yes'], ['redrive', '--match', 'x', '--dry-run']]) {
       const r = await cli(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout), `${args.join(' ')} printed: ${r.stdout}`).not.toThrow();
     }
-    expect(JSON.parse((await cli(['redrive', '--match', 'x'])).stdout)).toMatchObject({ empty: true, moved: 0 });
+    expect(JSON.parse((await cli(['redrive', '--match', 'x', '--yes'])).stdout)).toMatchObject({ empty: true, moved: 0 });
     await failInto(server.sqs, fx.sources.EvalQueueStandard!, ['{"x":1}', '{"y":2}']);
     for (const args of [['inspect'], ['redrive', '--match', 'y', '--yes']]) {
       const r = await cli(args);
