@@ -87,6 +87,8 @@ describe('the stage endpoint is the only one', () => {
     expect(io.stderr).toContain(`ignoring AWS_ENDPOINT_URL=${decoy.url}, AWS_ENDPOINT_URL_CLOUDFORMATION=${decoy.url} from the shell`);
     expect(io.stderr).toContain(`--aws-endpoint-url ${decoy.url}`);
     expect(io.stdout).toContain(`endpoint ${recorder.url} (not AWS)`);
+    // Item 10: a missing bootstrap stack is a warning, not a pass.
+    expect(io.stderr).toContain('aws://123456789012/eu-west-1 is not bootstrapped for the CDK (no CDKToolkit stack): a real deploy would ask to bootstrap it first.');
     // The shell is as it was once the run is over.
     endAwsRuntime();
     expect(process.env.AWS_ENDPOINT_URL).toBe(decoy.url);

@@ -48,6 +48,9 @@ describe('a black-hole endpoint', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/timeout/i);
     expect(result.stderr).not.toContain('secret-pw');
+    // Item 10: a dry run that fails says it changed nothing, not that "no migration was kept".
+    expect(result.stderr).toContain('nothing was changed (a dry run only reads)');
+    expect(result.stderr).not.toContain('no migration of this run was kept');
     expect(lastLine(result.stderr)).toMatch(/^ {2}fix: /);
   });
 

@@ -135,6 +135,14 @@ export async function migrateDatabase(options: MigrateOptions): Promise<MigrateR
     const applied = await applyMigrations(url, { info: (text) => io.notify('info', scrubSecret(text, url)), warn: (text) => io.notify('warn', scrubSecret(text, url)) });
     return { ...base, applied, pending: pending.filter((name) => !applied.includes(name)) };
   } catch (error) {
+    if (options.dryRun) {
+      throw new WatchpointError(`Listing the pending migrations of ${shown} failed; nothing was changed (a dry run only reads).`, {
+        code: 'DB_MIGRATE_FAILED',
+        fault: 'system',
+        fix: 'Check that the database is reachable from here (VPN, security group) and that the user may read it; then run `watchpoint db migrate --dry-run` again.',
+        cause: scrubError(error, url),
+      });
+    }
     throw new WatchpointError(`Migrating ${shown} failed; no migration of this run was kept (they run in one transaction).`, {
       code: 'DB_MIGRATE_FAILED',
       fault: 'system',

@@ -165,8 +165,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       run: async (task) => {
         const status = await aws(() => deps.aws.bootstrapStatus(), envName);
         if (status === undefined) {
+          // Missing is not a pass: the task is marked skipped (not ticked) and said as a warning below.
           state.bootstrap = 'missing';
-          task.title('CDK bootstrap stack (CDKToolkit): missing');
+          task.skip('CDK bootstrap stack (CDKToolkit): missing');
           return;
         }
         if (/FAILED$|^ROLLBACK_COMPLETE$/.test(status)) {
@@ -202,6 +203,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     },
   ]);
   const identity = state.identity!;
+  if (state.bootstrap === 'missing') {
+    io.notify('warn', `aws://${identity.account}/${stage.region} is not bootstrapped for the CDK (no CDKToolkit stack)${request.dryRun ? ': a real deploy would ask to bootstrap it first' : ''}.`);
+  }
   if (request.skipMigrations) {
     io.notify('warn', `--skip-migrations: the database was not checked or migrated. Run \`watchpoint db migrate --env ${envName}\` from a host that can reach it; the new code needs its schema.`);
   }
