@@ -8,6 +8,8 @@ export default defineConfig({
     setupFiles: ['test/setup/quiet-handler-logs.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Global teardown stops moto, PostgreSQL and the in-process servers; give a loaded machine time.
+    teardownTimeout: 30_000,
     pool: 'forks',
   },
 });

@@ -53,15 +53,23 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
     }
   }
+  // pg_ctl detaches the server, so nothing else ends it when this process does. If the process exits
+  // before stop() runs (a teardown cut short by its timeout, an uncaught error), stop it on 'exit'.
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener('exit', stopNow);
+    try {
+      runAs(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  process.once('exit', stopNow);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      try {
-        runAs(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: async () => stopNow(),
   };
 }
 
