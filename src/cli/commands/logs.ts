@@ -94,11 +94,11 @@ export async function logsCommand(context: LogsContext): Promise<number> {
   for (const event of result.events) print(event);
   if (result.events.length === 0) {
     context.io.notify('info', `No events in this window. Widen it with --since (e.g. --since 2h)${request.filterPattern ? ' or loosen --filter/--level' : ''}.`);
-  } else if (result.truncated) {
-    const last = result.events[result.events.length - 1]!;
+  } else if (result.truncated && result.resumeAt !== undefined) {
+    const crowded = result.crowded ? ` More than ${request.limit} events share ${new Date(result.resumeAt - 1).toISOString()}; those past the limit are skipped unless you raise --limit.` : '';
     context.io.notify(
       'warn',
-      `Stopped at --limit ${request.limit}: the window holds more events. Continue with --since ${new Date(last.timestamp + 1).toISOString()}, or raise --limit.`,
+      `Stopped at --limit ${request.limit}: the window holds more events. Continue with --since ${new Date(result.resumeAt).toISOString()}${context.flags.until !== undefined ? ` --until ${request.end.toISOString()}` : ''}, or raise --limit.${crowded}`,
     );
   }
   return ExitCode.ok;

@@ -32,6 +32,14 @@ export interface FetchResult {
   events: LogEvent[];
   /** True when the window holds more events than were returned (stopped at --limit). */
   truncated: boolean;
+  /**
+   * When truncated: where the next read starts (epoch ms, inclusive, as FilterLogEvents' startTime
+   * is). Events at that millisecond are held back from `events`, so reading on from it loses none
+   * and repeats none, unless every shown event shares one millisecond (`crowded`): then it starts
+   * just after it, and the rest of that millisecond is only seen with a higher --limit.
+   */
+  resumeAt?: number;
+  crowded?: boolean;
   /** FilterLogEvents calls made, over all groups. */
   calls: number;
 }
@@ -73,7 +81,14 @@ export async function fetchEvents(logs: CloudWatchLogsClient, targets: readonly 
 
   const merged = perGroup.flatMap((group) => group.events).sort(byTime);
   const truncated = merged.length > options.limit || perGroup.some((group) => group.more);
-  return { events: merged.slice(0, options.limit), truncated, calls };
+  const events = merged.slice(0, options.limit);
+  if (!truncated || events.length === 0) return { events, truncated, calls };
+  // Events sharing the last shown millisecond may continue past the cut (in this group or another),
+  // and a --since just after it would skip them: hold that millisecond back for the next read.
+  const resumeAt = events[events.length - 1]!.timestamp;
+  const firstAtResume = events.findIndex((event) => event.timestamp === resumeAt);
+  if (firstAtResume === 0) return { events, truncated, calls, resumeAt: resumeAt + 1, crowded: true };
+  return { events: events.slice(0, firstAtResume), truncated, calls, resumeAt };
 }
 
 function eventOf(target: LogGroupTarget, event: FilteredLogEvent): LogEvent {
