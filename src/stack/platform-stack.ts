@@ -90,6 +90,13 @@ export class PlatformStack extends Stack {
       DeadLetterQueueUrl: { value: this.queues.deadLetterQueue.queueUrl, description: 'Shared dead-letter queue' },
       AlertTopicArn: { value: this.alarms.alertTopic.topicArn, description: 'SNS topic every alarm notifies' },
     };
+    const domain = this.api.customDomain;
+    if (domain) {
+      // What DNS for the custom domain must point at: a CNAME to the regional name, or a Route 53
+      // alias to it in API Gateway's hosted zone. deploy prints both.
+      outputs.ApiDomainTarget = { value: domain.regionalDomainName, description: `Point DNS for ${stage.domainName} here (CNAME, or a Route 53 alias)` };
+      outputs.ApiDomainHostedZoneId = { value: domain.regionalHostedZoneId, description: 'Hosted zone of ApiDomainTarget, for a Route 53 alias record' };
+    }
     for (const [outputId, output] of Object.entries(outputs)) new CfnOutput(this, outputId, output);
   }
 }

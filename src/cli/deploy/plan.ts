@@ -401,6 +401,13 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   for (const result of state.results) {
     for (const [key, value] of Object.entries(result.outputs).sort(([a], [b]) => a.localeCompare(b))) io.result(`${result.stackName}.${key} = ${value}`);
   }
+  const platformOutputs = state.results.find((result) => result.stackName === names.platform)?.outputs ?? {};
+  if (stage.domainName && platformOutputs.ApiDomainTarget) {
+    io.notify('info', [
+      `DNS for ${stage.domainName}: point it at ${platformOutputs.ApiDomainTarget}`,
+      `  a CNAME record ${stage.domainName} → ${platformOutputs.ApiDomainTarget}, or a Route 53 alias (A/AAAA) to it with hosted zone ${platformOutputs.ApiDomainHostedZoneId ?? '(see ApiDomainHostedZoneId)'}.`,
+    ].join('\n'));
+  }
   io.notify('success', `Deployed "${envName}"; outputs saved to ${request.outputsFile}`);
   return ExitCode.ok;
 }
