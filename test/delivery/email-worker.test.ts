@@ -33,7 +33,7 @@ beforeAll(async () => {
     request.on('end', () => {
       const to = (JSON.parse(body) as { Destination?: { ToAddresses?: string[] } }).Destination?.ToAddresses?.[0] ?? '';
       const [status, type, message] = to.startsWith('bounce')
-        ? [400, 'MessageRejected', 'Email address is not verified.']
+        ? [400, 'MessageRejected', `Email address is not verified. The following identities failed the check in region EU-WEST-1: ${to}`]
         : to.startsWith('bad')
           ? [400, 'BadRequestException', 'Invalid address.']
           : to.startsWith('paused')
@@ -113,7 +113,9 @@ describe('email worker', () => {
     expect(await pollOnce(sqs, queue, handler(fakeSesEndpoint))).toEqual({ received: 4, failed: 2 });
     const records = await Promise.all(made.map((n) => recordOf(db.pool, n.message.notification_id)));
     expect(records.map((r) => r.status)).toEqual(['failed', 'failed', 'enqueued', 'enqueued']);
-    expect(records[0]!.last_error).toBe('SES MessageRejected (HTTP 400): Email address is not verified.');
+    // SES names the recipient in its message (as in the sandbox); neither the logs nor the record keep it.
+    expect(records[0]!.last_error).toBe('SES MessageRejected (HTTP 400): Email address is not verified. The following identities failed the check in region EU-WEST-1: <address>');
+    expect(logs.lines().join('\n')).not.toContain('@example.com');
     expect(records[1]!.last_error).toMatch(/^SES BadRequestException/);
     expect(records[2]!.last_error).toMatch(/^SES TooManyRequestsException \(HTTP 429\)/);
     expect(records[3]!.last_error).toMatch(/^SES SendingPausedException/);

@@ -4,7 +4,7 @@
 // else (throttling, quotas, a paused account, network, 5xx) -> retried through SQS.
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DeliveryChannel, SendResult } from '../shared/delivery-handler.ts';
-import { errorFields } from '../shared/observability.ts';
+import { errorFields, redactAddresses } from '../shared/observability.ts';
 import { renderEmail } from './templates.ts';
 
 /**
@@ -26,7 +26,8 @@ export interface EmailChannelOptions {
 export function classifySesError(error: unknown): SendResult {
   const { error_name: name = 'Error', error: text = '' } = errorFields(error);
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  const reason = `SES ${name}${status ? ` (HTTP ${status})` : ''}: ${text}`.slice(0, 300);
+  // The reason is logged: SES's text can name the recipient, which must not reach the logs.
+  const reason = `SES ${name}${status ? ` (HTTP ${status})` : ''}: ${redactAddresses(text)}`.slice(0, 300);
   return PERMANENT_SES_ERRORS.has(name) ? { outcome: 'permanent', reason } : { outcome: 'retry', reason };
 }
 

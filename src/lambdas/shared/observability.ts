@@ -52,6 +52,15 @@ export function correlationIds(body: string): Partial<Record<keyof typeof ID_FOR
   return ids;
 }
 
+/**
+ * Email addresses in a text replaced by `<address>`. SES puts recipients into its error messages (in
+ * the sandbox: "The following identities failed the check in region EU-WEST-1: a@example.com"),
+ * and those messages are logged and stored as the failure reason.
+ */
+export function redactAddresses(text: string): string {
+  return text.replace(/[^\s<>()[\]{}"',;:]+@[^\s<>()[\]{}"',;:]+\.[^\s<>()[\]{}"',;:]+/g, '<address>');
+}
+
 /** Error details safe to log: name, message and AWS error code, never the request or credentials. */
 export function errorFields(error: unknown): Record<string, string> {
   if (!(error instanceof Error)) return { error: String(error) };
