@@ -216,6 +216,33 @@ describe('the reuse cache never serves a bundle built from changed source', () =
     expect(third.bundles['webhook-worker'].hash).toBe(first.bundles['webhook-worker'].hash);
   }, 120_000);
 
+  it('rebuilds when a module whose constant minification inlined changes (a module the output lists no bytes of)', async () => {
+    // esbuild inlines short constants (numbers, booleans, short strings) across modules, and its
+    // per-output `inputs` then leave out the module they came from: only the import graph says the
+    // bundle was built from it.
+    const entry = path.join(project, 'src', 'lambdas', 'webhook-worker', 'index.ts');
+    const marker = path.join(project, 'src', 'lambdas', 'webhook-worker', 'review-marker.ts');
+    const source = readFileSync(entry, 'utf8');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    writeFileSync(marker, "export const REVIEW_LIMIT = 1234;\n");
+    writeFileSync(entry, `import { REVIEW_LIMIT } from './review-marker.ts';\nexport const reviewLimit = (): number => REVIEW_LIMIT;\n${source}`);
+    // Old mtimes, so the next build trusts them and only their content can say they changed.
+    for (const file of [marker, entry]) utimesSync(file, hourAgo, hourAgo);
+    try {
+      const first = await buildZipBundles({ projectRoot: project, cacheDir });
+      expect(readFileSync(path.join(first.bundles['webhook-worker'].dir, 'index.mjs'), 'utf8')).toMatch(/\(\)=>1234\b/);
+
+      writeFileSync(marker, "export const REVIEW_LIMIT = 5678;\n");
+      utimesSync(marker, hourAgo, hourAgo);
+      const second = await buildZipBundles({ projectRoot: project, cacheDir });
+      expect(second.built).toEqual(['webhook-worker']);
+      expect(readFileSync(path.join(second.bundles['webhook-worker'].dir, 'index.mjs'), 'utf8')).toMatch(/\(\)=>5678\b/);
+    } finally {
+      writeFileSync(entry, source);
+      rmSync(marker, { force: true });
+    }
+  }, 120_000);
+
   it('reports a syntax error with esbuild\'s file and line, and keeps the last good bundle in the cache', async () => {
     const good = await buildZipBundles({ projectRoot: project, cacheDir });
     const file = path.join(project, 'src', 'lambdas', 'archiver', 'tasks.ts');

@@ -8,7 +8,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Message } from 'esbuild';
-import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, sha256 } from './cache.ts';
+import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, modulesReachedFrom, sha256 } from './cache.ts';
 import { ZIP_HANDLERS, handlerEntry, type ZipHandler } from './handlers.ts';
 
 /** The repository root (package.json, src/lambdas, package-lock.json), from this file. */
@@ -159,7 +159,9 @@ export async function buildZipBundles(options: BuildZipBundlesOptions = {}): Pro
       });
       const meta = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith(outputName))?.[1];
       if (!meta) throw new Error(`esbuild's metafile has no output for ${handler}`);
-      const inputs = Object.fromEntries(bundleInputs(projectRoot, Object.keys(meta.inputs)).map((path) => [path, fingerprints.settled(path, buildStartedAt)]));
+      if (!meta.entryPoint) throw new Error(`esbuild's metafile names no entry point for ${handler}`);
+      const modules = modulesReachedFrom(result.metafile, meta.entryPoint);
+      const inputs = Object.fromEntries(bundleInputs(projectRoot, modules).map((path) => [path, fingerprints.settled(path, buildStartedAt)]));
       const hash = cache.store(handler, optionsKey, files, inputs);
       bundles[handler] = {
         handler,

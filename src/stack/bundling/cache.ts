@@ -11,8 +11,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
-/** Bumped whenever the entry format or the meaning of a fingerprint changes. */
-const ENTRY_VERSION = 1;
+/** Bumped whenever the entry format or the meaning of a fingerprint changes (2: every module on the import graph, not only those with bytes in the output). */
+const ENTRY_VERSION = 2;
 
 /** Files that change what esbuild produces without being read as modules. */
 export const GLOBAL_INPUTS = ['package-lock.json', 'tsconfig.json', 'package.json'];
@@ -88,6 +88,30 @@ export function bundleInputs(projectRoot: string, moduleInputs: readonly string[
   }
   // esbuild reports paths relative to its working directory; keep them relative to the project.
   return [...inputs].map((path) => relative(projectRoot, join(projectRoot, path))).sort();
+}
+
+/** The part of esbuild's metafile this module reads. */
+export interface MetafileInputs {
+  inputs: Record<string, { imports: readonly { path: string; external?: boolean }[] }>;
+}
+
+/**
+ * Every module an entry point's bundle was built from: all that esbuild parsed on the import graph from
+ * the entry. Not the metafile's per-output `inputs`: those omit a module that contributes no bytes of
+ * its own, such as one whose constants minification inlined into their users, though editing it
+ * changes the bundle.
+ */
+export function modulesReachedFrom(metafile: MetafileInputs, entryPoint: string): string[] {
+  const reached = new Set<string>();
+  const pending = [entryPoint];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (reached.has(path)) continue;
+    const input = metafile.inputs[path];
+    if (!input) continue;
+    reached.add(path);
+    for (const imported of input.imports) if (!imported.external) pending.push(imported.path);
+  }
+  return [...reached];
 }
 
 /** node_modules/@scope/name/lib/x.js -> node_modules/@scope/name/package.json (the innermost package). */
