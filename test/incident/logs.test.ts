@@ -19,6 +19,16 @@ beforeAll(async () => {
 const logs = (...args: string[]) => runCli(['logs', '--env', envName, ...args], { cwd });
 const jsonLines = (stdout: string) => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { timestamp: string; function: string; message: string });
 
+/** A platform of its own whose batcher group holds these lines, and a config naming it. */
+async function batcherLogging(lines: string[]): Promise<{ env: string; config: string }> {
+  const env = uniqueEnvName();
+  const platform = await deployPlatform(env, { only: ['batcher'] });
+  await writeLogLines(platform.groups.batcher!, lines);
+  const config = await tempDir();
+  await writeConfig(config, { [env]: motoStage() });
+  return { env, config };
+}
+
 describe('watchpoint logs', () => {
   it('every function by default: one line per event, interleaved by time, prefixed with the short name', async () => {
     const { code, stdout, stderr } = await logs('--since', '1h');
@@ -75,14 +85,10 @@ describe('watchpoint logs', () => {
   it('reading on with the --since that --limit suggests loses and repeats nothing, even where events share a millisecond', async () => {
     // The handlers' own lines share milliseconds (a Powertools line and its EMF line), but not
     // reliably; these four, written as one Lambda stream would, make the boundary certain.
-    const platform = await deployPlatform(uniqueEnvName(), { only: ['batcher'] });
     const at = Date.parse('2026-11-30T10:00:00.000Z');
     const line = (n: number, ms: number) => JSON.stringify({ level: 'INFO', message: `line ${n}`, timestamp: new Date(at + ms).toISOString(), service: 'batcher' });
     const written = [line(1, 0), line(2, 5), line(3, 9), line(4, 9), line(5, 9), line(6, 20)];
-    await writeLogLines(platform.groups.batcher!, written);
-    const env = platform.stackName.replace(/^watchpoint-/, '');
-    const config = await tempDir();
-    await writeConfig(config, { [env]: motoStage() });
+    const { env, config } = await batcherLogging(written);
     const seen: string[] = [];
     let since = '2026-11-30T09:59:00Z';
     for (let page = 0; page < 6; page += 1) {
@@ -97,12 +103,8 @@ describe('watchpoint logs', () => {
   });
 
   it('more than --limit events in one millisecond: says that the rest of it is skipped', async () => {
-    const platform = await deployPlatform(uniqueEnvName(), { only: ['batcher'] });
-    const at = new Date(Date.parse('2026-11-30T11:00:00.000Z')).toISOString();
-    await writeLogLines(platform.groups.batcher!, [1, 2, 3].map((n) => JSON.stringify({ level: 'INFO', message: `line ${n}`, timestamp: at, service: 'batcher' })));
-    const env = platform.stackName.replace(/^watchpoint-/, '');
-    const config = await tempDir();
-    await writeConfig(config, { [env]: motoStage() });
+    const at = '2026-11-30T11:00:00.000Z';
+    const { env, config } = await batcherLogging([1, 2, 3].map((n) => JSON.stringify({ level: 'INFO', message: `line ${n}`, timestamp: at, service: 'batcher' })));
     const { code, stdout, stderr } = await runCli(['logs', '--env', env, '--since', '2026-11-30T10:59:00Z', '--until', '2026-11-30T11:01:00Z', '--limit', '2'], { cwd: config });
     expect(code).toBe(0);
     expect(stdout.split('\n').filter((l) => l !== '')).toHaveLength(2);
