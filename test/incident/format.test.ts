@@ -55,6 +55,9 @@ describe('one line', () => {
     expect(formatEvent(event, { style: pickStyle(true, {}), withDate: false, aliasWidth: 7 })).toContain('\x1b[');
     expect(formatEvent(event, { style: pickStyle(true, { NO_COLOR: '1' }), withDate: false, aliasWidth: 7 })).not.toContain('\x1b[');
     expect(formatEvent(event, { style: pickStyle(false, {}), withDate: true, aliasWidth: 7 })).toMatch(/^2026-12-01 11:59:58\.123 batcher/);
+    // Powertools Metrics' EMF lines: the metric and its dimensions, not the JSON blob.
+    const emf = '{"_aws":{"Timestamp":1796155286714,"CloudWatchMetrics":[{"Namespace":"WatchPoint","Dimensions":[["service"]],"Metrics":[{"Name":"DeliveryAttempt","Unit":"Count"}]}]},"service":"webhook-worker","DeliveryAttempt":[1,1,1]}';
+    expect(formatEvent({ ...event, message: emf }, { style: pickStyle(false, {}), withDate: false, aliasWidth: 7 })).toBe('11:59:58.123 batcher EMF   DeliveryAttempt=1,1,1 service=webhook-worker');
     expect(formatEvent({ ...event, message: 'START RequestId: abc Version: $LATEST' }, { style: pickStyle(false, {}), withDate: false, aliasWidth: 7 })).toBe('11:59:58.123 batcher START RequestId: abc Version: $LATEST');
   });
 });

@@ -1,6 +1,6 @@
 // How one log event looks: Powertools JSON lines as time, source, level, message and the keys that
-// tie a line to a run, job, notification, watchpoint or request; anything else (Lambda's START and
-// REPORT lines, a runtime crash) as it came. --json prints the event as one NDJSON object instead.
+// tie a line to a run, job, notification, watchpoint or request; EMF metric lines as their metrics;
+// anything else (Lambda's START and REPORT lines, a runtime crash) as it came. --json prints the event as one NDJSON object instead.
 import type { Style } from '../status/report.ts';
 import type { LogEvent } from './fetch.ts';
 
@@ -63,13 +63,36 @@ export function formatEvent(event: LogEvent, format: LineFormat): string {
   const time = format.withDate ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.slice(11, 23);
   const alias = format.style.dim(event.alias.padEnd(format.aliasWidth));
   const line = parsePowertools(event.message);
-  if (!line) return `${time} ${alias} ${event.message.replace(/\s+$/, '')}`;
+  if (!line) {
+    const metrics = emfMetrics(event.message);
+    if (metrics) return `${time} ${alias} ${format.style.dim(`EMF   ${metrics}`)}`;
+    return `${time} ${alias} ${event.message.replace(/\s+$/, '')}`;
+  }
   const level = line.level.toUpperCase().padEnd(5);
   const coloured = RANK[level.trim()]! >= 3 ? format.style.red(level) : level.trim() === 'WARN' ? format.style.yellow(level) : level;
   const keys = [...KEY_FIELDS, ...DETAIL_FIELDS]
     .filter((key) => line.fields[key] !== undefined && line.fields[key] !== null && line.fields[key] !== line.message)
     .map((key) => `${key}=${scalar(line.fields[key])}`);
   return `${time} ${alias} ${coloured} ${line.message}${keys.length ? `  ${format.style.dim(keys.join(' '))}` : ''}`;
+}
+
+/**
+ * A Powertools Metrics (EMF) line as `Name=value ...` plus its dimensions, or undefined for any other
+ * text: the JSON blob is a third of a busy window and says little to a reader.
+ */
+function emfMetrics(message: string): string | undefined {
+  if (!message.startsWith('{"_aws"')) return undefined;
+  try {
+    const json = JSON.parse(message) as Record<string, unknown> & { _aws?: { CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name?: string }[] }[] } };
+    const directives = json._aws?.CloudWatchMetrics;
+    if (!Array.isArray(directives)) return undefined;
+    const names = directives.flatMap((d) => (d.Metrics ?? []).map((m) => m.Name)).filter((n): n is string => typeof n === 'string');
+    const dimensions = [...new Set(directives.flatMap((d) => (d.Dimensions ?? []).flat()))];
+    const value = (v: unknown) => (Array.isArray(v) ? v.join(',') : scalar(v));
+    return [...names.map((n) => `${n}=${value(json[n])}`), ...dimensions.map((d) => `${d}=${value(json[d])}`)].join(' ');
+  } catch {
+    return undefined;
+  }
 }
 
 /** --json: one object per event, the message exactly as CloudWatch holds it (`jq '.message | fromjson'`). */
