@@ -68,10 +68,14 @@ export function formatError(error: unknown): string {
   let depth = 0;
   let fix: string | undefined;
   const seen = new Set<unknown>();
+  let previous: string | undefined;
   while (current !== undefined && current !== null && depth < 8 && !seen.has(current)) {
     seen.add(current);
     const prefix = depth === 0 ? 'Error: ' : '  caused by: ';
-    lines.push(prefix + describe(current));
+    const text = describe(current);
+    // A wrapper that reuses its cause's message (e.g. esbuild's report, several lines) says it once.
+    if (text !== previous) lines.push(prefix + text);
+    previous = text;
     if (fix === undefined && isWatchpointError(current) && current.fix) fix = current.fix;
     current = current instanceof Error ? current.cause : undefined;
     depth += 1;

@@ -130,6 +130,12 @@ describe('formatError', () => {
     const network = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { $metadata: {} });
     expect(formatError(network).split('\n')[0]).toBe('Error: connect ECONNREFUSED 127.0.0.1:1');
   });
+  it('says a message once when a wrapper reuses its cause\'s message', async () => {
+    const { formatError, userError } = await import('../../src/cli/errors.ts');
+    const report = 'esbuild could not bundle api:\nsrc/lambdas/api/index.ts:63:22: Unexpected ";"';
+    const text = formatError(userError('BUNDLE_FAILED', report, 'Fix the source.', new Error(report, { cause: new Error('Build failed with 1 error') })));
+    expect(text).toBe(`Error: ${report}\n  caused by: Build failed with 1 error\n  fix: Fix the source.`);
+  });
   it('ends with a fix even when nothing in the chain has one', async () => {
     const { formatError, FALLBACK_FIX } = await import('../../src/cli/errors.ts');
     expect(formatError(new Error('boom')).split('\n').at(-1)).toBe(`  fix: ${FALLBACK_FIX}`);
