@@ -282,4 +282,16 @@ describe('the reuse cache never serves a bundle built from changed source', () =
     for (const handler of ZIP_HANDLERS) expect(cold.bundles[handler].hash).toBe(warm.bundles[handler].hash);
     expect(existsSync(path.join(cacheDir, 'entries', 'api.json'))).toBe(true);
   }, 120_000);
+
+  it('does not reuse what another checkout built into a shared cache: the source map points into this one', async () => {
+    // The first suite built this repository's bundles into `shared`; the copy has the same sources.
+    const shared = path.join(work, 'cache');
+    await buildZipBundles({ cacheDir: shared, handlers: ['api'] });
+    const copy = await buildZipBundles({ projectRoot: project, cacheDir: shared, handlers: ['api'] });
+    expect(copy.built).toEqual(['api']);
+    const map = JSON.parse(readFileSync(path.join(copy.bundles.api.dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    const own = map.sources.filter((source) => source.includes('src/lambdas/')).map((source) => path.resolve(copy.bundles.api.dir, source));
+    expect(own.length).toBeGreaterThan(0);
+    for (const source of own) expect(source.startsWith(path.join(project, 'src', 'lambdas'))).toBe(true);
+  }, 120_000);
 });

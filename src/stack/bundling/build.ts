@@ -5,7 +5,7 @@
 // unchanged bundle keeps its asset hash and is never uploaded again. Handlers whose inputs did not
 // change are not built at all.
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Message } from 'esbuild';
 import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, modulesReachedFrom, sha256 } from './cache.ts';
@@ -108,8 +108,10 @@ export async function buildZipBundles(options: BuildZipBundlesOptions = {}): Pro
     throw new BundleCacheError(cache.dir, error);
   }
   const esbuild = await import('esbuild');
-  // Anything that changes esbuild's output for the same sources: its version and our options.
-  const optionsKey = sha256(JSON.stringify({ esbuild: esbuild.version, options: BUNDLE_OPTIONS }));
+  // Anything that changes esbuild's output for the same sources: its version, our options, and where
+  // the project lies from the cache (the source map's paths), so a cache shared by two checkouts
+  // never hands one a bundle whose map points into the other.
+  const optionsKey = sha256(JSON.stringify({ esbuild: esbuild.version, options: BUNDLE_OPTIONS, sources: relative(cache.dir, projectRoot) }));
   const fingerprints = new Fingerprints(projectRoot);
 
   const bundles: Partial<ZipBundles> = {};
