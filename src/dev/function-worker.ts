@@ -30,7 +30,7 @@ interface Invoke {
 const data = workerData as Data;
 const port = parentPort!;
 // Before the handler module (and its SDK clients) load.
-installNetworkGuard(data.dnsLog);
+installNetworkGuard(data.dnsLog, data.functionName);
 
 let ready = false;
 const queued: { environment: Record<string, string> }[] = [];

@@ -3,7 +3,8 @@
 // RunPod host name fails at once with an error naming the host, so a client that missed the local
 // endpoint shows up as a clear failure instead of a call to a real account. Loopback addresses are
 // used as IP literals and resolve nothing. With WATCHPOINT_DEV_DNS_LOG set (tests), every name
-// looked up is appended to that file.
+// looked up is appended to that file, after a `# guard <thread>` line saying the guard is on in that
+// thread: a test reading only host names would pass with no guard at all (nothing gets logged).
 import dns from 'node:dns';
 import { appendFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -22,12 +23,13 @@ function refusal(hostname: string): NodeJS.ErrnoException {
 
 let installed = false;
 
-export function installNetworkGuard(logFile = process.env.WATCHPOINT_DEV_DNS_LOG): void {
+export function installNetworkGuard(logFile = process.env.WATCHPOINT_DEV_DNS_LOG, thread = 'main'): void {
   if (installed) return;
   installed = true;
   const record = (hostname: string) => {
     if (logFile) appendFileSync(logFile, `${hostname}\n`);
   };
+  record(`# guard ${thread}`);
   const lookup = dns.lookup;
   const guardedLookup = function (this: unknown, hostname: string, ...rest: unknown[]) {
     record(hostname);

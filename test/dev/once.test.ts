@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FUNCTION_HANDLERS } from '../../src/stack/constructs/functions.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/watchpoint');
@@ -48,8 +49,13 @@ describe('watchpoint dev --once', () => {
 
     // Every URL it served is on 127.0.0.1.
     for (const key of ['endpoint', 'api', 'mail', 'webhooks', 'runpod']) expect(new URL(summary.platform[key]).hostname, key).toBe('127.0.0.1');
-    // No real AWS (or RunPod) host name was looked up by any thread.
-    const looked = existsSync(dnsLog) ? readFileSync(dnsLog, 'utf8').split('\n').filter(Boolean) : [];
+    // The guard was on in the main thread and in every function's container (without it the log
+    // would be empty and the next check would pass on nothing), and no thread looked up a real AWS
+    // (or RunPod) host name, refused or not.
+    const lines = readFileSync(dnsLog, 'utf8').split('\n').filter(Boolean);
+    const guarded = new Set(lines.filter((line) => line.startsWith('# guard ')).map((line) => line.slice('# guard '.length)));
+    expect([...guarded].sort()).toEqual(['main', ...Object.keys(FUNCTION_HANDLERS)].sort());
+    const looked = lines.filter((line) => !line.startsWith('# '));
     expect(looked.filter((host) => /amazonaws|aws\.amazon|api\.aws|runpod/i.test(host))).toEqual([]);
     // Nothing left running: the embedded PostgreSQL has exited and the lock file is gone.
     expect(summary.platform.postgresPid).toBeGreaterThan(0);

@@ -1,6 +1,10 @@
 // The dev runtime's pieces: the plan read from the synthesized local template (so a stack change
 // reaches `watchpoint dev` by itself), Lambda's partial-batch deletion rule, the gateway's routing,
 // the network guard, the in-memory AWS layer, and the flags and --env local errors.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '@aws-sdk/client-sqs';
 import { createPlatformApp } from '../../src/stack/app.ts';
@@ -105,6 +109,17 @@ describe('gateway, guard and schedules', () => {
   it('refuses AWS and RunPod host names only', () => {
     for (const host of ['sqs.us-east-1.amazonaws.com', 's3.amazonaws.com.', 'ssm.eu-west-1.api.aws', 'api.runpod.ai', 'signin.aws.amazon.com']) expect(refusedHost(host), host).toBe(true);
     for (const host of ['localhost', '127.0.0.1', 'example.com', 'notamazonaws.com.evil']) expect(refusedHost(host), host).toBe(false);
+  });
+  it('refuses an AWS host by every way a client resolves it, and logs it', async () => {
+    const dir = await tempDir();
+    const logFile = join(dir, 'dns.log');
+    const worker = new Worker(new URL('./fixtures/guard-probe.ts', import.meta.url), { workerData: { host: 'sqs.eu-west-1.amazonaws.com', logFile } });
+    const [results] = (await once(worker, 'message')) as [Record<string, string>];
+    await worker.terminate();
+    for (const [way, result] of Object.entries(results)) expect(result, way).toContain('watchpoint dev refused to resolve sqs.eu-west-1.amazonaws.com');
+    const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    expect(lines[0]).toBe('# guard probe');
+    expect(lines.filter((line) => line === 'sqs.eu-west-1.amazonaws.com').length).toBeGreaterThanOrEqual(Object.keys(results).length);
   });
   it('reads rate() and daily cron() schedules', () => {
     expect(scheduleInterval('rate(15 minutes)')).toEqual({ everyMs: 900_000 });
