@@ -2,9 +2,8 @@
 // (an empty DLQ, a native redrive that completed or was cancelled) are run here and their stdout
 // parsed: here at the SDK boundary with aws-sdk-client-mock for the native move task (fauxqs has no
 // StartMessageMoveTask), and in json-stdout-dlq.test.ts through the CLI against fauxqs. The JSON-only
-// net under every command (JsonStdoutIo, applied by run() for --json) is checked on its own. The
-// other commands' --json paths are parsed in their own test files (status, secrets, runpod, synth,
-// db, drift, logs, trace, dev).
+// net under every command (JsonStdoutIo, applied by run() for --json) is checked on its own. Every
+// other command's --json paths are run and parsed in json-stdout-commands.test.ts.
 import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelMessageMoveTaskCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
