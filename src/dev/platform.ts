@@ -7,12 +7,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Server } from 'node:http';
+import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { STATE_FILE, lock, type DevState } from './state.ts';
 export { DevAlreadyRunningError, readDevState, type DevState } from './state.ts';
 import { fileURLToPath } from 'node:url';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { generateApiKey } from '../lambdas/shared/api-keys.ts';
 import { AwsLayer, LOCAL_ACCOUNT, type LocalStack } from './aws-layer.ts';
 import { DlqSourceTracker } from './dlq-source.ts';
@@ -242,10 +243,19 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     const dlqSources = new DlqSourceTracker((queueUrl) => queueArnsByName.get(queueUrl.split('/').pop() ?? ''));
     gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources });
 
-    const clientConfig = { region: LOCAL_REGION, endpoint: gateway.url, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
+    // The RunPod stand-in writes a run's Zarr chunks a few hundred PutObjects at once: with the SDK's
+    // 50 sockets they queued, and the SDK printed a socket-capacity WARN into the platform's log.
+    // Loopback sockets are cheap; a time budget keeps a stuck local server from hanging a poller.
+    const clientConfig = () => ({
+      region: LOCAL_REGION,
+      endpoint: gateway.url,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 2,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 512 }), connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    });
     const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
-    const sqs = new SQSClient(clientConfig);
-    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    const sqs = new SQSClient(clientConfig());
+    const s3 = new S3Client({ ...clientConfig(), forcePathStyle: true });
     stops.push(() => {
       sqs.destroy();
       s3.destroy();

@@ -74,7 +74,7 @@ function run(file: string, args: string[], ids: { uid: number; gid: number } | u
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolveRun() : reject(new Error(`${file.split('/').pop()} exited with ${code}: ${output.trim().slice(-800)}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolveRun() : reject(new Error(`${file.split('/').pop()} ${signal ? `was ended by ${signal}` : `exited with ${code}`}: ${output.trim().slice(-800)}`))));
   });
 }
 
@@ -113,7 +113,8 @@ export async function startDevPostgres(options: { onLog?: (line: string) => void
     try {
       await run(bins.initdb, ['-D', data, '-A', 'scram-sha-256', '-U', 'postgres', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], ids);
     } catch (error) {
-      const hint = asRoot
+      // The permission hint only when it is one (an initdb ended by Ctrl-C or the OOM killer is not).
+      const hint = asRoot && /permission denied|EACCES/i.test((error as Error).message)
         ? ` As root, PostgreSQL runs as user nobody, which must be able to read ${dirname(bins.postgres)} (every parent directory needs o+x).`
         : '';
       throw new Error(`PostgreSQL initdb failed: ${(error as Error).message}.${hint} fix: pass --database-url to use an existing server.`);

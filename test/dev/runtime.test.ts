@@ -51,6 +51,19 @@ describe('the plan from the local template', () => {
     ]);
   });
 
+  it('gives each function the template\'s timeout and memory (the timeout ends its invocations)', () => {
+    expect(Object.fromEntries(plan.functions.map((f) => [f.id, [f.timeoutSeconds, f.memoryMb]]))).toEqual({
+      ApiFunction: [30, 256],
+      BatcherFunction: [30, 256],
+      DataPollerFunction: [60, 256],
+      ArchiverFunction: [60, 256],
+      EvalWorkerUrgent: [300, 1024],
+      EvalWorkerStandard: [300, 1024],
+      EmailWorkerFunction: [30, 256],
+      WebhookWorkerFunction: [30, 256],
+    });
+  });
+
   it('sends the bucket\'s _SUCCESS objects to the Batcher, runs the schedules, routes the HTTP API to ApiFunction', () => {
     const fn = (logicalId: string) => plan.functions.find((f) => f.logicalId === logicalId)!;
     expect(plan.notifications).toHaveLength(1);
