@@ -11,6 +11,7 @@ import * as delivery from './suites/delivery.ts';
 import * as synth16 from './suites/synth.ts';
 import * as incident from './suites/incident.ts';
 import * as dev from './suites/dev.ts';
+import * as aws14 from './suites/aws.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -49,6 +50,9 @@ const SUITES: Record<string, Suite> = {
   // issue 18: watchpoint dev
   'dev-start': dev.start,
   'dev-cycle': dev.cycle,
+  // issue 14: no command hangs: time to give up as a ratio of the configured budget
+  'aws-black-hole': aws14.blackHole,
+  'aws-throttled': aws14.throttled,
 };
 
 const wanted = process.argv.slice(2);

@@ -32,7 +32,7 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
     ...(devEndpoints.has(stage.awsEndpointUrl) ? { credentials: DEV_CREDENTIALS } : {}),
     maxAttempts: 5,
-    // Adaptive retries that stop when the next attempt would start past the call's budget.
+    // Standard retries that stop when the next attempt would start past the call's budget.
     retryStrategy: awsRuntime().retryStrategy,
     // One handler for the whole run: it owns the budget, the waiting notice and the call ledger.
     requestHandler: awsRuntime().handler as unknown as NodeHttpHandler,

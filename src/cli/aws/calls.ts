@@ -5,7 +5,6 @@
 // explainer (explain.ts) can name them.
 import type { HttpHandlerOptions, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { AdaptiveRetryStrategy } from '@smithy/util-retry';
 import { userError } from '../errors.ts';
 import type { Level } from '../io.ts';
 
@@ -313,37 +312,56 @@ export class WatchedHttpHandler {
 }
 
 /**
- * The SDK's adaptive retries, stopped when the next attempt would start past the call's budget: the
- * call then fails with the last real answer (throttling, a 5xx...), not a bare timeout. The HTTP
- * handler still cuts an attempt that is waiting when the budget runs out.
+ * Retries bounded in time: exponential back-off with full jitter (100 ms base, 500 ms for throttling,
+ * at most 20 s), as the SDK's standard mode, but no attempt starts past the call's budget. The call
+ * then fails with the last real answer (throttling, a 5xx...), not a bare timeout; the HTTP handler
+ * still cuts an attempt that is waiting when the budget runs out. The token carries the delay and the
+ * SDK's retry middleware sleeps it (abortably), so nothing sleeps outside the budget.
  */
 export class BudgetRetryStrategy implements RetryStrategyV2 {
-  readonly mode = 'adaptive';
-  private readonly inner: AdaptiveRetryStrategy;
+  readonly mode = 'standard';
   private readonly budgetMs: number;
-  private readonly started = new WeakMap<RetryToken, number>();
+  private readonly maxAttempts: number;
 
   constructor(budgetMs: number, maxAttempts = 5) {
-    this.inner = new AdaptiveRetryStrategy(async () => maxAttempts);
     this.budgetMs = budgetMs;
+    this.maxAttempts = maxAttempts;
   }
 
-  async acquireInitialRetryToken(scope: string): Promise<RetryToken> {
-    const startedAt = Date.now();
-    const token = await this.inner.acquireInitialRetryToken(scope);
-    this.started.set(token, startedAt);
-    return token;
+  async acquireInitialRetryToken(): Promise<RetryToken> {
+    return new BudgetToken(Date.now(), 0, 0);
   }
 
   async refreshRetryTokenForRetry(token: RetryToken, errorInfo: RetryErrorInfo): Promise<RetryToken> {
-    const startedAt = this.started.get(token) ?? Date.now();
-    const next = await this.inner.refreshRetryTokenForRetry(token as never, errorInfo);
-    if (Date.now() - startedAt + next.getRetryDelay() >= this.budgetMs) throw new Error('the call\'s time budget is spent');
-    this.started.set(next, startedAt);
-    return next;
+    const previous = token as BudgetToken;
+    const retryable = errorInfo.errorType === 'TRANSIENT' || errorInfo.errorType === 'THROTTLING' || errorInfo.errorType === 'SERVER_ERROR';
+    if (!retryable || previous.getRetryCount() + 1 >= this.maxAttempts) throw new Error('not retried');
+    const base = errorInfo.errorType === 'THROTTLING' ? 500 : 100;
+    let delay = Math.floor(Math.random() * Math.min(20_000, base * 2 ** previous.getRetryCount()));
+    const hint = errorInfo.retryAfterHint;
+    if (hint instanceof Date) delay = Math.max(delay, hint.getTime() - Date.now());
+    if (Date.now() - previous.startedAt + delay >= this.budgetMs) throw new Error('the call\'s time budget is spent');
+    return new BudgetToken(previous.startedAt, previous.getRetryCount() + 1, delay);
   }
 
-  recordSuccess(token: RetryToken): void {
-    this.inner.recordSuccess(token as never);
+  recordSuccess(): void {
+    // No retry quota to refill: the budget is per call.
+  }
+}
+
+class BudgetToken implements RetryToken {
+  readonly startedAt: number;
+  private readonly count: number;
+  private readonly delay: number;
+  constructor(startedAt: number, count: number, delay: number) {
+    this.startedAt = startedAt;
+    this.count = count;
+    this.delay = delay;
+  }
+  getRetryCount(): number {
+    return this.count;
+  }
+  getRetryDelay(): number {
+    return this.delay;
   }
 }
