@@ -9,7 +9,7 @@ import { traceCommand } from '../../src/cli/commands/trace.ts';
 import { runCli } from '../helpers/cli.ts';
 import { motoClient } from '../helpers/moto.ts';
 import type { RunLogs } from './pipeline-run.ts';
-import { incidentWorld } from './moto-world.ts';
+import { incidentWorld, writeLogLines, type Platform } from './moto-world.ts';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -18,9 +18,10 @@ let run: RunLogs;
 let cwd: string;
 let envName: string;
 let undeployed: string;
+let platform: Platform;
 
 beforeAll(async () => {
-  ({ run, cwd, envName, undeployed } = await incidentWorld());
+  ({ run, cwd, envName, undeployed, platform } = await incidentWorld());
 });
 
 const trace = (...args: string[]) => runCli(['trace', '--env', envName, ...args], { cwd });
@@ -100,6 +101,20 @@ describe('watchpoint trace', () => {
     expect(start.logGroupNames).toHaveLength(9);
     expect(start.queryString).toContain(`run_id = "${run.runId}"`);
     expect(start.queryString).toMatch(/^filter .*\n\| fields @timestamp, @log, @message \n\| sort @timestamp asc \n\| limit 10000$/s);
+  });
+});
+
+describe('trace: an API request id', () => {
+  it("finds the HTTP API's access log line (requestId), with method, path, status and latency, not the caller's IP", async () => {
+    const requestId = `Rq${Date.now().toString(36)}xyz=`;
+    // The shape API Gateway writes with the stack's ACCESS_LOG_FORMAT.
+    const line = JSON.stringify({ requestId, ip: '203.0.113.9', requestTime: '01/Dec/2026:20:00:00 +0000', httpMethod: 'POST', routeKey: 'POST /v1/watchpoints', path: '/v1/watchpoints', status: '502', protocol: 'HTTP/1.1', responseLength: '120', responseLatency: '31', integrationLatency: '30', integrationError: 'The Lambda function returned an error', userAgent: 'curl/8' });
+    await writeLogLines(platform.groups['api-access']!, [line]);
+    const { code, stdout } = await trace(requestId, '--since', '1h');
+    expect(code).toBe(0);
+    expect(stdout).toContain('API request');
+    expect(stdout).toMatch(/api-access ERROR POST \/v1\/watchpoints answered 502 in 31 ms; integration error: The Lambda function returned an error/);
+    expect(stdout).not.toContain('203.0.113.9');
   });
 });
 

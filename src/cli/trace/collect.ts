@@ -79,9 +79,11 @@ export async function collectTrace(clients: TraceClients, options: TraceOptions)
     });
   const kinds = options.kind ? [options.kind] : candidateKinds(options.id);
   const fields = kinds.map((k) => FIELD_OF[k]);
+  // The HTTP API's access log names the request id `requestId` (parseRows maps it to request_id).
+  const queryFields = kinds.includes('request') ? [...fields, ACCESS_LOG_REQUEST_ID] : fields;
 
   try {
-    const [first, queues] = await Promise.all([query(fieldFilter(fields, options.id)), queueFacts(clients.sqs, stack.outputs, options.abortSignal)]);
+    const [first, queues] = await Promise.all([query(fieldFilter(queryFields, options.id)), queueFacts(clients.sqs, stack.outputs, options.abortSignal)]);
     const insights = { queries: first.queries, polls: first.polls, bytesScanned: first.bytesScanned };
     // Insights has filtered already; checking again here keeps a loose match (or a server that
     // ignores `filter`, such as moto) from adding lines that do not carry the id.
@@ -123,11 +125,35 @@ export async function collectTrace(clients: TraceClients, options: TraceOptions)
 function parseRows(rows: readonly InsightsRow[], aliasOf: Map<string, string>): TraceLine[] {
   const lines: TraceLine[] = [];
   for (const row of rows) {
-    const parsed = parsePowertools(row.message);
-    if (!parsed) continue;
-    lines.push({ timestamp: row.timestamp, alias: aliasOf.get(row.logGroupName) ?? row.logGroupName, fields: parsed.fields });
+    const fields = parsePowertools(row.message)?.fields ?? accessLogFields(row.message);
+    if (!fields) continue;
+    lines.push({ timestamp: row.timestamp, alias: aliasOf.get(row.logGroupName) ?? row.logGroupName, fields });
   }
   return lines;
+}
+
+const ACCESS_LOG_REQUEST_ID = 'requestId';
+
+/**
+ * A line of the HTTP API's access log (src/stack/constructs/api.ts) as a trace line: the request,
+ * its status and latency, under request_id. The caller's IP and user agent are left out.
+ */
+function accessLogFields(message: string): Record<string, unknown> | undefined {
+  if (!message.startsWith('{')) return undefined;
+  try {
+    const json = JSON.parse(message) as Record<string, unknown>;
+    const requestId = json[ACCESS_LOG_REQUEST_ID];
+    if (typeof requestId !== 'string' || json.routeKey === undefined) return undefined;
+    const status = Number(json.status);
+    const error = typeof json.integrationError === 'string' && json.integrationError !== '-' && json.integrationError !== '' ? `; integration error: ${json.integrationError}` : '';
+    return {
+      level: status >= 500 ? 'ERROR' : status >= 400 ? 'WARN' : 'INFO',
+      message: `${String(json.httpMethod ?? '')} ${String(json.path ?? '')} answered ${String(json.status ?? '?')} in ${String(json.responseLatency ?? '?')} ms${error}`,
+      request_id: requestId,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 function upstreamFilter(kind: TraceKind, lines: readonly TraceLine[]): { filter: string; keep: (line: TraceLine) => boolean } | undefined {
