@@ -42,7 +42,7 @@ function expectJsonOnly(label: string, stdout: string, options: { ndjson?: boole
 function expectNoResult(run: { code: number; stdout: string; stderr: string; label: string }): void {
   expect(run.code, run.label).not.toBe(0);
   expect(run.stdout, run.label).toBe('');
-  expect(run.stderr, run.label).toMatch(/Error/);
+  expect(run.stderr, run.label).toMatch(/^Error: .*\n[^]*  fix: /m);
 }
 
 /** Runs `args --json`; anything written to process.stdout itself, around the io port, is stdout too. */
