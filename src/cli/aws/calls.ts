@@ -4,7 +4,7 @@
 // remembers which service, action and endpoint a response or failure belongs to, so that one
 // explainer (explain.ts) can name them.
 import type { HttpHandlerOptions, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { userError } from '../errors.ts';
 import type { Level } from '../io.ts';
 
@@ -257,13 +257,21 @@ export function describeRequest(request: RequestLike): AwsCall {
  */
 export class WatchedHttpHandler {
   readonly metadata = { handlerProtocol: 'http/1.1' };
-  private readonly inner: NodeHttpHandler;
+  /** Loaded on the first call, so `--help` and commands that make none never load it. */
+  private inner: NodeHttpHandler | undefined;
   private readonly ledger: CallLedger;
 
   constructor(ledger: CallLedger) {
     this.ledger = ledger;
-    const timeout = ledger.settings.timeoutMs;
-    this.inner = new NodeHttpHandler({ connectionTimeout: Math.min(timeout, MAX_CONNECT_TIMEOUT_MS), requestTimeout: timeout });
+  }
+
+  private async http(): Promise<NodeHttpHandler> {
+    if (!this.inner) {
+      const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+      const timeout = this.ledger.settings.timeoutMs;
+      this.inner = new NodeHttpHandler({ connectionTimeout: Math.min(timeout, MAX_CONNECT_TIMEOUT_MS), requestTimeout: timeout });
+    }
+    return this.inner;
   }
 
   async handle(request: RequestLike, options: HttpHandlerOptions = {}): Promise<{ response: unknown }> {
@@ -280,7 +288,8 @@ export class WatchedHttpHandler {
     else outer?.addEventListener?.('abort', onOuterAbort, { once: true });
     const done = this.ledger.start(call, controller);
     try {
-      const result = await this.inner.handle(request as never, { abortSignal: controller.signal, requestTimeout: left + 1000 });
+      const inner = await this.http();
+      const result = await inner.handle(request as never, { abortSignal: controller.signal, requestTimeout: left + 1000 });
       const response = (result as { response: { statusCode?: number } }).response;
       if (response && typeof response === 'object') callOfResponse.set(response, call);
       this.ledger.finished(call, startedAt, { status: response?.statusCode ?? 0 });
@@ -299,15 +308,15 @@ export class WatchedHttpHandler {
   }
 
   updateHttpClientConfig(key: never, value: never): void {
-    this.inner.updateHttpClientConfig(key, value);
+    this.inner?.updateHttpClientConfig(key, value);
   }
 
   httpHandlerConfigs(): Record<string, unknown> {
-    return this.inner.httpHandlerConfigs() as Record<string, unknown>;
+    return (this.inner?.httpHandlerConfigs() ?? {}) as Record<string, unknown>;
   }
 
   destroy(): void {
-    this.inner.destroy();
+    this.inner?.destroy();
   }
 }
 
