@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VALID_DEV, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
 
@@ -89,6 +91,18 @@ describe('watchpoint synth', () => {
     expect(r.stderr).toMatch(/fix: Point WATCHPOINT_BUNDLE_CACHE at a writable directory/);
     expect(existsSync(join(cwd, 'never'))).toBe(false);
   });
+
+  it('fails at once, not spinning in mkdir, when the bundle cache is a place no directory can be made (/proc)', async () => {
+    // The real launcher in a child with a deadline: the old recursive mkdir spun forever on one
+    // thread, which an in-process run could not even time out.
+    const r = await execa(process.execPath, [fileURLToPath(new URL('../../bin/watchpoint', import.meta.url)), 'synth', '--out', 'never'], {
+      cwd, env: { ...process.env, WATCHPOINT_BUNDLE_CACHE: '/proc/watchpoint-no-such-dir/cache' }, reject: false, timeout: 20_000,
+    });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('The bundle cache /proc/watchpoint-no-such-dir/cache cannot be written');
+    expect(r.stderr).toMatch(/fix: Point WATCHPOINT_BUNDLE_CACHE at a writable directory/);
+  }, 30_000);
 
   it('rejects a bad saved value with exit 2, naming field, value and fix', async () => {
     const dir = await tempDir();

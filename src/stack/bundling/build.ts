@@ -4,8 +4,8 @@
 // goes to a content-addressed directory (cache.ts) that the stack uses through Code.fromAsset, so an
 // unchanged bundle keeps its asset hash and is never uploaded again. Handlers whose inputs did not
 // change are not built at all.
-import { mkdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Message } from 'esbuild';
 import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, modulesReachedFrom, sha256 } from './cache.ts';
@@ -97,13 +97,27 @@ export class BundleCacheError extends Error {
   }
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir spins forever at full CPU on some paths
+ * (WATCHPOINT_BUNDLE_CACHE=/proc/x), where this fails at once with the real error.
+ */
+function makeDirectory(path: string): void {
+  const parent = dirname(path);
+  if (parent !== path && !existsSync(parent)) makeDirectory(parent);
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 export async function buildZipBundles(options: BuildZipBundlesOptions = {}): Promise<BundleReport> {
   const started = performance.now();
   const projectRoot = options.projectRoot ?? PROJECT_ROOT;
   const cache = new BundleCache(options.cacheDir ?? defaultBundleCacheDir(process.env, projectRoot));
   const handlers = [...(options.handlers ?? ZIP_HANDLERS)];
   try {
-    mkdirSync(join(cache.dir, 'entries'), { recursive: true });
+    makeDirectory(join(cache.dir, 'entries'));
   } catch (error) {
     throw new BundleCacheError(cache.dir, error);
   }
