@@ -38,7 +38,7 @@ Lines that are not Powertools JSON (Lambda's START/END/REPORT, "Task timed out")
 (exit 0). It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not
 allowed) it polls FilterLogEvents every 2 s instead, and says so.
 
-Billing: FilterLogEvents is billed by CloudWatch Logs per GB scanned (small for a short window).
+Billing: FilterLogEvents has no per-GB scan charge (Logs Insights, which trace uses, has one); it is paced by its API rate quota.
 Live Tail is billed per minute a session is open; the session ends when the command does.
 
 Examples:
