@@ -5,7 +5,7 @@ export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
-  /** `status` only: an alarm is firing or a dead-man series is late. */
+  /** `status`: an alarm is firing or a dead-man series is late; `drift --fail`: a stack drifted. */
   unhealthy: 3,
   /** Ctrl-C, as shells report SIGINT. */
   interrupted: 130,

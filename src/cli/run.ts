@@ -76,8 +76,8 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
       'after',
       `
 Environment: --env, else WATCHPOINT_ENV, else "dev". Config: ./watchpoint.config.json, or --config PATH.
-Exit codes: 0 ok, 1 failure, 2 bad usage or bad input, 3 unhealthy (\`status\` only: an alarm is firing
-or a dead-man series is late), 130 cancelled (Ctrl-C).
+Exit codes: 0 ok, 1 failure, 2 bad usage or bad input, 3 unhealthy (\`status\`: an alarm is firing or
+a dead-man series is late; \`drift --fail\`: a stack drifted), 130 cancelled (Ctrl-C).
 AWS calls give up after 30 s each, retries included (WATCHPOINT_AWS_TIMEOUT=<seconds> changes it); one
 that waits longer than 2 s says what it waits on. The README lists every environment variable.
 
