@@ -129,17 +129,9 @@ export class CallLedger {
     this.inFlight.add(entry);
     const { events, timeoutMs } = this.settings;
     if (events.verbose) events.notify('info', `aws → ${callName(call)} ${call.endpoint}${call.attempt > 1 ? ` (attempt ${call.attempt})` : ''}`);
-    let repeat: NodeJS.Timeout | undefined;
-    const notice = setTimeout(() => {
-      const say = () => events.notify('info', `waiting on ${callName(call)} at ${call.endpoint} (${Math.round((Date.now() - entry.startedAt) / 1000)} s; gives up after ${seconds(timeoutMs)}, ${AWS_TIMEOUT_ENV} changes that)`);
-      say();
-      repeat = setInterval(say, WAIT_REPEAT_MS);
-      repeat.unref();
-    }, WAIT_NOTICE_MS);
-    notice.unref();
+    const stopNotice = waitingNotice(() => events.notify('info', `waiting on ${callName(call)} at ${call.endpoint} (${Math.round((Date.now() - entry.startedAt) / 1000)} s; gives up after ${seconds(timeoutMs)}, ${AWS_TIMEOUT_ENV} changes that)`));
     return () => {
-      clearTimeout(notice);
-      if (repeat) clearInterval(repeat);
+      stopNotice();
       this.inFlight.delete(entry);
     };
   }
@@ -157,18 +149,7 @@ export class CallLedger {
   /** The waiting notice for something other than an SDK call (the database connection). */
   waitingOn(what: string): () => void {
     const startedAt = Date.now();
-    let repeat: NodeJS.Timeout | undefined;
-    const say = () => this.settings.events.notify('info', `waiting on ${what} (${Math.round((Date.now() - startedAt) / 1000)} s; gives up after ${seconds(this.settings.timeoutMs)}, ${AWS_TIMEOUT_ENV} changes that)`);
-    const notice = setTimeout(() => {
-      say();
-      repeat = setInterval(say, WAIT_REPEAT_MS);
-      repeat.unref();
-    }, WAIT_NOTICE_MS);
-    notice.unref();
-    return () => {
-      clearTimeout(notice);
-      if (repeat) clearInterval(repeat);
-    };
+    return waitingNotice(() => this.settings.events.notify('info', `waiting on ${what} (${Math.round((Date.now() - startedAt) / 1000)} s; gives up after ${seconds(this.settings.timeoutMs)}, ${AWS_TIMEOUT_ENV} changes that)`));
   }
 
   isChanging(call: AwsCall): boolean {
@@ -373,4 +354,19 @@ class BudgetToken implements RetryToken {
   getRetryDelay(): number {
     return this.delay;
   }
+}
+
+/** Says `say()` once a wait passes WAIT_NOTICE_MS, then every WAIT_REPEAT_MS; the returned function stops it. */
+function waitingNotice(say: () => void): () => void {
+  let repeat: NodeJS.Timeout | undefined;
+  const notice = setTimeout(() => {
+    say();
+    repeat = setInterval(say, WAIT_REPEAT_MS);
+    repeat.unref();
+  }, WAIT_NOTICE_MS);
+  notice.unref();
+  return () => {
+    clearTimeout(notice);
+    if (repeat) clearInterval(repeat);
+  };
 }
