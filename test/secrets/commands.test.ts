@@ -327,6 +327,13 @@ describe('secrets check', () => {
     const throttled = await runCli(['secrets', 'check', '--env', envs.dev], { cwd, env: { WATCHPOINT_AWS_TIMEOUT: '2' } });
     expect(throttled.stderr).toContain('throttling');
     expect(recorder.count('GetParameters')).toBeGreaterThan(2);
+    // check's other parallel batch can still be retrying when the first one gives up (each within its
+    // own 2 s budget): wait until no GetParameters has arrived for a while, so no late call lands in a
+    // later test's counts after reset().
+    for (let last = -1; last !== recorder.count('GetParameters'); ) {
+      last = recorder.count('GetParameters');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+    }
     recorder.reset();
     recorder.fail('DescribeParameters', { code: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
     const expired = await runCli(['secrets', 'list', '--env', envs.dev], { cwd });
