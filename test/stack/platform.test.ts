@@ -627,9 +627,9 @@ describe('stacks', () => {
     });
   });
 
-  it('registry stack: only the eval-worker repository, immutable, scanned, last 10 images, retained', () => {
+  it('registry stack: the eval-worker repository (immutable, scanned, last 10 images, retained) and the release ledger', () => {
     const resources = s.registryTemplate.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; Properties: any }>;
-    expect(Object.values(resources).map((r) => r.Type)).toEqual(['AWS::ECR::Repository']);
+    expect(Object.values(resources).map((r) => r.Type).sort()).toEqual(['AWS::ECR::Repository', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy']);
     const repo = resources[logicalId(s.registry.evalWorkerRepository)]!;
     expect(repo.DeletionPolicy).toBe('Retain');
     expect(repo.Properties).toMatchObject({
@@ -642,6 +642,19 @@ describe('stacks', () => {
       expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }) }),
     ]);
     s.registryTemplate.hasOutput('EvalWorkerRepositoryUri', {});
+
+    const ledger = resources[logicalId(s.registry.releaseLedger)]!;
+    expect(ledger.DeletionPolicy).toBe('Retain');
+    expect(ledger.Properties).toMatchObject({
+      BucketName: { 'Fn::Join': ['', ['watchpoint-dev-ledger-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    s.registryTemplate.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    s.registryTemplate.hasOutput('ReleaseLedgerBucket', {});
   });
 
   it('platform outputs', () => {
