@@ -38,7 +38,7 @@ export async function imageCommand(context: ImageContext, injected: ImageInjecti
     const { dirname } = await import('node:path');
     await mkdir(dirname(buildLogFile), { recursive: true });
     await writeFile(buildLogFile, `# ${cli.name} build of ${image}\n`);
-    await cli.build({ contextDir: inputs.contextDir, dockerfile: inputs.dockerfile, image, platform: inputs.platform, logFile: buildLogFile });
+    await cli.build({ contextDir: inputs.contextDir, dockerfile: inputs.dockerfile, image, platform: inputs.platform, logFile: buildLogFile, onNote: (text) => io.notify('warn', text) });
     io.result(image);
     return ExitCode.ok;
   }
@@ -55,6 +55,7 @@ export async function imageCommand(context: ImageContext, injected: ImageInjecti
     const cli = await container();
     io.notify('info', `Building ${plan.repositoryName}:${plan.tag} with ${cli.name} (log: ${buildLogFile}), then pushing ...`);
     const build = await startBuild({ plan, inputs, registry, cli, logFile: buildLogFile });
+    if (build.note) io.notify('warn', build.note);
     await finishPush(build, cli, registry);
     io.result(build.image);
     return ExitCode.ok;

@@ -1,7 +1,7 @@
 // The container CLIs deploy can build and push with, driven through execa. Only the password of a
 // registry login ever goes through stdin; argv and logs never see it.
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, appendFile, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { WatchpointError, userError } from '../errors.ts';
 import { findIgnoreFile } from './image-tag.ts';
@@ -46,7 +46,7 @@ export interface ContainerCliOptions {
  */
 export function createContainerCli(name: ContainerCliName, options: ContainerCliOptions): ContainerCli {
   const tlsFlag = (target: string): string[] => (isLoopbackRegistry(target) && (name === 'podman' || name === 'buildah') ? ['--tls-verify=false'] : []);
-  const exec = async (args: string[], input?: { stdin?: string; logFile?: string; what: string; env?: NodeJS.ProcessEnv; onSpawn?: () => void }): Promise<void> => {
+  const exec = async (args: string[], input?: { stdin?: string; logFile?: string; what: string | ((log: string) => string); env?: NodeJS.ProcessEnv; onSpawn?: () => void }): Promise<void> => {
     const { execa } = await import('execa');
     try {
       const child = execa(name, args, {
@@ -62,17 +62,35 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
       if (input?.onSpawn && child.pid !== undefined) input.onSpawn();
       await child;
     } catch (error) {
-      throw new WatchpointError(`\`${name} ${redactedArgs(args)}\` failed${await logTail(input?.logFile, error)}`, {
+      const tail = await logTail(input?.logFile, error);
+      const what = input?.what;
+      throw new WatchpointError(`\`${name} ${redactedArgs(args)}\` failed${tail.text}`, {
         code: 'CONTAINER_CLI_FAILED',
         fault: 'system',
-        fix: input?.what ?? `Check that ${name} works: run \`${name} info\`.`,
-        cause: sanitize(error),
+        fix: typeof what === 'function' ? what(tail.lines.join('\n')) : what ?? `Check that ${name} works: run \`${name} info\`.`,
+        // The output is in the log tail above already when it went to a file: print it once.
+        cause: sanitize(error, { output: !input?.logFile }),
       });
     }
   };
+  // docker without the buildx plugin builds with the legacy builder, which rejects --provenance and
+  // --sbom ("unknown flag") and never adds attestations. Asked once per CLI object.
+  let buildx: Promise<boolean> | undefined;
+  const hasBuildx = async (): Promise<boolean> => {
+    buildx ??= (async () => {
+      const { execa } = await import('execa');
+      try {
+        await execa(name, ['buildx', 'version'], { env: options.env, extendEnv: false, stdin: 'ignore', timeout: 30_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    return buildx;
+  };
   return {
     name,
-    async build({ contextDir, dockerfile, image, platform, logFile, onSpawn }) {
+    async build({ contextDir, dockerfile, image, platform, logFile, onSpawn, onNote }) {
       try {
         await access(join(contextDir, dockerfile));
       } catch {
@@ -81,11 +99,17 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
       // podman and buildah read only the context's ignore file unless told; give them the
       // Dockerfile's own, which BuildKit (docker, finch) picks up by itself.
       const ignoreFile = name === 'podman' || name === 'buildah' ? await findIgnoreFile(contextDir, dockerfile) : undefined;
-      await exec(buildArgs(name, { contextDir, dockerfile, image, platform, ...(ignoreFile ? { ignoreFile: join(contextDir, ignoreFile) } : {}) }), {
+      const legacy = name === 'docker' && !(await hasBuildx());
+      if (legacy) {
+        const note = `${name} has no buildx plugin (\`${name} buildx version\` failed): building with the legacy builder, without --provenance/--sbom (it adds no attestations). Install the buildx plugin to build with BuildKit.`;
+        await appendFile(logFile, `# ${note}\n`);
+        onNote?.(note);
+      }
+      await exec(buildArgs(name, { contextDir, dockerfile, image, platform, legacyBuilder: legacy, ...(ignoreFile ? { ignoreFile: join(contextDir, ignoreFile) } : {}) }), {
         logFile,
-        ...(name === 'docker' ? { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } } : {}),
+        ...(name === 'docker' && !legacy ? { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } } : {}),
         ...(onSpawn ? { onSpawn } : {}),
-        what: `Read the build log ${logFile}. Building for ${platform} on another architecture needs QEMU/binfmt for ${name}.`,
+        what: (log) => buildFix({ name, platform, logFile, legacy, log }),
       });
     },
     async login({ registry, username, password }) {
@@ -108,11 +132,32 @@ export function createContainerCli(name: ContainerCliName, options: ContainerCli
  * BUILDX_NO_DEFAULT_ATTESTATIONS=1 in its environment) keeps it to one image manifest. podman and
  * buildah build a single manifest for one --platform, and finch has no such flags.
  */
-export function buildArgs(name: ContainerCliName, input: { contextDir: string; dockerfile: string; image: string; platform: string; ignoreFile?: string }): string[] {
+export function buildArgs(name: ContainerCliName, input: { contextDir: string; dockerfile: string; image: string; platform: string; ignoreFile?: string; legacyBuilder?: boolean }): string[] {
   const verb = name === 'buildah' ? 'bud' : 'build';
-  const attestations = name === 'docker' ? ['--provenance=false', '--sbom=false'] : [];
+  const attestations = name === 'docker' && !input.legacyBuilder ? ['--provenance=false', '--sbom=false'] : [];
   const ignore = input.ignoreFile ? ['--ignorefile', input.ignoreFile] : [];
   return [verb, '--platform', input.platform, ...attestations, ...ignore, '-f', join(input.contextDir, input.dockerfile), '-t', input.image, input.contextDir];
+}
+
+/** Node's names for this machine's CPU, as container platforms spell them. */
+const PLATFORM_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/**
+ * The fix for a failed build, true for what went wrong: a docker that cannot do BuildKit (no buildx,
+ * or its builder rejected --provenance) needs buildx; QEMU/binfmt is named only when the target
+ * platform's architecture is not this machine's.
+ */
+export function buildFix(input: { name: string; platform: string; logFile: string; legacy: boolean; log: string; arch?: string }): string {
+  const hostArch = PLATFORM_ARCH[input.arch ?? process.arch] ?? (input.arch ?? process.arch);
+  const targetArch = input.platform.split('/')[1] ?? '';
+  const parts = [`Read the build log ${input.logFile} for the first error.`];
+  if (input.legacy || /unknown flag: --(provenance|sbom)|install the buildx component/i.test(input.log)) {
+    parts.push(`This ${input.name} has no buildx plugin, so it builds with the legacy builder: install buildx (Docker's docker-buildx-plugin package; docker-buildx on Debian and Ubuntu), check it with \`${input.name} buildx version\`, and run again.`);
+  }
+  if (targetArch && targetArch !== hostArch) {
+    parts.push(`Building for ${input.platform} on this ${hostArch} machine needs QEMU user emulation registered with binfmt_misc for ${targetArch}.`);
+  }
+  return parts.join(' ');
 }
 
 /** Never print a value that follows --password (the CLI only ever uses --password-stdin, but be sure). */
@@ -121,22 +166,22 @@ function redactedArgs(args: string[]): string {
 }
 
 /** An execa error carries the child's stdin input and output; keep only what is safe to print. */
-function sanitize(error: unknown): Error {
+function sanitize(error: unknown, options: { output: boolean }): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   const e = error as Error & { shortMessage?: string; stderr?: unknown; exitCode?: number };
-  const stderr = typeof e.stderr === 'string' ? e.stderr.trim().split('\n').slice(-5).join('\n') : '';
+  const stderr = options.output && typeof e.stderr === 'string' ? e.stderr.trim().split('\n').slice(-5).join('\n') : '';
   const clean = new Error([e.shortMessage?.replace(/--password-stdin.*$/s, '--password-stdin') ?? e.name, stderr].filter(Boolean).join('\n'));
   clean.name = 'ContainerCliError';
   return clean;
 }
 
-async function logTail(logFile: string | undefined, error: unknown): Promise<string> {
-  if (!logFile) return '.';
+async function logTail(logFile: string | undefined, error: unknown): Promise<{ text: string; lines: string[] }> {
+  if (!logFile) return { text: '.', lines: [] };
   const exit = (error as { exitCode?: number }).exitCode;
   try {
     const lines = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-15);
-    return `${exit === undefined ? '' : ` (exit ${exit})`}; last lines of ${logFile}:\n    ${lines.join('\n    ')}`;
+    return { text: `${exit === undefined ? '' : ` (exit ${exit})`}; last lines of ${logFile}:\n    ${lines.join('\n    ')}`, lines };
   } catch {
-    return exit === undefined ? '.' : ` (exit ${exit}).`;
+    return { text: exit === undefined ? '.' : ` (exit ${exit}).`, lines: [] };
   }
 }

@@ -42,6 +42,8 @@ export interface StartedBuild {
   registry: string;
   username: string;
   password: string;
+  /** How this build differs from the usual one (docker without buildx), said before it started. */
+  note?: string;
 }
 
 /**
@@ -62,13 +64,14 @@ export async function startBuild(input: { plan: ImagePlan; inputs: ImageInputs; 
   await writeFile(input.logFile, `# ${input.cli.name} build of ${image} (${input.inputs.platform}), ${new Date().toISOString()}\n`);
   let spawned!: () => void;
   const running = new Promise<void>((resolve) => (spawned = resolve));
-  const done = input.cli.build({ contextDir: input.inputs.contextDir, dockerfile: input.inputs.dockerfile, image, platform: input.inputs.platform, logFile: input.logFile, onSpawn: spawned });
+  let note: string | undefined;
+  const done = input.cli.build({ contextDir: input.inputs.contextDir, dockerfile: input.inputs.dockerfile, image, platform: input.inputs.platform, logFile: input.logFile, onSpawn: spawned, onNote: (text) => (note = text) });
   // Observed here so that a failure while other steps run is not an unhandled rejection; awaited later.
   done.catch(() => undefined);
   // Return only once the build process exists (or already ended): the caller's next step, the synth,
   // blocks this thread, and a spawn still queued behind it would start only when the synth ends.
   await Promise.race([running, done.then(() => undefined, () => undefined)]);
-  return { image, done, repositoryName: input.plan.repositoryName, tag: input.plan.tag, ...auth };
+  return { image, done, repositoryName: input.plan.repositoryName, tag: input.plan.tag, ...auth, ...(note ? { note } : {}) };
 }
 
 /**

@@ -242,7 +242,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         const cli = await deps.container();
         const build = await aws(() => startBuild({ plan, inputs: deps.imageInputs, registry: deps.registry, cli, logFile: request.buildLogFile }), envName);
         state.build = build;
-        task.title(`Eval-worker image ${ref}: building with ${cli.name} (log: ${request.buildLogFile})`);
+        // Said in the title, not as a notice: nothing prints under a running task list.
+        task.title(`Eval-worker image ${ref}: building with ${cli.name}${build.note ? ' (no buildx plugin: legacy builder, no --provenance/--sbom)' : ''} (log: ${request.buildLogFile})`);
       },
     },
     {

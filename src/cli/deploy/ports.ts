@@ -101,8 +101,9 @@ export interface ContainerCli {
    * Builds one single-platform image with a single manifest (no image index, no attestations: Lambda
    * rejects an index). Resolves when the build is done; `onSpawn` is called once the build process
    * exists, so a caller can hand the thread to a blocking synth knowing the build really runs.
+   * `onNote` hears, before the build starts, how it differs from the usual one (docker without buildx).
    */
-  build(input: { contextDir: string; dockerfile: string; image: string; platform: string; logFile: string; onSpawn?: () => void }): Promise<void>;
+  build(input: { contextDir: string; dockerfile: string; image: string; platform: string; logFile: string; onSpawn?: () => void; onNote?: (text: string) => void }): Promise<void>;
   login(input: { registry: string; username: string; password: string }): Promise<void>;
   push(image: string): Promise<void>;
 }
