@@ -3,24 +3,24 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { toApiRequest, toResult } from '../../src/lambdas/api/index.ts';
-import { handleRequest, type ApiDeps } from '../../src/lambdas/api/router.ts';
+import { toApiRequest } from '../../src/lambdas/api/index.ts';
+import type { ApiDeps } from '../../src/lambdas/api/router.ts';
 import { API_KEY_PATTERN } from '../../src/lambdas/shared/api-keys.ts';
-import { createLogger } from '../../src/lambdas/shared/observability.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { captureLogs, type CapturedLogs } from '../pipeline/logs.ts';
 import { insertWatchpoints } from '../pipeline/fixtures.ts';
+import { ADMIN_KEY, WATCHPOINT, apiClient, expectProblem, type ApiClient, type Reply } from './client.ts';
 import { SECURITY_ABUSE_FILTER, httpEvent, matchesJsonFilter, type EventOptions } from './events.ts';
 
-const ADMIN_KEY = 'admin-0123456789abcdef-secret-admin-key';
-
 let db: TestDatabase;
+let client: ApiClient;
 let deps: ApiDeps;
 let logs: CapturedLogs | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('databaseUrl'));
-  deps = { pool: async () => db.pool, adminKey: async () => ADMIN_KEY, config: () => ({ appEnv: 'test' }), version: '0.1.0', logger: createLogger('api') };
+  client = apiClient(db);
+  deps = client.deps;
 });
 afterAll(async () => db.drop());
 afterEach(() => {
@@ -28,46 +28,9 @@ afterEach(() => {
   logs = undefined;
 });
 
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: any;
-  raw: string;
-}
-
-async function send(event: APIGatewayProxyEventV2, overrides: Partial<ApiDeps> = {}): Promise<Reply> {
-  const result = toResult(await handleRequest(toApiRequest(event), { ...deps, ...overrides }));
-  const raw = String(result.body ?? '');
-  return { status: result.statusCode ?? 0, headers: (result.headers ?? {}) as Record<string, string>, body: raw === '' ? undefined : JSON.parse(raw), raw };
-}
-
-const call = (method: string, path: string, token: string | undefined, options: EventOptions = {}, overrides: Partial<ApiDeps> = {}) =>
-  send(httpEvent(method, path, { ...options, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers } }), overrides);
-
-async function createKey(name = 'test'): Promise<{ id: string; key: string }> {
-  const reply = await call('POST', '/v1/api-keys', ADMIN_KEY, { body: { name } });
-  expect(reply.status).toBe(201);
-  return { id: reply.body.id, key: reply.body.key };
-}
-
-const WATCHPOINT = {
-  name: 'Madrid heat',
-  latitude: 40.4,
-  longitude: -3.7,
-  variable: 'temperature_2m',
-  condition: 'gt',
-  threshold: 32.5,
-  window_start_hours: 0,
-  window_end_hours: 48,
-  channels: [{ type: 'email', address: 'ops@example.com' }],
-};
-
-function expectProblem(reply: Reply, status: number, type: string): void {
-  expect(reply.status).toBe(status);
-  expect(reply.headers['content-type']).toBe('application/problem+json');
-  expect(reply.body).toMatchObject({ type: `urn:watchpoint:problem:${type}`, status, title: expect.any(String), detail: expect.any(String), request_id: expect.any(String) });
-  expect(reply.raw).not.toMatch(/\bat .*\.ts:\d+|stack/i);
-}
+const send = (event: APIGatewayProxyEventV2, overrides: Partial<ApiDeps> = {}) => client.send(event, overrides);
+const call = (method: string, path: string, token: string | undefined, options: EventOptions = {}, overrides: Partial<ApiDeps> = {}) => client.call(method, path, token, options, overrides);
+const createKey = (name = 'test') => client.createKey(name);
 
 describe('GET /health', () => {
   it('reports version, environment, config and database without auth', async () => {

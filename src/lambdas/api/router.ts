@@ -46,6 +46,8 @@ interface Route {
   /** Run inside a transaction (every write). */
   write: boolean;
   handle: (ctx: RouteContext) => Promise<Outcome>;
+  /** Completes a stored Idempotency-Key response before it is replayed (puts back what was not stored). */
+  replayed?: (stored: ApiResponse, ctx: RouteContext) => Promise<ApiResponse>;
 }
 
 const NO_DATABASE = new Proxy({}, {
@@ -116,7 +118,17 @@ const ROUTES: Route[] = [
       const keyId = keyIdOf(principal);
       const created = await store.insertWatchpoint(db, keyId, input);
       await store.insertAuditEvent(db, { action: 'watchpoint.created', actor: `key:${keyId}`, subject: created.id });
-      return { response: json(201, created, { location: `/v1/watchpoints/${created.id}` }) };
+      const headers = { location: `/v1/watchpoints/${created.id}` };
+      // The Idempotency-Key record (kept 24 h) holds the answer without the webhook secret; a replay
+      // reads the secret from the watchpoint itself (replayed below).
+      const { webhook_secret: _secret, ...withoutSecret } = created;
+      return { response: json(201, created, headers), replay: json(201, withoutSecret, headers) };
+    },
+    replayed: async (stored, { principal, db }) => {
+      const body = JSON.parse(stored.body) as { id?: unknown };
+      const current = typeof body.id === 'string' ? await store.getWatchpoint(db, keyIdOf(principal), body.id) : undefined;
+      // A watchpoint deleted since has no secret to give back: the replay says what was created, without it.
+      return current?.webhook_secret === undefined ? stored : { ...stored, body: JSON.stringify({ ...body, webhook_secret: current.webhook_secret }) };
     },
   },
   {
@@ -289,7 +301,9 @@ async function execute(route: Route, req: ApiRequest, params: string[], deps: Ap
   const { response, audit } = await inTransaction(pool, async (client) => {
     if (idempotencyKey !== undefined && !(await store.claimIdempotencyKey(client, scope, idempotencyKey, requestHash, req.method, req.path))) {
       const stored = await store.readIdempotencyRecord(client, scope, idempotencyKey);
-      return { value: { response: replayOf(stored, requestHash, req), audit: undefined }, commit: false };
+      const replay = replayOf(stored, requestHash, req);
+      const complete = replay.status < 400 && route.replayed ? await route.replayed(replay, { req, params, principal, db: client, deps }) : replay;
+      return { value: { response: complete, audit: undefined }, commit: false };
     }
     const outcome = await runRoute(route, { req, params, principal, db: client, deps });
     // Only a success is kept and replayed. A client or server error rolls everything back, claim
@@ -321,7 +335,30 @@ function replayOf(stored: store.StoredResponse | undefined, requestHash: string,
   return { status: stored.status_code, headers: { ...(stored.response_headers ?? {}), 'idempotent-replayed': 'true' }, body: stored.response_body ?? '' };
 }
 
+/**
+ * The largest body the API reads (docs/api.md). The biggest valid watchpoint (10 webhook URLs of
+ * 2,048 characters) is about 21 KB; anything far past that is refused before it is parsed, so no
+ * answer can approach Lambda's 6 MB response limit.
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Every answer says `Cache-Control: no-store`: some carry secrets (a new API key, a webhook secret)
+ * and all of them are one caller's data, which no shared cache should keep.
+ */
 export async function handleRequest(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  const response = await answer(req, deps);
+  return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
+}
+
+async function answer(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  if (req.body !== undefined && Buffer.byteLength(req.body, 'utf8') > MAX_BODY_BYTES) {
+    return problem(
+      413,
+      { type: 'payload-too-large', title: 'The request body is too large', detail: `The request body is over the API's maximum of ${MAX_BODY_BYTES} bytes.`, extra: { max_bytes: MAX_BODY_BYTES } },
+      req.requestId,
+    );
+  }
   const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
   const normalized = { ...req, method: req.method.toUpperCase(), path };
   const candidates = ROUTES.map((route) => ({ route, match: route.pattern.exec(path) })).filter((c) => c.match !== null);

@@ -1,14 +1,33 @@
 // Request bodies and query parameters of the API, validated with zod/mini (the same checks as classic
 // zod at a fraction of the bundle size). Unknown keys are rejected, so a typo is an error, not a no-op.
 import * as z from 'zod/mini';
-import { Channel, Condition, VariableName, describeIssue } from '../shared/messages.ts';
+import { Condition, VariableName, describeIssue } from '../shared/messages.ts';
 import { badRequest } from './http.ts';
 
 const MAX_WINDOW_HOURS = 384;
 export const MAX_CHANNELS = 10;
 
+/**
+ * The characters SQS accepts in a message (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+ * #x10000-#x10FFFF, SendMessage's documentation). Every string the API stores may end up in a
+ * notification message, so every string field is held to it: this also refuses NUL (which
+ * PostgreSQL refuses in text) and unpaired surrogates (which pg would silently turn into U+FFFD).
+ */
+const SQS_SAFE_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+export const SAFE_TEXT_MESSAGE = 'must not contain control characters, U+FFFE, U+FFFF or unpaired surrogates';
+export const isSafeText = (value: string): boolean => SQS_SAFE_TEXT.test(value);
+const safeText = () => z.refine<string>(isSafeText, SAFE_TEXT_MESSAGE);
+
+/**
+ * The channel shapes of shared/messages.ts, but strict: the docs promise that an unknown field is a
+ * 400 at every level, not only at the top. (The pipeline's own schema stays lenient for old rows.)
+ */
+const EmailChannel = z.strictObject({ type: z.literal('email'), address: z.email().check(z.maxLength(320), safeText()) });
+const WebhookChannel = z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048), safeText()) });
+const Channel = z.discriminatedUnion('type', [EmailChannel, WebhookChannel]);
+
 const fields = {
-  name: z.string().check(z.maxLength(200)),
+  name: z.string().check(z.maxLength(200), safeText()),
   latitude: z.number().check(z.gte(-90), z.lte(90)),
   longitude: z.number().check(z.gte(-180), z.lt(180)),
   variable: VariableName,
@@ -58,7 +77,7 @@ export const UpdateWatchpoint = z
   );
 export type UpdateWatchpoint = z.infer<typeof UpdateWatchpoint>;
 
-export const CreateApiKey = z.strictObject({ name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) });
+export const CreateApiKey = z.strictObject({ name: z.optional(z.string().check(z.minLength(1), z.maxLength(200), safeText())) });
 export type CreateApiKey = z.infer<typeof CreateApiKey>;
 
 export const Uuid = z.uuid();
@@ -98,7 +117,22 @@ export interface Cursor {
   id: string;
 }
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+
+/**
+ * The shape alone lets 2026-02-30, month 13 or year 0000 through, and PostgreSQL then refuses the
+ * cast (a 500). A real calendar date (year 1..9999) and a real time of day are checked here.
+ */
+export function isCursorTime(text: string): boolean {
+  const match = CURSOR_TIME.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  // Day 0 of the next month is the last day of this one (Date.UTC maps years 0-99 to 1900+, so use setUTCFullYear).
+  const last = new Date(0);
+  last.setUTCFullYear(year, month, 0);
+  return day <= last.getUTCDate();
+}
 
 /** Opaque to clients: base64url of `<created_at>|<id>`. */
 export function encodeCursor(cursor: Cursor): string {
@@ -110,6 +144,6 @@ export function decodeCursor(raw: string | undefined): Cursor | undefined {
   const invalid = () => badRequest('cursor is not valid: pass next_cursor from the previous page unchanged.', { errors: [{ field: 'cursor', message: 'not a cursor this API returned' }] });
   if (raw.length > 200 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw invalid();
   const [createdAt, id, ...rest] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
-  if (rest.length > 0 || createdAt === undefined || id === undefined || !CURSOR_TIME.test(createdAt) || !Uuid.safeParse(id).success) throw invalid();
+  if (rest.length > 0 || createdAt === undefined || id === undefined || !isCursorTime(createdAt) || !Uuid.safeParse(id).success) throw invalid();
   return { createdAt, id };
 }

@@ -112,6 +112,18 @@ export const NotificationMessage = z.object({
 });
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
+const ECHOED_KEYS = 5;
+const ECHOED_KEY_LENGTH = 40;
+
+/**
+ * Unknown keys are the client's own text: name a few, each cut short, so an error can never grow
+ * with the body (a 5 MB body of unknown keys once drew an 8 MB answer, past Lambda's 6 MB limit).
+ */
+export function echoKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, ECHOED_KEYS).map((key) => (key.length > ECHOED_KEY_LENGTH ? `${key.slice(0, ECHOED_KEY_LENGTH)}…` : key));
+  return keys.length > ECHOED_KEYS ? `${shown.join(', ')} and ${keys.length - ECHOED_KEYS} more` : shown.join(', ');
+}
+
 /** zod/mini carries no locale, so its built-in issues say little; spell out the common ones. */
 export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'custom') return issue.message;
@@ -120,7 +132,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_format') return `expected a valid ${issue.format}`;
   if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}${issue.origin === 'string' || issue.origin === 'array' ? ' long' : ''}`;
   if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}${issue.origin === 'string' || issue.origin === 'array' ? ' long' : ''}`;
-  if (issue.code === 'unrecognized_keys') return `unknown keys ${issue.keys.join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `unknown keys ${echoKeys(issue.keys)}`;
   if (issue.code === 'invalid_union') return 'matches none of the allowed shapes';
   return issue.code;
 }
