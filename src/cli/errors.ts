@@ -1,53 +1,7 @@
 // One error type for everything the CLI reports, and one formatter for every error.
 
-/** Exit codes are part of the interface: scripts and cron act on them. */
-export const ExitCode = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  /** `status`: an alarm is firing or a dead-man series is late; `drift --fail`: a stack drifted. */
-  unhealthy: 3,
-  /** Ctrl-C, as shells report SIGINT. */
-  interrupted: 130,
-} as const;
-
-export type Fault = 'user' | 'system';
-
-export interface WatchpointErrorOptions {
-  /** Stable, greppable code, e.g. CONFIG_INVALID. */
-  code: string;
-  /** Who has to act: the operator (bad input, exit 2) or the system (exit 1). */
-  fault: Fault;
-  /** How to fix it, as one sentence the operator can follow. */
-  fix?: string;
-  cause?: unknown;
-  exitCode?: number;
-}
-
-export class WatchpointError extends Error {
-  readonly code: string;
-  readonly fault: Fault;
-  readonly fix: string | undefined;
-  readonly exitCode: number;
-
-  constructor(message: string, options: WatchpointErrorOptions) {
-    super(message, { cause: options.cause });
-    this.name = 'WatchpointError';
-    this.code = options.code;
-    this.fault = options.fault;
-    this.fix = options.fix;
-    this.exitCode = options.exitCode ?? (options.fault === 'user' ? ExitCode.usage : ExitCode.failure);
-  }
-}
-
-/** Bad input from the operator: exit 2. */
-export function userError(code: string, message: string, fix?: string, cause?: unknown): WatchpointError {
-  return new WatchpointError(message, { code, fault: 'user', fix, cause });
-}
-
-export function isWatchpointError(error: unknown): error is WatchpointError {
-  return error instanceof WatchpointError;
-}
+export { ExitCode, WatchpointError, isWatchpointError, userError, type Fault, type WatchpointErrorOptions } from '../errors.ts';
+import { isWatchpointError } from '../errors.ts';
 
 /** The user pressed Ctrl-C in a prompt (@inquirer/prompts throws ExitPromptError). */
 export function isPromptCancel(error: unknown): boolean {

@@ -1,9 +1,9 @@
 // Reading, resolving and atomically writing watchpoint.config.json.
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { userError } from '../cli/errors.ts';
+import { userError } from '../errors.ts';
 import {
   configFileSchema,
   ENV_NAME_PATTERN,
@@ -198,16 +198,31 @@ export function splitList(value: string): string[] {
 
 /**
  * Writes the whole file through a temp file in the same directory and a rename, so an interrupted
- * write (Ctrl-C, crash, full disk) leaves the previous file exactly as it was.
+ * write (Ctrl-C, crash, full disk) leaves the previous file exactly as it was. The temp file is
+ * fsynced before the rename (else a crash can leave the new name pointing at empty blocks), and the
+ * directory after it (else the rename itself may not survive a power loss).
  */
 export async function writeConfigFile(path: string, file: ConfigFile): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { encoding: 'utf8', mode: 0o644, flag: 'wx' });
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(file, null, 2)}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  }
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
   }
 }
 
