@@ -3,7 +3,7 @@
 // documents for StartLiveTail (sessionStart, sessionUpdate with sessionMetadata and sessionResults,
 // SessionTimeoutException). The fallback, polling FilterLogEvents, runs against moto for real.
 // The log lines are the Batcher's own: processRun() with its real Powertools logger.
-import { CloudWatchLogsClient, StartLiveTailCommand, type StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, SessionTimeoutException, StartLiveTailCommand, type StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,11 @@ import { logsCommand, type LogsContext } from '../../src/cli/commands/logs.ts';
 import { processRun, type BatcherDeps } from '../../src/lambdas/batcher/batcher.ts';
 import { captureLogs } from '../pipeline/logs.ts';
 import { VALID_DEV, tempDir, writeConfig } from '../helpers/cli.ts';
-import { motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { awsRuntime } from '../../src/cli/aws/runtime.ts';
+import { MOTO_CREDENTIALS, motoClient, motoEndpoint, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
 import { deployPlatform, writeLogLines, type Platform } from './moto-world.ts';
+import { pause, startLiveTailServer, type LiveTailAnswer, type LiveTailRequest } from './live-tail-server.ts';
 
 let cwd: string;
 let platform: Platform;
@@ -57,8 +60,9 @@ describe('--follow with Live Tail (SDK boundary)', () => {
         yield { sessionStart: { requestId: 'r', sessionId: `s${session}`, logGroupIdentifiers: input.logGroupIdentifiers } };
         if (session === 1) {
           yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: lines.slice(0, 2).map((message, i) => ({ logGroupIdentifier: arn(batcherGroup), logStreamName: 'st', message, timestamp: Date.now() + i, ingestionTime: Date.now() })) } };
-          yield { SessionTimeoutException: { name: 'SessionTimeoutException', message: 'Session timed out', $fault: 'client', $metadata: {} } as never };
-          return;
+          // As the SDK does: a modeled exception of the event stream is thrown from the iterator
+          // (@smithy/core getUnmarshalledStream), never yielded as an item.
+          throw new SessionTimeoutException({ message: 'Session timed out', $metadata: {} });
         }
         if (session === 2) {
           yield { sessionUpdate: { sessionMetadata: { sampled: true }, sessionResults: [{ logGroupIdentifier: `123456789012:${batcherGroup}`, logStreamName: 'st', message: lines[2]!, timestamp: Date.now(), ingestionTime: Date.now() }] } };
@@ -73,7 +77,7 @@ describe('--follow with Live Tail (SDK boundary)', () => {
     try {
       const ctx = context({ stop: stop.signal });
       const code = await logsCommand(ctx);
-      expect(code).toBe(0);
+      expect(code).toBe(130);
       const calls = logs.commandCalls(StartLiveTailCommand);
       expect(calls).toHaveLength(3);
       const identifiers = calls[0]!.args[0].input.logGroupIdentifiers!;
@@ -113,10 +117,96 @@ describe('--follow where Live Tail is not available: polls FilterLogEvents (moto
       },
     });
     const code = await logsCommand(ctx);
-    expect(code).toBe(0);
+    expect(code).toBe(130);
     expect(ctx.io.stderr).toMatch(/Live Tail is not available here \(.*\); polling FilterLogEvents every 2 s instead\./);
     expect(ctx.io.results).toHaveLength(2);
     expect(ctx.io.results.every((r) => /batcher\s+WARN  Ignored object/.test(r))).toBe(true);
     expect(ctx.io.stderr).toContain('Stopped following.');
+  });
+});
+
+/** The CLI's own handler (calls.ts) in front of the wire-level Live Tail fake; other calls go on to moto. */
+async function wireLogs(answer: (input: LiveTailRequest, index: number) => LiveTailAnswer) {
+  const server = await startLiveTailServer(answer, motoEndpoint());
+  const logs = new CloudWatchLogsClient({
+    region: VALID_DEV.region,
+    endpoint: server.url,
+    credentials: { ...MOTO_CREDENTIALS },
+    // The fake has no streaming-<host> name: the SDK's host prefix for StartLiveTail is turned off.
+    disableHostPrefix: true,
+    maxAttempts: 1,
+    requestHandler: awsRuntime().handler as never,
+  });
+  return { server, clients: { cloudformation: motoClient(CloudFormationClient), logs } };
+}
+
+describe('--follow on the wire: a real event stream through the CLI\'s HTTP handler', () => {
+  it('Ctrl-C while Live Tail keeps streaming: stops within a second, closes the stream (ending the billed session), says so, exit 130', async () => {
+    const [line] = await batcherLines(['uploads/ctrl-c.txt']);
+    const group = platform.groups.batcher!;
+    // StartLiveTail API reference: "Every second, a LiveTailSessionUpdate object is sent", so the
+    // stream never ends by itself; here one arrives every 50 ms, until the client hangs up (or 10 s).
+    const { server, clients } = await wireLogs(() => ({
+      stream: async (session) => {
+        session.event('sessionStart', { requestId: 'r', sessionId: 'wire-1', logGroupIdentifiers: session.input.logGroupIdentifiers });
+        for (let i = 0; i < 200 && !session.closed; i += 1) {
+          session.event('sessionUpdate', { sessionMetadata: { sampled: false }, sessionResults: [{ logGroupIdentifier: `123456789012:${group}`, logStreamName: 'st', message: line, timestamp: Date.now(), ingestionTime: Date.now() }] });
+          await pause(50);
+        }
+        session.end();
+      },
+    }));
+    const ctx = { io: new RecordingIo([], false), options: { env: envName }, env: {}, cwd, functions: ['batcher'], flags: { limit: '1000', follow: true }, clients } as unknown as LogsContext & { io: RecordingIo };
+    let interruptedAt = 0;
+    let printedAtInterrupt = 0;
+    const watcher = setInterval(() => {
+      if (interruptedAt === 0 && ctx.io.results.length >= 3) {
+        interruptedAt = Date.now();
+        printedAtInterrupt = ctx.io.results.length;
+        process.emit('SIGINT');
+      }
+    }, 10);
+    try {
+      const outcome = await Promise.race([logsCommand(ctx), pause(5000).then(() => 'still running 5 s later' as const)]);
+      expect(outcome).toBe(130);
+      const closedAt = await Promise.race([server.sessions[0]!.closedAt, pause(2000).then(() => Number.POSITIVE_INFINITY)]);
+      expect(closedAt - interruptedAt).toBeLessThan(1000);
+      // At most the update already on its way when Ctrl-C came.
+      expect(ctx.io.results.length - printedAtInterrupt).toBeLessThanOrEqual(1);
+      expect(ctx.io.stderr).toContain('Stopped. The Live Tail session is closed, so its billing has ended.');
+    } finally {
+      clearInterval(watcher);
+      await server.stop();
+    }
+  });
+
+  it('SessionTimeoutException (3 hours) renews the session with the timeout notice; SessionStreamingException before any update fails with a fix', async () => {
+    const [line] = await batcherLines(['uploads/timeout.txt']);
+    const group = platform.groups.batcher!;
+    // StartLiveTailResponseStream (API reference): both are exceptions of the stream, sent as
+    // event-stream frames with :message-type "exception"; the SDK throws them from the iterator.
+    const { server, clients } = await wireLogs((input, index) => ({
+      stream: async (session) => {
+        session.event('sessionStart', { requestId: 'r', sessionId: `wire-${index + 1}`, logGroupIdentifiers: input.logGroupIdentifiers });
+        if (index === 0) {
+          session.event('sessionUpdate', { sessionMetadata: { sampled: false }, sessionResults: [{ logGroupIdentifier: `123456789012:${group}`, logStreamName: 'st', message: line, timestamp: Date.now(), ingestionTime: Date.now() }] });
+          await pause(20);
+          session.exception('SessionTimeoutException', 'Session timed out after 3 hours');
+        } else {
+          session.exception('SessionStreamingException', 'Internal failure');
+        }
+        session.end();
+      },
+    }));
+    const ctx = { io: new RecordingIo([], false), options: { env: envName }, env: {}, cwd, functions: ['batcher'], flags: { limit: '1000', follow: true }, clients, stop: new AbortController().signal } as unknown as LogsContext & { io: RecordingIo };
+    try {
+      await expect(logsCommand(ctx)).rejects.toMatchObject({ code: 'LIVE_TAIL_STREAM_FAILED', message: expect.stringContaining('SessionStreamingException: Internal failure'), fix: expect.stringContaining('watchpoint logs --since 5m') });
+      expect(server.sessions).toHaveLength(2);
+      expect(ctx.io.results).toHaveLength(1);
+      expect(ctx.io.stderr).toContain('The Live Tail session reached its 3-hour limit; starting a new one.');
+      expect(ctx.io.stderr).not.toContain('The Live Tail stream broke');
+    } finally {
+      await server.stop();
+    }
   });
 });

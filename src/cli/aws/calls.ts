@@ -264,16 +264,28 @@ export class WatchedHttpHandler {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new AwsCallTimeoutError(call, this.ledger.settings.timeoutMs)), left);
     const outer = options.abortSignal as AbortSignal | undefined;
-    const onOuterAbort = () => controller.abort(outer?.reason);
+    /** The response body while an event stream is open: the caller's abort must still close it. */
+    let openStream: StreamBody | undefined;
+    const onOuterAbort = () => {
+      controller.abort(outer?.reason);
+      openStream?.destroy();
+    };
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener?.('abort', onOuterAbort, { once: true });
     const done = this.ledger.start(call, controller);
     try {
       const inner = await this.http();
       const result = await inner.handle(request as never, { abortSignal: controller.signal, requestTimeout: left + 1000 });
-      const response = (result as { response: { statusCode?: number } }).response;
+      const response = (result as { response: { statusCode?: number; headers?: Record<string, string>; body?: unknown } }).response;
       if (response && typeof response === 'object') callOfResponse.set(response, call);
       this.ledger.finished(call, startedAt, { status: response?.statusCode ?? 0 });
+      // An event stream (Live Tail) goes on long after its headers: keep the caller's abort hooked
+      // to it until its body closes, or Ctrl-C would leave the stream, and a billed session, open.
+      const body = response?.body;
+      if (outer && isEventStream(response?.headers) && isStreamBody(body) && !body.destroyed) {
+        openStream = body;
+        body.once('close', () => outer.removeEventListener?.('abort', onOuterAbort));
+      }
       return result;
     } catch (error) {
       const reason = controller.signal.reason;
@@ -283,7 +295,7 @@ export class WatchedHttpHandler {
       throw thrown;
     } finally {
       clearTimeout(timer);
-      outer?.removeEventListener?.('abort', onOuterAbort);
+      if (!openStream) outer?.removeEventListener?.('abort', onOuterAbort);
       done();
     }
   }
@@ -299,6 +311,23 @@ export class WatchedHttpHandler {
   destroy(): void {
     this.inner?.destroy();
   }
+}
+
+interface StreamBody {
+  readonly destroyed: boolean;
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+function isStreamBody(body: unknown): body is StreamBody {
+  return typeof body === 'object' && body !== null && typeof (body as StreamBody).destroy === 'function' && typeof (body as StreamBody).once === 'function';
+}
+
+/** AWS event streams (StartLiveTail's response) are `application/vnd.amazon.eventstream`. */
+function isEventStream(headers: Record<string, string> | undefined): boolean {
+  if (!headers) return false;
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === 'content-type') return /^application\/vnd\.amazon\.eventstream/i.test(String(value));
+  return false;
 }
 
 /**

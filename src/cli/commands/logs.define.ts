@@ -35,7 +35,7 @@ Lines that are not Powertools JSON (Lambda's START/END/REPORT, "Task timed out")
 --level drops them; find those with --filter '"Task timed out"'.
 
 --follow prints new events only (--since, --until and --limit do not apply) and ends with Ctrl-C
-(exit 0). It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not
+(exit 130), which closes the Live Tail session. It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not
 allowed) it polls FilterLogEvents every 2 s instead, and says so.
 
 Billing: FilterLogEvents has no per-GB scan charge (Logs Insights, which trace uses, has one); it is paced by its API rate quota.

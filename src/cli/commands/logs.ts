@@ -127,8 +127,9 @@ async function followCommand(
       notify: (level, text) => context.io.notify(level, text),
       ...(context.sleep ? { sleep: context.sleep } : {}),
     });
+    // follow() returns only once Ctrl-C (or SIGTERM) has aborted it.
     context.io.notify('info', mode === 'live-tail' ? 'Stopped. The Live Tail session is closed, so its billing has ended.' : 'Stopped following.');
-    return ExitCode.ok;
+    return ExitCode.interrupted;
   } catch (error) {
     throw explainAwsError(error, { envName });
   } finally {

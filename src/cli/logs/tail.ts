@@ -3,6 +3,7 @@
 // runs until the signal aborts; aborting closes the stream, which ends the (per-minute billed) session.
 import type { CloudWatchLogsClient, StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
 import { isCredentialError } from '../aws.ts';
+import { WatchpointError } from '../errors.ts';
 import { abortableSleep } from '../interrupt.ts';
 import { isNetworkError } from '../stack-resources.ts';
 import type { LogEvent } from './fetch.ts';
@@ -84,25 +85,28 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
   let warnedSampling = false;
 
   const session = async (groupArns: string[]): Promise<void> => {
-    // A session lasts at most 3 hours (SessionTimeoutException): open the next one until aborted.
-    // A stream that breaks after updates arrived (a network blip) is reopened; one that breaks
-    // before its first update is an error.
+    // StartLiveTail API reference: a session lasts at most 3 hours, then the stream ends with
+    // SessionTimeoutException; SessionStreamingException is "an unknown error on the server side".
+    // The SDK throws both from the stream's iterator (they are modeled exceptions of the event
+    // stream, @smithy/core getUnmarshalledStream), so they are caught, never seen as items.
+    // A timeout opens the next session; a stream that breaks after updates arrived (a network blip,
+    // a server-side error) is reopened; one that breaks before its first update is an error.
     while (!options.signal.aborted) {
       const response = await logs.send(
         new StartLiveTailCommand({ logGroupIdentifiers: groupArns, ...(options.filterPattern ? { logEventFilterPattern: options.filterPattern } : {}) }),
         { abortSignal: options.signal },
       );
       if (!response.responseStream) throw new Error('StartLiveTail returned no event stream');
-      let timedOut = false;
       let updated = false;
       try {
-        for await (const item of response.responseStream as AsyncIterable<StartLiveTailResponseStream>) {
-          if (item.sessionUpdate) updated = true;
+        for await (const item of untilAborted(response.responseStream as AsyncIterable<StartLiveTailResponseStream>, options.signal)) {
           if (item.sessionStart) {
             options.notify('info', `Live Tail session ${item.sessionStart.sessionId ?? ''} started on ${groupArns.length} log group${groupArns.length === 1 ? '' : 's'} (billed per minute while open).`);
           } else if (item.sessionUpdate) {
+            updated = true;
             if (item.sessionUpdate.sessionMetadata?.sampled && !warnedSampling) {
               warnedSampling = true;
+              // LiveTailSessionUpdate: more than 500 matching events per second are sampled down to 500.
               options.notify('warn', 'Live Tail is sampling: these groups log more than it streams (500 events/s); narrow it with FUNCTION names or --filter.');
             }
             for (const result of item.sessionUpdate.sessionResults ?? []) {
@@ -119,23 +123,62 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
                 eventId: '',
               });
             }
-          } else if (item.SessionTimeoutException) {
-            timedOut = true;
-          } else if (item.SessionStreamingException) {
-            throw Object.assign(new Error(item.SessionStreamingException.message ?? 'Live Tail stream failed'), { name: 'SessionStreamingException' });
           }
         }
       } catch (error) {
         if (options.signal.aborted) return;
-        if (!updated || (error as Error).name === 'SessionStreamingException') throw error;
+        const name = (error as Error).name;
+        if (name === 'SessionTimeoutException') {
+          options.notify('info', 'The Live Tail session reached its 3-hour limit; starting a new one.');
+          continue;
+        }
+        if (!updated) {
+          throw new WatchpointError(`The Live Tail stream failed before its first update (${describe(error)}).`, {
+            code: 'LIVE_TAIL_STREAM_FAILED',
+            fault: 'system',
+            cause: error,
+            fix: 'Run the command again; if it keeps failing, read recent events without --follow (e.g. `watchpoint logs --since 5m`).',
+          });
+        }
         options.notify('warn', `The Live Tail stream broke (${describe(error)}); opening a new session.`);
         continue;
       }
       if (options.signal.aborted) return;
-      options.notify('info', timedOut ? 'The Live Tail session reached its 3-hour limit; starting a new one.' : 'The Live Tail stream closed; starting a new session.');
+      options.notify('info', 'The Live Tail stream closed; starting a new session.');
     }
   };
   await Promise.all(sessions.map(session));
+}
+
+/**
+ * The stream's items until the signal aborts. Live Tail sends an update every second and never ends
+ * by itself, so the abort must end the loop at once rather than after the next item; the HTTP
+ * handler (aws/calls.ts) closes the connection on the same signal, which ends the billed session.
+ */
+export async function* untilAborted<T>(stream: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = stream[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next === 'aborted') return;
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    // Lets the SDK's reader go; not awaited, as it may be waiting on a read that abort has cut.
+    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
 }
 
 async function poll(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], options: FollowOptions): Promise<void> {
