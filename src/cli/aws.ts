@@ -51,3 +51,26 @@ const devEndpoints = new Set<string>();
 export function useDevEndpoint(url: string): void {
   devEndpoints.add(url);
 }
+
+// Each SDK client by the name commands give it; a client's package is imported only when asked for.
+const CLIENTS = {
+  cloudformation: async () => (await import('@aws-sdk/client-cloudformation')).CloudFormationClient,
+  cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient,
+  logs: async () => (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient,
+  sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
+  ssm: async () => (await import('@aws-sdk/client-ssm')).SSMClient,
+  iam: async () => (await import('@aws-sdk/client-iam')).IAMClient,
+};
+
+export type ClientName = keyof typeof CLIENTS;
+export type SdkClients = { [K in ClientName]: InstanceType<Awaited<ReturnType<(typeof CLIENTS)[K]>>> };
+
+/**
+ * The one way a command builds its clients: `await sdkClients(stage, ['cloudformation', 'sqs'])`.
+ * All share awsClientConfig(stage): the stage's region and endpoint, and the run's time budget.
+ */
+export async function sdkClients<K extends ClientName>(stage: Pick<StageConfig, 'region' | 'awsEndpointUrl'>, names: readonly K[]): Promise<Pick<SdkClients, K>> {
+  const config = awsClientConfig(stage);
+  const made = await Promise.all(names.map(async (name) => [name, new (await CLIENTS[name]())(config)] as const));
+  return Object.fromEntries(made) as Pick<SdkClients, K>;
+}

@@ -89,16 +89,16 @@ export function stopOnCtrlC(external?: AbortSignal): StopSignal {
   };
 }
 
-/** Waits `ms`, or less when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when the signal aborts. The one sleep of the CLI. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signal?.aborted) return resolve();
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -1,6 +1,13 @@
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands `db migrate`: each flag declared once, below. */
+export interface DbMigrateFlags extends CommonOptions {
+  dryRun?: boolean;
+  databaseUrlStdin?: boolean;
+  json?: boolean;
+}
+
 export const defineDb: DefineCommand = (program, definer) => {
   const db = program.command('db').description('Operate the environment database (PostgreSQL).');
   stageOptions(
@@ -23,15 +30,8 @@ Examples:
   watchpoint db migrate --env prod
   pass show watchpoint/local-db | watchpoint db migrate --database-url-stdin`,
       ),
-  ).action(async (options: CommonOptions & { dryRun?: boolean; databaseUrlStdin?: boolean; json?: boolean }) => {
-    const { dbMigrateCommand } = await import('./db.ts');
-    definer.exit(
-      await dbMigrateCommand({
-        ...definer.context(options),
-        dryRun: Boolean(options.dryRun),
-        urlFromStdin: Boolean(options.databaseUrlStdin),
-        json: Boolean(options.json),
-      }),
-    );
+  ).action(async (flags: DbMigrateFlags) => {
+    const { parseDbMigrateOptions, runDbMigrate } = await import('./db.ts');
+    definer.exit(await runDbMigrate(parseDbMigrateOptions(flags, definer.context(flags))));
   });
 };

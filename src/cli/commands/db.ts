@@ -7,16 +7,45 @@ import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import type { DbMigrateFlags } from './db.define.ts';
 import { explainAwsError } from '../stack-resources.ts';
 
-export interface DbMigrateContext extends CommandContext {
+/** What a run may inject: the SSM client (else built from the stage) and stdin (else process.stdin). */
+interface DbMigrateInjected {
+  ssm?: SSMClient;
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** Raw flags and context in one object (tests). */
+export interface DbMigrateContext extends CommandContext, DbMigrateInjected {
   dryRun: boolean;
   urlFromStdin: boolean;
   json: boolean;
-  /** Injected in tests; otherwise built from the stage. */
-  ssm?: SSMClient;
-  /** Injected in tests; otherwise process.stdin. */
-  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** Everything `db migrate` runs on, validated. */
+export interface DbMigrateOptions extends Runtime, DbMigrateInjected {
+  dryRun: boolean;
+  urlFromStdin: boolean;
+  json: boolean;
+}
+
+/** The flag contract: flags to options (they need no checks beyond their presence). */
+export function parseDbMigrateOptions(flags: DbMigrateFlags, context: CommandContext & Injectable & DbMigrateInjected): DbMigrateOptions {
+  return {
+    ...runtimeOf(context),
+    dryRun: Boolean(flags.dryRun),
+    urlFromStdin: Boolean(flags.databaseUrlStdin),
+    json: Boolean(flags.json),
+    ...(context.ssm ? { ssm: context.ssm } : {}),
+    ...(context.stdin ? { stdin: context.stdin } : {}),
+  };
+}
+
+/** Raw flags and context in one object (tests): parse, then run. */
+export function dbMigrateCommand(context: DbMigrateContext): Promise<number> {
+  return runDbMigrate(parseDbMigrateOptions({ dryRun: context.dryRun, databaseUrlStdin: context.urlFromStdin, json: context.json }, context));
 }
 
 export interface MigrateResult {
@@ -152,7 +181,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<MigrateR
   }
 }
 
-export async function dbMigrateCommand(context: DbMigrateContext): Promise<number> {
+export async function runDbMigrate(context: DbMigrateOptions): Promise<number> {
   const { io } = context;
   let url: string;
   let source: MigrateResult['source'];

@@ -1,6 +1,12 @@
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands over: each flag declared once, below. */
+export interface StatusFlags extends CommonOptions {
+  json?: boolean;
+  watch?: string;
+}
+
 export const defineStatus: DefineCommand = (program, definer) => {
   stageOptions(
     program
@@ -21,8 +27,8 @@ Examples:
   watchpoint status --env prod --json | jq '.problems'
   watchpoint status --env prod --watch 30`,
       ),
-  ).action(async (options: CommonOptions & { json?: boolean; watch?: string }) => {
-    const { statusCommand } = await import('./status.ts');
-    definer.exit(await statusCommand({ ...definer.context(options), json: Boolean(options.json), watch: options.watch }));
+  ).action(async (flags: StatusFlags) => {
+    const { parseStatusOptions, runStatus } = await import('./status.ts');
+    definer.exit(await runStatus(parseStatusOptions(flags, definer.context(flags))));
   });
 };

@@ -1,10 +1,13 @@
 // `watchpoint status`: alarm health, dead-man's-switch freshness and queue depths, read-only.
 import { formatError, ExitCode, userError } from '../errors.ts';
 import { LOCAL_ENV_NAME, resolveStage, type CommandContext } from '../context.ts';
-import { abortableSleep, stopOnCtrlC } from '../interrupt.ts';
-import { awsClientConfig } from '../aws.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
+import { sdkClients } from '../aws.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import { pickStyle } from '../output.ts';
 import { collectStatus, isUserFault, type StatusClients } from '../status/collect.ts';
-import { buildReport, pickStyle, renderHuman } from '../status/report.ts';
+import { buildReport, renderHuman } from '../status/report.ts';
+import type { StatusFlags } from './status.define.ts';
 
 /**
  * The shortest --watch interval. One poll is about ten API calls (3 CloudFormation, 2 CloudWatch,
@@ -16,19 +19,35 @@ import { buildReport, pickStyle, renderHuman } from '../status/report.ts';
 export const WATCH_FLOOR_SECONDS = 10;
 export const WATCH_CEILING_SECONDS = 3600;
 
-export interface StatusContext extends CommandContext {
+/** The raw flags with a context: what tests hand to statusCommand. */
+export interface StatusContext extends CommandContext, Injectable {
   json: boolean;
-  /** The raw --watch value, validated here. */
+  /** The raw --watch value, validated by parseStatusOptions. */
   watch: string | undefined;
   /** Injected in tests; otherwise built from the stage's region and endpoint. */
   clients?: StatusClients;
-  /** Whether stdout is a terminal (colour, redraw in place). */
-  stdoutIsTty?: boolean;
-  now?: () => Date;
   /** Aborts a --watch loop (SIGINT in the CLI). */
   stop?: AbortSignal;
-  /** Waits between polls; injected in tests. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Everything `status` runs on, validated. */
+export interface StatusOptions extends Runtime {
+  json: boolean;
+  /** Seconds between polls; undefined: poll once. */
+  watchSeconds: number | undefined;
+  clients?: StatusClients;
+  stop?: AbortSignal;
+}
+
+/** The flag contract: flags to options, validated once (exit 2 naming the flag); no AWS, no config. */
+export function parseStatusOptions(flags: StatusFlags, context: CommandContext & Injectable & { clients?: StatusClients; stop?: AbortSignal }): StatusOptions {
+  return {
+    ...runtimeOf(context),
+    json: Boolean(flags.json),
+    watchSeconds: parseWatch(flags.watch),
+    ...(context.clients ? { clients: context.clients } : {}),
+    ...(context.stop ? { stop: context.stop } : {}),
+  };
 }
 
 export function parseWatch(raw: string | undefined): number | undefined {
@@ -44,25 +63,29 @@ export function parseWatch(raw: string | undefined): number | undefined {
   return Number(value);
 }
 
-export async function statusCommand(context: StatusContext): Promise<number> {
-  // All input first: flags, then the config. No AWS call before both are valid.
-  const watchSeconds = parseWatch(context.watch);
-  const { envName, stage } = await resolveStage(context);
-  const clients = context.clients ?? (await buildClients(stage));
-  const now = context.now ?? (() => new Date());
-  const tty = context.stdoutIsTty ?? Boolean(process.stdout.isTTY);
-  const style = pickStyle(tty, context.env);
+/** Raw flags and context in one object (tests): parse, then run. */
+export function statusCommand(context: StatusContext): Promise<number> {
+  return runStatus(parseStatusOptions({ json: context.json, ...(context.watch !== undefined ? { watch: context.watch } : {}) }, context));
+}
+
+export async function runStatus(options: StatusOptions): Promise<number> {
+  // Flags are valid (parseStatusOptions); the config next. No AWS call before both are.
+  const { watchSeconds } = options;
+  const { envName, stage } = await resolveStage(options);
+  const clients = options.clients ?? (await sdkClients(stage, ['cloudformation', 'cloudwatch', 'sqs']));
+  const tty = options.stdoutIsTty;
+  const style = pickStyle(tty, options.env);
 
   const poll = async (abortSignal?: AbortSignal): Promise<number> => {
-    const raw = await collectStatus(clients, { envName, now: now(), ...(abortSignal ? { abortSignal } : {}) });
+    const raw = await collectStatus(clients, { envName, now: options.now(), ...(abortSignal ? { abortSignal } : {}) });
     const report = buildReport(raw, stage.region, { local: envName === LOCAL_ENV_NAME });
-    if (context.json) context.io.result(JSON.stringify(report, null, watchSeconds === undefined ? 2 : undefined));
-    else context.io.result(`${watchSeconds !== undefined && tty ? CLEAR_SCREEN : ''}${renderHuman(report, style)}${watchSeconds !== undefined && !tty ? '\n' : ''}`);
+    if (options.json) options.io.result(JSON.stringify(report, null, watchSeconds === undefined ? 2 : undefined));
+    else options.io.result(`${watchSeconds !== undefined && tty ? CLEAR_SCREEN : ''}${renderHuman(report, style)}${watchSeconds !== undefined && !tty ? '\n' : ''}`);
     return report.exitCode;
   };
 
   if (watchSeconds === undefined) return poll();
-  return watchLoop(context, poll, watchSeconds, tty);
+  return watchLoop(options, poll, watchSeconds, tty);
 }
 
 /** Cursor home, clear the screen: the next block replaces the previous one. */
@@ -73,9 +96,8 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
  * `interval` after the previous one started, or right after it ended if it took longer. Ctrl-C stops
  * cleanly (aborting a poll in flight) and the exit code is that of the last completed poll.
  */
-async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => Promise<number>, seconds: number, tty: boolean): Promise<number> {
+async function watchLoop(context: StatusOptions, poll: (signal: AbortSignal) => Promise<number>, seconds: number, tty: boolean): Promise<number> {
   const stop = stopOnCtrlC(context.stop);
-  const sleep = context.sleep ?? abortableSleep;
   let last: number | undefined;
   try {
     while (!stop.signal.aborted) {
@@ -92,7 +114,7 @@ async function watchLoop(context: StatusContext, poll: (signal: AbortSignal) => 
       }
       if (context.json === false && tty) context.io.notify('info', `Refreshing every ${seconds}s. Ctrl-C to stop.`);
       const wait = Math.max(0, seconds * 1000 - (Date.now() - started));
-      await sleep(wait, stop.signal);
+      await context.sleep(wait, stop.signal);
     }
   } finally {
     stop.release();
@@ -106,15 +128,4 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });
-}
-
-
-async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<StatusClients> {
-  const [{ CloudFormationClient }, { CloudWatchClient }, { SQSClient }] = await Promise.all([
-    import('@aws-sdk/client-cloudformation'),
-    import('@aws-sdk/client-cloudwatch'),
-    import('@aws-sdk/client-sqs'),
-  ]);
-  const config = awsClientConfig(stage);
-  return { cloudformation: new CloudFormationClient(config), cloudwatch: new CloudWatchClient(config), sqs: new SQSClient(config) };
 }

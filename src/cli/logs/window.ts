@@ -1,7 +1,6 @@
 // --since / --until: a duration back from now (90s, 15m, 2h, 3d, 1w) or an ISO 8601 time.
 import { userError } from '../errors.ts';
-
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+import { parseDurationMs } from '../output.ts';
 
 export interface TimeWindow {
   start: Date;
@@ -11,8 +10,8 @@ export interface TimeWindow {
 /** One flag's value -> a time; `flag` names it in the error. */
 export function parseTimeFlag(raw: string, flag: string, now: Date): Date {
   const value = raw.trim();
-  const duration = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(value);
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!);
+  const back = parseDurationMs(value);
+  if (back !== undefined) return new Date(now.getTime() - back);
   // ISO 8601 only (Date.parse accepts far more, e.g. "5"): a date, optionally a time and an offset.
   if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(value)) {
     const time = Date.parse(value);

@@ -1,6 +1,10 @@
 // From raw readings to verdicts, the exit code, the --json document and the human table. Pure: no I/O.
 import { ExitCode } from '../errors.ts';
+import { clock, duration, table, type Style } from '../output.ts';
 import { LOOKBACK_SECONDS, READY_PERIOD_SECONDS, type RawStatus } from './collect.ts';
+
+// Kept for the modules and tests that import them from here; the output kit is their home.
+export { COLOR, PLAIN, duration, pickStyle, type Style } from '../output.ts';
 
 /** Bump when a field changes meaning or disappears; adding fields keeps the version. */
 export const STATUS_SCHEMA_VERSION = 1;
@@ -178,45 +182,7 @@ function iso(date: Date | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
-/** 2h 5m, 3d 4h, 45s: the two largest units, for a person at 3 a.m. */
-export function duration(totalSeconds: number): string {
-  const seconds = Math.max(0, Math.round(totalSeconds));
-  const units: [string, number][] = [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-    ['s', 1],
-  ];
-  const parts: string[] = [];
-  let rest = seconds;
-  for (const [unit, size] of units) {
-    const value = Math.floor(rest / size);
-    rest -= value * size;
-    if (value > 0 || parts.length > 0) parts.push(`${value}${unit}`);
-    if (parts.length === 2) break;
-  }
-  const shown = parts.filter((part, index) => index === 0 || !part.startsWith('0'));
-  return shown.length ? shown.join(' ') : '0s';
-}
-
 // --- Human rendering ----------------------------------------------------------------------------
-
-export interface Style {
-  red(text: string): string;
-  yellow(text: string): string;
-  green(text: string): string;
-  bold(text: string): string;
-  dim(text: string): string;
-}
-
-const sgr = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;
-export const COLOR: Style = { red: sgr(31, 39), yellow: sgr(33, 39), green: sgr(32, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
-export const PLAIN: Style = { red: (t) => t, yellow: (t) => t, green: (t) => t, bold: (t) => t, dim: (t) => t };
-
-/** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
-export function pickStyle(isTty: boolean, env: NodeJS.ProcessEnv): Style {
-  return isTty && !(env.NO_COLOR !== undefined && env.NO_COLOR !== '') ? COLOR : PLAIN;
-}
 
 const REASON_WIDTH = 100;
 
@@ -290,7 +256,7 @@ export function renderHuman(report: StatusReport, style: Style): string {
         queue.exists ? String(queue.inFlight ?? '?') : '',
         queue.oldestMessageAgeSeconds !== null ? duration(queue.oldestMessageAgeSeconds) : queue.exists && queue.visible === 0 ? '-' : 'no metric',
       ]),
-      [false, true, true, true],
+      { rightAlign: [false, true, true, true] },
     ),
   );
   for (const queue of report.queues.filter((q) => q.isDeadLetterQueue)) {
@@ -301,28 +267,7 @@ export function renderHuman(report: StatusReport, style: Style): string {
   return lines.join('\n');
 }
 
-function clock(at: string): string {
-  return `${at.slice(0, 10)} ${at.slice(11, 16)} UTC`;
-}
-
 function truncate(text: string, width: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
-}
-
-// Strips SGR codes to measure what the eye sees.
-const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
-
-function table(header: string[], rows: string[][], rightAlign: boolean[] = []): string[] {
-  const widths = header.map((title, column) => Math.max(visible(title), ...rows.map((row) => visible(row[column] ?? ''))));
-  const format = (row: string[]) =>
-    '  ' +
-    row
-      .map((cell, column) => {
-        const pad = ' '.repeat(widths[column]! - visible(cell));
-        return column === row.length - 1 && !rightAlign[column] ? cell : rightAlign[column] ? pad + cell : cell + pad;
-      })
-      .join('  ')
-      .trimEnd();
-  return [format(header), ...rows.map(format)];
 }
