@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
 import { AwsCallInterruptedError } from './aws/calls.ts';
 import { explainAwsError } from './aws/explain.ts';
+import { explainMissingPackage } from './missing-package.ts';
 import { awsRuntime, endAwsRuntime, isVerbose, startAwsRuntime } from './aws/runtime.ts';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
 import { ctrlCOwned, interruptState, takeExitRequest } from './interrupt.ts';
@@ -156,8 +157,9 @@ function isInterrupted(error: unknown): boolean {
 }
 
 function report(thrown: unknown, streams: Streams): number {
-  // Anything a command did not explain itself still gets the AWS explainer, and so a fix.
-  const error = explainAwsError(thrown);
+  // Anything a command did not explain itself still gets the AWS explainer (or, for a package that
+  // did not load, the install step it lacks), and so a fix.
+  const error = explainMissingPackage(thrown) ?? explainAwsError(thrown);
   if (error instanceof CommanderError) {
     // Commander has already printed its message (or the help / version).
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
