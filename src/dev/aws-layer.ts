@@ -4,6 +4,7 @@
 // CloudWatch's alarm reads (no alarms are evaluated locally). Only these operations; anything else
 // gets an error that names it, so a new call shows up as a clear failure instead of a wrong answer.
 import { randomUUID } from 'node:crypto';
+import type { LogsApi } from './logs-api.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
 
@@ -43,9 +44,16 @@ export class AwsLayer {
   private readonly region: string;
   private readonly stacks: () => LocalStack[];
 
+  private logs: LogsApi | undefined;
+
   constructor(region: string, stacks: () => LocalStack[]) {
     this.region = region;
     this.stacks = stacks;
+  }
+
+  /** CloudWatch Logs from the platform's log store (logs-api.ts). */
+  serveLogs(logs: LogsApi): void {
+    this.logs = logs;
   }
 
   /** Seeds a parameter the way `secrets set` would (the dev platform's own secrets). */
@@ -58,6 +66,15 @@ export class AwsLayer {
   handle(request: LayerRequest): LayerResponse {
     try {
       if (request.service === 'ssm') return json11(this.ssm(request.target?.split('.')[1] ?? '', JSON.parse(request.body || '{}') as Record<string, unknown>));
+      if (request.service === 'logs') {
+        if (!this.logs) throw new LayerError(400, 'UnsupportedOperation', 'CloudWatch Logs is not served by this watchpoint dev.');
+        try {
+          return json11(this.logs.handle(request.target?.split('.')[1] ?? '', JSON.parse(request.body || '{}') as Record<string, unknown>));
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          throw typeof code === 'string' ? new LayerError(400, code, (error as Error).message) : error;
+        }
+      }
       if (request.service === 'monitoring') return json10(this.cloudwatch(request.target?.split('.')[1] ?? '', JSON.parse(request.body || '{}') as Record<string, unknown>));
       const form = new URLSearchParams(request.body);
       const action = form.get('Action') ?? '';
@@ -68,7 +85,7 @@ export class AwsLayer {
       throw new LayerError(400, 'UnsupportedOperation', `${request.service} ${request.target ?? action} is not served by watchpoint dev.`);
     } catch (error) {
       const e = error instanceof LayerError ? error : new LayerError(500, 'InternalFailure', (error as Error).message);
-      if (request.service === 'ssm' || request.service === 'monitoring') {
+      if (request.service === 'ssm' || request.service === 'monitoring' || request.service === 'logs') {
         return { status: e.status, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: e.code, message: e.message }) };
       }
       return {

@@ -1,9 +1,11 @@
 // Runs a template function the way Lambda does: up to `concurrency` containers (worker threads, see
 // function-worker.ts), one invocation at a time each, killed and replaced when an invocation
 // outlives the template's timeout ("Task timed out"), as a Lambda container is.
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
+import { lambdaStreamName } from './log-store.ts';
 
 export interface FunctionSpec {
   /** ApiFunction, EvalWorkerUrgent, ... */
@@ -15,6 +17,8 @@ export interface FunctionSpec {
   memoryMb: number;
   concurrency: number;
   arn: string;
+  /** The template's log group for this function (Lambda's default /aws/lambda/<name> otherwise). */
+  logGroupName?: string;
 }
 
 export class InvocationError extends Error {
@@ -27,7 +31,14 @@ export class InvocationError extends Error {
 interface Container {
   worker: Worker;
   busy: boolean;
-  pending?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+  /** The log stream Lambda would give this container. */
+  stream: string;
+  pending?: { id: number; requestId: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+}
+
+/** The lines that end an invocation the runtime could not finish, as Lambda writes them. */
+function endLines(requestId: string, status: string, ms: number, memoryMb: number): string[] {
+  return [`END RequestId: ${requestId}`, `REPORT RequestId: ${requestId}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.ceil(ms)} ms\tMemory Size: ${memoryMb} MB\tMax Memory Used: ${memoryMb} MB\tStatus: ${status}`];
 }
 
 export class FunctionHost {
@@ -39,10 +50,10 @@ export class FunctionHost {
   errors = 0;
 
   readonly spec: FunctionSpec;
-  /** One log line the handler wrote (Powertools JSON, or anything else it printed). */
-  private readonly onLine: (fn: string, line: string) => void;
+  /** One log line of a container's stream: the handler's output, and the runtime's START/END/REPORT lines. */
+  private readonly onLine: (fn: string, line: string, stream: string) => void;
 
-  constructor(spec: FunctionSpec, onLine: (fn: string, line: string) => void) {
+  constructor(spec: FunctionSpec, onLine: (fn: string, line: string, stream: string) => void) {
     this.spec = spec;
     this.onLine = onLine;
   }
@@ -67,16 +78,17 @@ export class FunctionHost {
   }
 
   private async spawn(): Promise<Container> {
+    const streamName = lambdaStreamName();
     const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
       // Until `init` brings the template's variables (function-worker.ts).
       env: { PATH: process.env.PATH ?? '', TZ: 'UTC' },
-      workerData: { modulePath: this.spec.modulePath, dnsLog: process.env.WATCHPOINT_DEV_DNS_LOG, functionName: this.spec.name, functionArn: this.spec.arn, memoryMb: this.spec.memoryMb },
+      workerData: { modulePath: this.spec.modulePath, dnsLog: process.env.WATCHPOINT_DEV_DNS_LOG, functionName: this.spec.name, functionArn: this.spec.arn, memoryMb: this.spec.memoryMb, logStreamName: streamName, logGroupName: this.spec.logGroupName ?? `/aws/lambda/${this.spec.arn.split(':').pop()}` },
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(this.spec.memoryMb, 256) },
     });
-    for (const stream of [worker.stdout, worker.stderr]) createInterface({ input: stream }).on('line', (line) => this.onLine(this.spec.name, line));
-    const container: Container = { worker, busy: true };
+    const container: Container = { worker, busy: true, stream: streamName };
+    for (const stream of [worker.stdout, worker.stderr]) createInterface({ input: stream }).on('line', (line) => this.onLine(this.spec.name, line, container.stream));
     worker.on('message', (message: { ready?: true; id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
       if (message.ready) return;
       const pending = container.pending;
@@ -87,12 +99,14 @@ export class FunctionHost {
       if (message.ok) pending.resolve(message.result);
       else pending.reject(new InvocationError(message.error?.name ?? 'Error', message.error?.message ?? 'failed'));
     });
-    worker.on('error', (error) => this.onLine(this.spec.name, JSON.stringify({ level: 'ERROR', message: `container crashed: ${error.message}` })));
+    worker.on('error', (error) => this.onLine(this.spec.name, JSON.stringify({ level: 'ERROR', message: `container crashed: ${error.message}` }), container.stream));
     worker.on('exit', () => {
       const index = this.containers.indexOf(container);
       if (index >= 0) this.containers.splice(index, 1);
       if (container.pending) {
         clearTimeout(container.pending.timer);
+        const requestId = container.pending.requestId;
+        for (const line of [`RequestId: ${requestId} Error: Runtime exited with error: exit status 1`, 'Runtime.ExitError', ...endLines(requestId, 'error', 0, this.spec.memoryMb)]) this.onLine(this.spec.name, line, container.stream);
         container.pending.reject(new InvocationError('Runtime.ExitError', `${this.spec.name}'s container exited during the invocation.`));
         container.pending = undefined;
       }
@@ -135,17 +149,20 @@ export class FunctionHost {
     const container = await this.acquire();
     this.invocations += 1;
     const id = this.nextId++;
+    const requestId = randomUUID();
     const timeoutMs = this.spec.timeoutSeconds * 1000;
     try {
       return await new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
           // Lambda ends the container of a timed-out invocation; the next one starts cold.
           container.pending = undefined;
-          reject(new InvocationError('Sandbox.Timedout', `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`));
+          const message = `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`;
+          for (const line of [`${new Date().toISOString()} ${requestId} ${message}`, ...endLines(requestId, 'timeout', timeoutMs, this.spec.memoryMb)]) this.onLine(this.spec.name, line, container.stream);
+          reject(new InvocationError('Sandbox.Timedout', message));
           void container.worker.terminate();
         }, timeoutMs);
-        container.pending = { id, resolve, reject, timer };
-        container.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
+        container.pending = { id, requestId, resolve, reject, timer };
+        container.worker.postMessage({ id, requestId, event, deadline: Date.now() + timeoutMs });
       });
     } catch (error) {
       this.errors += 1;

@@ -18,10 +18,14 @@ interface Data {
   functionName: string;
   functionArn: string;
   memoryMb: number;
+  logStreamName: string;
+  logGroupName: string;
 }
 
 interface Invoke {
   id: number;
+  /** Lambda's request id, in the START/END/REPORT lines and the context. */
+  requestId?: string;
   event: unknown;
   /** Epoch ms when the function's timeout ends. */
   deadline: number;
@@ -51,25 +55,48 @@ const mod = (await import(data.modulePath)) as { handler: (event: unknown, conte
 loaded = true;
 if (queued.length > 0) port.postMessage({ ready: true });
 
+let initDuration: number | undefined = performance.now();
+
+/** A runtime line in the container's log stream, in order with the handler's own stdout lines. */
+function runtimeLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 function invoke(message: Invoke): void {
+  const requestId = message.requestId ?? randomUUID();
+  runtimeLine(`START RequestId: ${requestId} Version: $LATEST`);
+  const started = performance.now();
+  const end = () => {
+    const ms = performance.now() - started;
+    const init = initDuration === undefined ? '' : `\tInit Duration: ${initDuration.toFixed(2)} ms`;
+    initDuration = undefined;
+    runtimeLine(`END RequestId: ${requestId}`);
+    runtimeLine(`REPORT RequestId: ${requestId}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.ceil(ms)} ms\tMemory Size: ${data.memoryMb} MB\tMax Memory Used: ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB${init}`);
+  };
   const context: Context = {
     callbackWaitsForEmptyEventLoop: true,
     functionName: data.functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: data.functionArn,
     memoryLimitInMB: String(data.memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${data.functionName}`,
-    logStreamName: 'watchpoint-dev',
+    awsRequestId: requestId,
+    logGroupName: data.logGroupName,
+    logStreamName: data.logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
   };
   mod.handler(message.event, context).then(
-    (result) => port.postMessage({ id: message.id, ok: true, result }),
+    (result) => {
+      end();
+      port.postMessage({ id: message.id, ok: true, result });
+    },
     (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));
+      // The Node.js runtime's line for a handler that threw (text log format).
+      runtimeLine(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType: e.name, errorMessage: e.message, stack: (e.stack ?? '').split('\n') })}`);
+      end();
       port.postMessage({ id: message.id, ok: false, error: { name: e.name, message: e.message } });
     },
   );

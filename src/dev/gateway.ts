@@ -1,7 +1,7 @@
 // One local AWS endpoint for every client of the dev platform (handlers and operator commands alike):
 // each request goes by the service of its SigV4 credential scope (or its X-Amz-Target) to fauxqs
 // (SQS, S3), aws-ses-v2-local (SES) or the in-memory layer (SSM, CloudFormation reads, STS,
-// CloudWatch reads). So the stack's single AWS_ENDPOINT_URL is all a client needs.
+// CloudWatch, CloudWatch Logs). So the stack's single AWS_ENDPOINT_URL is all a client needs.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AwsLayer } from './aws-layer.ts';
 import { DlqSourceTracker } from './dlq-source.ts';
@@ -34,6 +34,7 @@ export function serviceOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string
     if (target.startsWith('AmazonSQS.')) return 'sqs';
     if (target.startsWith('AmazonSSM.')) return 'ssm';
     if (target.startsWith('GraniteServiceVersion20100801.')) return 'monitoring';
+    if (target.startsWith('Logs_20140328.')) return 'logs';
   }
   return undefined;
 }
@@ -47,7 +48,7 @@ export async function startGateway(): Promise<Gateway> {
     if (service === 'sqs' && DlqSourceTracker.watches(target)) return proxyBuffered(req, res, targets.fauxqs, (request, response) => targets!.dlqSources.observe(target!, request, response));
     if (service === 'sqs' || service === 's3') return proxy(req, res, targets.fauxqs);
     if (service === 'ses' || service === 'email') return proxy(req, res, targets.ses);
-    if (service === 'ssm' || service === 'cloudformation' || service === 'sts' || service === 'monitoring') {
+    if (service === 'ssm' || service === 'cloudformation' || service === 'sts' || service === 'monitoring' || service === 'logs') {
       const layer = targets.layer;
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -58,7 +59,7 @@ export async function startGateway(): Promise<Gateway> {
       });
       return;
     }
-    return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring).`);
+    return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring, logs).`);
   });
   server.keepAliveTimeout = 5_000;
   const url = await listenLoopback(server);

@@ -23,6 +23,8 @@ import { startGateway } from './gateway.ts';
 import { startHttpApi } from './http-api.ts';
 import { installNetworkGuard } from './network-guard.ts';
 import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
+import { LogStore } from './log-store.ts';
+import { LogsApi } from './logs-api.ts';
 import { startDevPostgres } from './postgres.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 import { startRunPodStandIn, type RunPodStandIn } from './runpod-standin.ts';
@@ -68,6 +70,8 @@ export interface DevPlatform {
   receiver: WebhookReceiver;
   runpod: RunPodStandIn;
   cycles: CycleTracker;
+  /** Every function's log lines, as CloudWatch Logs would hold them. */
+  logStore: LogStore;
   databaseUrl: string;
   /** The embedded PostgreSQL's pid (undefined with --database-url), so a caller can check it ended. */
   postgresPid: number | undefined;
@@ -79,6 +83,14 @@ export interface DevPlatform {
   /** ms from start to ready, by phase. */
   timings: Record<string, number>;
 }
+
+/** The physical name of a resource with no local server behind it (log groups, roles, ...). */
+function localPhysicalName(logicalId: string): string {
+  return `${logicalId}-local`;
+}
+
+/** Lambda's own lines around each invocation. */
+const RUNTIME_LINE = /^(START|END|REPORT) RequestId: /;
 
 /** The endpoint the cached template is synthesized with; each run puts its own gateway's URL in its place. */
 const TEMPLATE_ENDPOINT = 'http://127.0.0.1:9';
@@ -199,15 +211,20 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       options.log(cycleLine(cycle));
       options.onCycle?.(cycle);
     });
-    const onLine = (fn: string, line: string) => {
+    const logStore = new LogStore();
+    const logGroupOf = new Map<string, string>();
+    const onLine = (fn: string, line: string, stream: string) => {
+      logStore.put(logGroupOf.get(fn) ?? `/aws/lambda/${prefix}-${fn}`, stream, line);
       cycles.observe(line);
-      options.log(prettyLine(fn, line));
+      // The runtime's own START/END/REPORT lines are in the store (and `watchpoint logs`), not the terminal.
+      if (!RUNTIME_LINE.test(line)) options.log(prettyLine(fn, line));
     };
     const prefix = `watchpoint-${LOCAL_ENV}`;
     const hosts = new Map<string, FunctionHost>();
     // Each function's first container starts loading its handler while the servers start.
     const prewarm = (plan: DevPlan) => {
       for (const fn of plan.functions) {
+        if (fn.logGroupLogicalId) logGroupOf.set(fn.id, localPhysicalName(fn.logGroupLogicalId));
         const host = new FunctionHost(
           {
             name: fn.id,
@@ -216,6 +233,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
             memoryMb: fn.memoryMb,
             concurrency: fn.handlerDir === 'eval-worker' ? (options.evalConcurrency ?? 1) : 1,
             arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${prefix}-${fn.id}`,
+            ...(logGroupOf.has(fn.id) ? { logGroupName: logGroupOf.get(fn.id)! } : {}),
           },
           onLine,
         );
@@ -239,6 +257,8 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
 
     const stacks: LocalStack[] = [];
     const layer = new AwsLayer(LOCAL_REGION, () => stacks);
+    const logGroups = plan.resources.filter((r) => r.type === 'AWS::Logs::LogGroup').map((r) => localPhysicalName(r.logicalId));
+    layer.serveLogs(new LogsApi(logStore, () => logGroups));
     const queueArnsByName = new Map<string, string>();
     const dlqSources = new DlqSourceTracker((queueUrl) => queueArnsByName.get(queueUrl.split('/').pop() ?? ''));
     gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources });
@@ -294,7 +314,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     }
     const apiId = 'local';
     for (const resource of plan.resources) {
-      if (!physical.has(resource.logicalId)) physical.set(resource.logicalId, { ref: resource.type === 'AWS::ApiGatewayV2::Api' ? apiId : `${resource.logicalId}-local` });
+      if (!physical.has(resource.logicalId)) physical.set(resource.logicalId, { ref: resource.type === 'AWS::ApiGatewayV2::Api' ? apiId : localPhysicalName(resource.logicalId) });
     }
     const createdAt = new Date();
     const stackPseudo = { 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws', 'AWS::StackName': templates.platformName };
@@ -463,6 +483,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       receiver,
       runpod,
       cycles,
+      logStore,
       databaseUrl,
       postgresPid: postgres?.pid,
       crashed: Promise.race(crashes.length > 0 ? crashes : [new Promise<never>(() => undefined)]),

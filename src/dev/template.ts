@@ -33,6 +33,8 @@ export interface FunctionPlan {
   memoryMb: number;
   /** The template's variables, unresolved (intrinsics resolve once physical ids exist). */
   environment: Record<string, Json>;
+  /** The log group of LoggingConfig (the template's own), if it names one. */
+  logGroupLogicalId?: string;
 }
 
 export interface EventSourcePlan {
@@ -144,7 +146,8 @@ export function readPlan(template: Template): DevPlan {
     if (id === undefined) continue;
     const props = resource.Properties ?? {};
     const environment = isRecord(props.Environment) && isRecord(props.Environment.Variables) ? props.Environment.Variables : {};
-    functions.push({ logicalId, id, handlerDir: handlers[id]!, timeoutSeconds: Number(props.Timeout ?? 3), memoryMb: Number(props.MemorySize ?? 128), environment });
+    const [logGroupLogicalId] = isRecord(props.LoggingConfig) ? referencedIds(props.LoggingConfig.LogGroup) : [];
+    functions.push({ logicalId, id, handlerDir: handlers[id]!, timeoutSeconds: Number(props.Timeout ?? 3), memoryMb: Number(props.MemorySize ?? 128), environment, ...(logGroupLogicalId ? { logGroupLogicalId } : {}) });
   }
   const known = new Set(functions.map((fn) => fn.logicalId));
 

@@ -66,6 +66,25 @@ describe('fault drill on watchpoint dev', () => {
     expect(refused.every((hook) => hook.status === 503 && hook.verification?.ok)).toBe(true);
     expect(await depth('WebhookNotificationQueue')).toBe(0);
 
+    // The incident commands see it: the ForecastReady line, the failed deliveries, the run's trace.
+    const logs = await runCli(['logs', 'batcher', '--env', 'local', '--since', '10m'], { cwd });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/batcher\s+INFO\s+ForecastReady\s+run_id=/);
+    expect(logs.stdout).toMatch(/START RequestId: [0-9a-f-]{36} Version: \$LATEST/);
+    expect(logs.stdout).toMatch(/REPORT RequestId: [0-9a-f-]{36}\tDuration: /);
+    const warnings = await runCli(['logs', 'webhook', '--env', 'local', '--since', '10m', '--level', 'warn', '--json'], { cwd });
+    expect(warnings.code, warnings.stderr).toBe(0);
+    const warningLines = warnings.stdout.trim().split('\n').map((line) => JSON.parse(line) as { message: string });
+    expect(warningLines.filter((line) => line.message.includes('"event":"DeliveryRetry"'))).toHaveLength(3 * notifications);
+    expect(warningLines.every((line) => !line.message.startsWith('START') && !line.message.startsWith('REPORT'))).toBe(true);
+    const runId = started.started[0]!;
+    const trace = await runCli(['trace', runId, '--env', 'local', '--since', '10m', '--json'], { cwd });
+    expect(trace.code, trace.stderr).toBe(0);
+    const timeline = JSON.parse(trace.stdout) as { id: string; kind: string; jobs: { items: unknown[] }; deliveries: { items: { outcome: string }[] } };
+    expect(timeline).toMatchObject({ id: runId, kind: 'run' });
+    expect(timeline.jobs.items.length).toBeGreaterThan(0);
+    expect(timeline.deliveries.items.length).toBeGreaterThan(0);
+
     // An operator inspects, then redrives after the receiver is fixed.
     const inspect = await runCli(['dlq', 'inspect', '--env', 'local'], { cwd });
     expect(inspect.code, inspect.stderr).toBe(0);

@@ -20,11 +20,16 @@ describe('FunctionHost', () => {
       module,
       `export const handler = async (event, context) => {
   if (event.hang) await new Promise(() => setInterval(() => {}, 1000));
+  if (event.fail) throw new TypeError('boom');
   return { stage: process.env.APP_ENV, home: process.env.HOME ?? null, remaining: context.getRemainingTimeInMillis(), name: context.functionName };
 };\n`,
     );
     const lines: string[] = [];
-    const host = new FunctionHost({ name: 'Probe', modulePath: module, timeoutSeconds: 1, memoryMb: 128, concurrency: 1, arn: 'arn:aws:lambda:us-east-1:000000000000:function:probe' }, (_fn, line) => lines.push(line));
+    const streams = new Set<string>();
+    const host = new FunctionHost({ name: 'Probe', modulePath: module, timeoutSeconds: 1, memoryMb: 128, concurrency: 1, arn: 'arn:aws:lambda:us-east-1:000000000000:function:probe' }, (_fn, line, stream) => {
+      lines.push(line);
+      streams.add(stream);
+    });
     hosts.push(host);
     host.prewarm();
     host.configure({ APP_ENV: 'local', PATH: process.env.PATH ?? '' });
@@ -41,6 +46,17 @@ describe('FunctionHost', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     // A fresh container answers the next invocation.
     expect(await host.invoke({})).toMatchObject({ stage: 'local' });
-    expect(host.errors).toBe(1);
+    await expect(host.invoke({ fail: true })).rejects.toMatchObject({ name: 'TypeError', message: 'boom' });
+    expect(host.errors).toBe(2);
+
+    // The lines Lambda writes around each invocation, and the crash lines, in the container's own stream.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lines.filter((line) => /^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/.test(line))).toHaveLength(4);
+    expect(lines.filter((line) => /^REPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB/.test(line))).toHaveLength(4);
+    expect(lines).toContainEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z [0-9a-f-]{36} Task timed out after 1.00 seconds$/));
+    expect(lines).toContainEqual(expect.stringMatching(/\tERROR\tInvoke Error \t\{"errorType":"TypeError","errorMessage":"boom"/));
+    expect([...streams].every((stream) => /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/.test(stream))).toBe(true);
+    // The timed-out container was replaced: a second stream.
+    expect(streams.size).toBe(2);
   });
 });

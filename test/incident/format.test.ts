@@ -26,13 +26,26 @@ describe('time flags', () => {
 });
 
 describe('--level', () => {
-  it('a JSON filter pattern for CloudWatch, and the same check on the client', async () => {
-    expect(levelPattern('warn')).toBe('{ ($.level = "WARN") || ($.level = "WARNING") || ($.level = "ERROR") || ($.level = "CRITICAL") || ($.level = "FATAL") }');
+  it('a filter pattern for CloudWatch, and the exact check on the client', async () => {
+    expect(levelPattern('warn')).toBe('?WARN ?WARNING ?ERROR ?CRITICAL ?FATAL ?"Task timed out" ?"Runtime exited" ?"Runtime.ExitError"');
     const lines = await batcherLines();
     const keep = levelFilter('warn');
     expect(lines.filter(keep)).toHaveLength(1);
     expect(keep('REPORT RequestId: 1 Duration: 2.00 ms')).toBe(false);
     expect(levelFilter('debug')(lines[0]!)).toBe(true);
+  });
+
+  it('counts crash lines as errors: a timeout, a handler that threw, a runtime that exited', () => {
+    const keep = levelFilter('error');
+    const crashes = [
+      '2026-12-06T20:31:12.345Z 0b6f4c2e-1d0a-4c7e-9c5e-3a1f2b3c4d5e Task timed out after 30.00 seconds',
+      '2026-12-06T20:31:12.345Z\t0b6f4c2e\tERROR\tInvoke Error \t{"errorType":"Error","errorMessage":"boom"}',
+      'RequestId: 0b6f4c2e Error: Runtime exited with error: signal: killed',
+      'Runtime.ExitError',
+    ];
+    for (const line of crashes) expect(keep(line), line).toBe(true);
+    expect(keep('START RequestId: 0b6f4c2e Version: $LATEST')).toBe(false);
+    expect(keep(JSON.stringify({ level: 'INFO', message: 'Task timed out after nothing' }))).toBe(false);
   });
 });
 

@@ -22,7 +22,7 @@ export const defineLogs: DefineCommand = (program, definer) => {
       .option('--since <when>', 'start of the window: a duration back from now (15m, 2h, 3d) or an ISO 8601 time', '15m')
       .option('--until <when>', 'end of the window, same forms (default: now)')
       .option('--filter <pattern>', `CloudWatch filter pattern, e.g. '"Task timed out"' or '{ $.run_id = "r-1" }'`)
-      .addOption(new Option('--level <level>', 'only Powertools lines at this level or above').choices(['error', 'warn', 'info', 'debug']))
+      .addOption(new Option('--level <level>', 'only Powertools lines at this level or above, and crash lines (errors)').choices(['error', 'warn', 'info', 'debug']))
       .option('--limit <n>', 'stop after this many events, 1-100000', '1000')
       .option('--json', 'one JSON object per event on stdout (NDJSON), the message untouched')
       .option('-f, --follow', 'print new events as they arrive (CloudWatch Logs Live Tail) until Ctrl-C')
@@ -31,8 +31,9 @@ export const defineLogs: DefineCommand = (program, definer) => {
         `
 Functions: ${LOG_SOURCES.map((s) => `${s.alias} (${s.name})`).join(', ')}.
 
-Lines that are not Powertools JSON (Lambda's START/END/REPORT, "Task timed out") have no level, so
---level drops them; find those with --filter '"Task timed out"'.
+Crash lines count as errors: "Task timed out", the runtime's tab-separated ERROR lines (Invoke
+Error) and "Runtime exited with error" pass every --level. Lambda's START/END/REPORT lines have no
+level, so --level drops them.
 
 --follow prints new events only (--since, --until and --limit do not apply) and ends with Ctrl-C
 (exit 130), which closes the Live Tail session. It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not

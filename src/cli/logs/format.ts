@@ -33,21 +33,38 @@ export function parsePowertools(message: string): PowertoolsLine | undefined {
   }
 }
 
-/** --level: keeps Powertools lines at that level or above, and drops every other line. */
+/**
+ * Lines the Lambda runtime writes when an invocation dies, not through Powertools: "Task timed out
+ * after 30.00 seconds", the Node.js runtime's tab-separated ERROR lines ("Invoke Error",
+ * "Unhandled Promise Rejection"), and "Runtime exited with error" / Runtime.ExitError. They are errors.
+ */
+const CRASH_LINE = /Task timed out after|\tERROR\t|Runtime exited with error|^Runtime\.[A-Za-z]+Error\b/;
+
+export function isCrashLine(message: string): boolean {
+  return parsePowertools(message) === undefined && CRASH_LINE.test(message);
+}
+
+/** --level: keeps Powertools lines at that level or above, and crash lines (errors); drops every other line. */
 export function levelFilter(level: LevelName): (message: string) => boolean {
   const floor = RANK[level.toUpperCase()]!;
   return (message) => {
     const line = parsePowertools(message);
-    return line !== undefined && (RANK[line.level.toUpperCase()] ?? 0) >= floor;
+    if (line === undefined) return floor <= RANK.ERROR! && isCrashLine(message);
+    return (RANK[line.level.toUpperCase()] ?? 0) >= floor;
   };
 }
 
-/** The filter pattern that makes CloudWatch do the --level filtering, when no --filter is given. */
+/**
+ * The filter pattern that makes CloudWatch do most of the --level filtering, when no --filter is
+ * given: any of the level names at or above it, or a crash line's words. A JSON pattern would be
+ * tighter but can never match the runtime's plain-text crash lines; levelFilter() then keeps exactly
+ * the lines wanted (a term can also match inside a message).
+ */
 export function levelPattern(level: LevelName): string {
   const names = Object.entries(RANK)
     .filter(([, rank]) => rank >= RANK[level.toUpperCase()]!)
-    .map(([name]) => `($.level = "${name}")`);
-  return `{ ${names.join(' || ')} }`;
+    .map(([name]) => `?${name}`);
+  return [...names, '?"Task timed out"', '?"Runtime exited"', '?"Runtime.ExitError"'].join(' ');
 }
 
 export interface LineFormat {
