@@ -2,7 +2,7 @@
 // fail only their own record, and a transient failure fails the record so SQS retries it.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as zarr from 'zarrita';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
@@ -158,6 +158,45 @@ describe('bad messages fail only their own record', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 's3-down' }]);
     expect(logs.lines().some((l) => l.includes('ZarrChecksumError'))).toBe(false);
     expect(await drain(sqs, queues.deadLetter)).toEqual([]);
+  });
+});
+
+describe('characters SQS refuses (issue 27, item 5)', () => {
+  it('a row already holding U+FFFE/U+FFFF is escaped: every notification goes out, the name arrives unchanged, the log names the watchpoint', async () => {
+    const poison = 'poison \uffff\ufffe 🌩️';
+    const [bad, good] = (await insertWatchpoints(db.pool, [
+      { name: poison, latitude: 20.5, longitude: 20.5, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'email', address: 'bad@example.com' }] },
+      { name: 'good', latitude: 20.6, longitude: 20.6, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'email', address: 'good@example.com' }] },
+    ])) as [string, string];
+    const run = await writeRun(s3, bucket, { forecastType: 'nowcast', tiles: [gridTile('p', 20, 20, 1, 2, [0, 1, 2, 3], { temperature_2m: () => 30 })] });
+    const response = await handler()({ Records: [sqsRecord({ Body: JSON.stringify(jobFor(run)), MessageId: 'poison' })] });
+    expect(response.batchItemFailures).toEqual([]);
+    const emails = (await drain(sqs, queues.email)).map((m) => JSON.parse(m.Body!) as { watchpoint: { id: string; name: string } });
+    expect(emails.map((e) => e.watchpoint.id).sort()).toEqual([bad, good].sort());
+    expect(emails.find((e) => e.watchpoint.id === bad)!.watchpoint.name).toBe(poison);
+    const escaped = logs.json().filter((l) => l.event === 'NotificationEscaped');
+    expect(escaped.map((l) => l.watchpoint_id)).toEqual([bad]);
+    expect((await db.pool.query("SELECT count(*)::int AS n FROM notification_records WHERE watchpoint_id = ANY($1) AND status = 'enqueued'", [[bad, good]])).rows[0].n).toBe(2);
+  });
+
+  it('a message SQS still refuses (sender fault) fails only its own notification, logged with the watchpoint id; the job succeeds', async () => {
+    // fauxqs enforces a queue's MaximumMessageSize as SQS does (InvalidParameterValue, a sender fault).
+    const small = (await sqs.send(new CreateQueueCommand({ QueueName: `small-${Date.now()}`, Attributes: { MaximumMessageSize: '1024' } }))).QueueUrl!;
+    const [big, good] = (await insertWatchpoints(db.pool, [
+      { name: 'big', latitude: 30.5, longitude: 30.5, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'webhook', url: `https://hooks.example.com/${'x'.repeat(1500)}` }] },
+      { name: 'good', latitude: 30.6, longitude: 30.6, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'webhook', url: 'https://hooks.example.com/ok' }] },
+    ])) as [string, string];
+    const run = await writeRun(s3, bucket, { forecastType: 'nowcast', tiles: [gridTile('q', 30, 30, 1, 2, [0, 1, 2, 3], { temperature_2m: () => 30 })] });
+    const smallDeps = { ...deps, queues: { ...deps.queues, webhook: small } };
+    const response = await createEvalWorkerHandler(() => smallDeps)({ Records: [sqsRecord({ Body: JSON.stringify(jobFor(run)), MessageId: 'too-big' })] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await drain(sqs, small)).map((m) => (JSON.parse(m.Body!) as { watchpoint: { id: string } }).watchpoint.id)).toEqual([good]);
+    const refused = logs.json().filter((l) => l.event === 'NotificationRefused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ level: 'ERROR', watchpoint_id: big, error_code: 'InvalidParameterValue' });
+    const records = await db.pool.query('SELECT watchpoint_id, status, last_error FROM notification_records WHERE watchpoint_id = ANY($1)', [[big, good]]);
+    expect(Object.fromEntries(records.rows.map((r) => [r.watchpoint_id, r.status]))).toEqual({ [big]: 'failed', [good]: 'enqueued' });
+    expect(records.rows.find((r) => r.watchpoint_id === big).last_error).toContain('InvalidParameterValue');
   });
 });
 

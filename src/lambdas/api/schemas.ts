@@ -1,22 +1,19 @@
 // Request bodies and query parameters of the API, validated with zod/mini (the same checks as classic
 // zod at a fraction of the bundle size). Unknown keys are rejected, so a typo is an error, not a no-op.
 import * as z from 'zod/mini';
-import { Condition, VariableName, describeIssue } from '../shared/messages.ts';
+import { Condition, VariableName, describeIssue, isSqsText } from '../shared/messages.ts';
 import { badRequest } from './http.ts';
 
 const MAX_WINDOW_HOURS = 384;
 export const MAX_CHANNELS = 10;
 
 /**
- * The characters SQS accepts in a message (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
- * #x10000-#x10FFFF, SendMessage's documentation). Every string the API stores may end up in a
- * notification message, so every string field is held to it: this also refuses NUL (which
- * PostgreSQL refuses in text) and unpaired surrogates (which pg would silently turn into U+FFFD).
+ * Every string the API stores may end up in a notification message, so every string field holds
+ * only what SQS accepts (isSqsText). That also refuses NUL (which PostgreSQL refuses in text) and
+ * unpaired surrogates (which pg would silently turn into U+FFFD).
  */
-const SQS_SAFE_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 export const SAFE_TEXT_MESSAGE = 'must not contain control characters, U+FFFE, U+FFFF or unpaired surrogates';
-export const isSafeText = (value: string): boolean => SQS_SAFE_TEXT.test(value);
-const safeText = () => z.refine<string>(isSafeText, SAFE_TEXT_MESSAGE);
+const safeText = () => z.refine<string>(isSqsText, SAFE_TEXT_MESSAGE);
 
 /**
  * The channel shapes of shared/messages.ts, but strict: the docs promise that an unknown field is a

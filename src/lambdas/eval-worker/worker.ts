@@ -8,8 +8,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import type { Pool } from 'pg';
 import { channelKey, notificationId } from '../shared/ids.ts';
-import { Channel, EvalJob, InvalidMessageError, NotificationMessage, parseMessage } from '../shared/messages.ts';
-import { sendMessageBatches } from '../shared/sqs-send.ts';
+import { Channel, EvalJob, InvalidMessageError, NotificationMessage, isSqsText, parseMessage } from '../shared/messages.ts';
+import { sendMessageBatches, sqsSafeJson } from '../shared/sqs-send.ts';
 import { errorFields } from '../shared/observability.ts';
 import { evaluateWatchpoint, type WatchpointRow } from './evaluate.ts';
 import { readTile, S3ZarrStore, ZarrChecksumError } from './tile.ts';
@@ -52,6 +52,11 @@ const STATUS_SQL = `SELECT id::text AS id, status FROM notification_records WHER
 const MARK_ENQUEUED_SQL = `
 UPDATE notification_records SET status = 'enqueued', enqueued_at = now()
  WHERE id = ANY($1::uuid[]) AND status = 'pending'`;
+
+/** SQS refused the message itself (a sender fault): a retry would fail the same way. */
+const MARK_REFUSED_SQL = `
+UPDATE notification_records SET status = 'failed', last_error = $2
+ WHERE id = $1::uuid AND status = 'pending'`;
 
 export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Promise<JobOutcome> {
   const job = parseMessage(EvalJob, record.body, 'eval job');
@@ -181,6 +186,8 @@ async function enqueueOnce(
   }
   const sent: string[] = [];
   const failed: string[] = [];
+  const refused: { notification: NotificationMessage; code: string }[] = [];
+  const log = { job_id: job.job_id, run_id: job.run_id, forecast_type: job.forecast_type };
   await Promise.all(
     [...byQueue].map(async ([queueUrl, messages]) => {
       const result = await sendMessageBatches(
@@ -188,7 +195,7 @@ async function enqueueOnce(
         queueUrl,
         messages.map((n) => ({
           Id: n.notification_id,
-          MessageBody: JSON.stringify(n),
+          MessageBody: messageBody(n, deps.logger, log),
           MessageAttributes: {
             channel: { DataType: 'String', StringValue: n.channel.type },
             notification_id: { DataType: 'String', StringValue: n.notification_id },
@@ -196,15 +203,46 @@ async function enqueueOnce(
         })),
       );
       sent.push(...result.sent);
-      failed.push(...result.failed.map((f) => `${f.id} (${f.code})`));
+      for (const f of result.failed) {
+        const notification = f.senderFault ? messages.find((n) => n.notification_id === f.id) : undefined;
+        if (notification) refused.push({ notification, code: f.code });
+        else failed.push(`${f.id} (${f.code})`);
+      }
     }),
   );
   if (sent.length > 0) await pool.query(MARK_ENQUEUED_SQL, [sent]);
+  // One watchpoint's bad data fails its own notification, never the job: the others stay sent, and
+  // a retry of the job would only be refused again.
+  for (const { notification, code } of refused) {
+    await pool.query(MARK_REFUSED_SQL, [notification.notification_id, `SQS refused the message: ${code}`]);
+    deps.logger.error('Notification refused by SQS', {
+      ...log,
+      event: 'NotificationRefused',
+      watchpoint_id: notification.watchpoint.id,
+      notification_id: notification.notification_id,
+      channel: notification.channel.type,
+      error_code: code,
+    });
+  }
+  deps.metrics?.addMetric('NotificationsRefused', MetricUnit.Count, refused.length);
   if (failed.length > 0) {
     // The unsent records stay 'pending'; the retried job sends exactly those.
     throw new Error(`${failed.length} notification(s) could not be enqueued: ${failed.slice(0, 5).join(', ')}`);
   }
   return { enqueued: sent.length, alreadySent };
+}
+
+/**
+ * The message as SQS accepts it. A watchpoint stored before the API refused such characters (or
+ * written outside the API) may hold U+FFFE or U+FFFF in its name; escaped, its notification still
+ * goes out, with the name unchanged, and the log names the watchpoint so the row can be fixed.
+ */
+function messageBody(notification: NotificationMessage, logger: Logger, log: Record<string, string>): string {
+  const json = JSON.stringify(notification);
+  if (!isSqsText(json)) {
+    logger.warn('Notification text escaped for SQS', { ...log, event: 'NotificationEscaped', watchpoint_id: notification.watchpoint.id, notification_id: notification.notification_id });
+  }
+  return sqsSafeJson(json);
 }
 
 /**

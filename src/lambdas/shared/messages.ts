@@ -5,6 +5,14 @@
 // cold start (bench pipeline-bundles).
 import * as z from 'zod/mini';
 
+/**
+ * The characters SQS accepts in a message (SendMessage: #x9 | #xA | #xD | #x20-#xD7FF |
+ * #xE000-#xFFFD | #x10000-#x10FFFF). With the `u` flag an unpaired surrogate is one code point
+ * outside every range, so it fails too.
+ */
+const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+export const isSqsText = (value: string): boolean => SQS_TEXT.test(value);
+
 export const FORECAST_TYPES = ['nowcast', 'medium_range'] as const;
 export const ForecastType = z.enum(FORECAST_TYPES);
 export type ForecastType = z.infer<typeof ForecastType>;

@@ -57,3 +57,21 @@ export async function sendMessageBatches(
   }
   return result;
 }
+
+/**
+ * SQS refuses characters outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
+ * (`InvalidMessageContents`). This matches UTF-16 code units outside the BMP part of that list, so
+ * it also matches both halves of an astral character: fauxqs (the dev runtime's SQS) refuses those
+ * too, although SQS accepts them, and escaping them costs SQS nothing.
+ */
+const SQS_UNSAFE_UNIT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/g;
+
+/**
+ * JSON text that SQS (and fauxqs) accept and that parses to the same value. JSON.stringify already
+ * escapes control characters and unpaired surrogates; U+FFFE, U+FFFF and astral characters it
+ * leaves as they are. Each of those can only stand inside a JSON string (the syntax is ASCII), where
+ * `\uXXXX` (a surrogate pair of them for an astral character) means the same character.
+ */
+export function sqsSafeJson(json: string): string {
+  return json.replace(SQS_UNSAFE_UNIT, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,78 @@
+// Issue 27 on the dev runtime (fauxqs refuses the same characters SQS does): a watchpoint row
+// holding characters SQS refuses still gets its notification, and fails nothing else; the local AWS
+// endpoint answers only the session's credentials.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, startDevPlatform, type DevPlatform } from '../../src/dev/platform.ts';
+import { waitUntil } from '../../src/dev/once.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+let platform: DevPlatform;
+let db: TestDatabase;
+let sqs: SQSClient;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('databaseUrl'));
+  platform = await startDevPlatform({ cwd: await tempDir(), speed: 180, databaseUrl: db.url, allowLoopbackWebhooks: true, runSchedulesAtStart: false, log: (line) => lines.push(line) });
+  sqs = new SQSClient({ region: platform.state.region, endpoint: platform.state.endpoint, credentials: LOCAL_CREDENTIALS });
+}, 120_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  await platform?.stop();
+  await db?.drop();
+});
+
+async function post(path: string, token: string, body: unknown): Promise<Record<string, any>> {
+  const response = await fetch(`${platform.state.api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return (await response.json()) as Record<string, any>;
+}
+
+async function depth(logicalIdPart: string): Promise<number> {
+  const [, url] = Object.entries(platform.queueUrls).find(([id]) => id.includes(logicalIdPart))!;
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+describe('poison names on the dev runtime (item 5)', () => {
+  it('a row with U+FFFF/U+FFFE in its name gets its webhook, its neighbour too, nothing reaches the DLQ, and the log names the row', { timeout: 90_000 }, async () => {
+    const { key } = await post('/v1/api-keys', platform.adminKey, { name: 'poison' });
+    const watchpoint = (name: string, path: string) => ({
+      name,
+      latitude: 45.1,
+      longitude: 7.6,
+      variable: 'wind_speed_10m',
+      condition: 'gte',
+      threshold: 30,
+      window_end_hours: 6,
+      channels: [{ type: 'webhook', url: `${platform.receiver.url}${path}` }],
+    });
+    // The API refuses the name now ...
+    const refused = await post('/v1/watchpoints', key!, watchpoint('bad \uffff', '/hooks/bad'));
+    expect(refused.status).toBe(400);
+    // ... so the bad row is one stored before that (or written outside the API).
+    const bad = await post('/v1/watchpoints', key!, watchpoint('placeholder', '/hooks/bad'));
+    const good = await post('/v1/watchpoints', key!, watchpoint('good', '/hooks/good'));
+    const poison = 'storm \uffff\ufffe 🌩️';
+    await db.pool.query('UPDATE watchpoints SET name = $2 WHERE id = $1', [bad.id, poison]);
+    platform.receiver.expect('/hooks/bad', bad.webhook_secret!);
+    platform.receiver.expect('/hooks/good', good.webhook_secret!);
+    platform.runpod.hotPoints.push({ latitude: 45.1, longitude: 7.6, variable: 'wind_speed_10m', value: 33 });
+
+    const { started } = (await platform.pollNow()) as { started: string[] };
+    const runs = started.length;
+    expect(runs).toBe(2);
+    const delivered = await waitUntil('both watchpoints notified for both runs', 60_000, async () => {
+      const ok = platform.receiver.received.filter((hook) => hook.status === 200 && hook.verification?.ok);
+      return ok.length === 2 * runs ? ok : undefined;
+    }, 250);
+    const names = delivered.filter((hook) => hook.path === '/hooks/bad').map((hook) => (JSON.parse(hook.body) as { watchpoint: { name: string } }).watchpoint.name);
+    expect(names).toEqual([poison, poison]);
+    expect(await depth('DeadLetterQueue')).toBe(0);
+    expect(lines.filter((line) => line.includes('event=NotificationEscaped')).every((line) => line.includes(String(bad.id)))).toBe(true);
+    expect(lines.some((line) => line.includes('event=NotificationEscaped'))).toBe(true);
+    expect(lines.some((line) => line.includes('event=EvalJobFailed'))).toBe(false);
+  });
+});
