@@ -9,6 +9,8 @@ import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
+import { createRecorder } from '../releases/recorder.ts';
+import { migrationNames } from './db-migrations.ts';
 import type { CloudPort, ContainerCli, MigrationsPort, SecretsPreflight } from '../deploy/ports.ts';
 import {
   awsClients,
@@ -43,6 +45,8 @@ export interface DeployInjections {
   imageInputs?: ImageInputs;
   /** false skips esbuild bundling of the zip functions (tests). */
   bundling?: boolean;
+  /** The waits between ledger write attempts (tests: none). */
+  ledgerRetryDelays?: number[];
 }
 
 export async function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
@@ -66,7 +70,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
   }
   const containerName = injected.container?.name ?? (flags.skipImage ? undefined : await chooseContainerCli(cliFlag, env));
   const paths = workPaths(cwd, envName);
-  const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm']);
+  const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm', 's3']);
   let cloud: Promise<CloudPort> | undefined;
   let interruptedForReal = false;
 
@@ -104,6 +108,8 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
         });
       },
       imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
+      recordRelease: createRecorder({ s3: clients.s3, io, spoolDir: paths.ledgerSpoolDir, checkout: projectRoot(), ...(injected.ledgerRetryDelays ? { retryDelays: injected.ledgerRetryDelays } : {}) }),
+      latestMigration: () => migrationNames().at(-1) ?? null,
       renderer: rendererFor(context),
       watchInterrupt: (): InterruptWatch => {
         let fire!: () => void;

@@ -2,14 +2,23 @@
 // aws-sdk-client-mock) or built from awsClientConfig(stage); SDK modules load only when used.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { isStackMissing } from '../aws.ts';
 import { WatchpointError } from '../errors.ts';
 import type { AwsPort, RegistryPort, StackEvent } from './ports.ts';
 
 export const BOOTSTRAP_STACK = 'CDKToolkit';
+/** Where the default bootstrap (qualifier hnb659fds) keeps its version; the templates' CheckBootstrapVersion rule reads it. */
+export const BOOTSTRAP_VERSION_PARAMETER = '/cdk-bootstrap/hnb659fds/version';
+/**
+ * The lowest bootstrap version this app's templates and assets deploy with: aws-cdk-lib's
+ * DefaultStackSynthesizer requires 6 (MIN_BOOTSTRAP_STACK_VERSION) for deploying and publishing
+ * assets, and writes it into each template's CheckBootstrapVersion rule and the assembly manifest.
+ */
+export const MIN_BOOTSTRAP_VERSION = 6;
 
-export function createAwsPort(clients: { sts: STSClient; cloudformation: CloudFormationClient }): AwsPort {
+export function createAwsPort(clients: { sts: STSClient; cloudformation: CloudFormationClient; ssm?: SSMClient }): AwsPort {
   const stackStatus = async (stackName: string): Promise<string | undefined> => {
     const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
     try {
@@ -30,6 +39,21 @@ export function createAwsPort(clients: { sts: STSClient; cloudformation: CloudFo
       return { account: out.Account, arn: out.Arn ?? '' };
     },
     bootstrapStatus: () => stackStatus(BOOTSTRAP_STACK),
+    ...(clients.ssm
+      ? {
+          async bootstrapVersion() {
+            const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+            try {
+              const out = await clients.ssm!.send(new GetParameterCommand({ Name: BOOTSTRAP_VERSION_PARAMETER }));
+              const version = Number(out.Parameter?.Value);
+              return Number.isInteger(version) ? version : undefined;
+            } catch (error) {
+              if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
+              throw error;
+            }
+          },
+        }
+      : {}),
     stackStatus,
     async latestStackEvents(stackName) {
       const { DescribeStackEventsCommand } = await import('@aws-sdk/client-cloudformation');

@@ -8,6 +8,8 @@ import { stackNames } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import type { RendererChoice } from '../renderer.ts';
+import type { Outcome } from '../releases/record.ts';
+import type { RecordRelease } from '../releases/recorder.ts';
 import { explainAwsError } from '../stack-resources.ts';
 import { describeImageCommands, finishPush, planImage, startBuild, type ImagePlan, type StartedBuild } from './image.ts';
 import type { ImageInputs } from './image-tag.ts';
@@ -24,6 +26,7 @@ import {
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
 import { ApprovalDriftError } from './toolkit.ts';
+import { BOOTSTRAP_VERSION_PARAMETER, MIN_BOOTSTRAP_VERSION } from './aws-ports.ts';
 
 export interface DeployRequest {
   envName: string;
@@ -69,11 +72,17 @@ export interface DeployDeps {
   renderer: RendererChoice;
   /** Starts listening for Ctrl-C while stacks deploy. */
   watchInterrupt?: () => InterruptWatch;
+  /** Records the release in the ledger (src/cli/releases/recorder.ts); never throws. */
+  recordRelease?: RecordRelease;
+  /** The newest migration in this checkout: the database's level after a deploy that applied them. */
+  latestMigration?: () => string | null;
 }
 
 interface DeployState {
   identity?: CallerIdentity;
-  bootstrap: 'present' | 'missing';
+  bootstrap: 'present' | 'missing' | 'outdated';
+  /** The bootstrap version found, when it is below MIN_BOOTSTRAP_VERSION (or unknown: undefined). */
+  bootstrapVersion?: number | undefined;
   image?: ImagePlan;
   build?: StartedBuild;
   /** What the preflight found in the database (undefined with --skip-migrations). */
@@ -85,6 +94,8 @@ interface DeployState {
   results: StackDeployResult[];
   /** The stack toolkit-lib is deploying right now (for Ctrl-C). */
   deploying?: string;
+  /** The stack whose deploy failed (the release is recorded as failed or rolled back). */
+  failedStack?: string;
 }
 
 /**
@@ -177,6 +188,18 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
             fix: 'Open CloudFormation in this region, fix or delete the CDKToolkit stack, then run deploy again (it offers to bootstrap).',
           });
         }
+        // The version toolkit-lib needs for these templates and assets, not only the stack's status.
+        if (deps.aws.bootstrapVersion) {
+          const version = await aws(() => deps.aws.bootstrapVersion!(), envName);
+          if (version === undefined || version < MIN_BOOTSTRAP_VERSION) {
+            state.bootstrap = 'outdated';
+            state.bootstrapVersion = version;
+            task.skip(`CDK bootstrap stack (CDKToolkit): ${status}, version ${version ?? 'unknown'} (needs ${MIN_BOOTSTRAP_VERSION} or later)`);
+            return;
+          }
+          task.title(`CDK bootstrap stack (CDKToolkit): ${status}, version ${version}`);
+          return;
+        }
         task.title(`CDK bootstrap stack (CDKToolkit): ${status}`);
       },
     },
@@ -206,6 +229,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   if (state.bootstrap === 'missing') {
     io.notify('warn', `aws://${identity.account}/${stage.region} is not bootstrapped for the CDK (no CDKToolkit stack)${request.dryRun ? ': a real deploy would ask to bootstrap it first' : ''}.`);
   }
+  if (state.bootstrap === 'outdated') {
+    io.notify('warn', `aws://${identity.account}/${stage.region} has CDK bootstrap version ${state.bootstrapVersion ?? 'unknown (no SSM parameter ' + BOOTSTRAP_VERSION_PARAMETER + ')'}; these templates need ${MIN_BOOTSTRAP_VERSION} or later${request.dryRun ? ': a real deploy would ask to upgrade it first' : ''}.`);
+  }
   if (request.skipMigrations) {
     io.notify('warn', `--skip-migrations: the database was not checked or migrated. Run \`watchpoint db migrate --env ${envName}\` from a host that can reach it; the new code needs its schema.`);
   }
@@ -214,15 +240,24 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
 
   // The one question that depends on the preflight: bootstrap a fresh account/region.
   const environment = `aws://${identity.account}/${stage.region}`;
-  if (state.bootstrap === 'missing' && !request.dryRun) {
+  if (state.bootstrap !== 'present' && !request.dryRun) {
+    const outdated = state.bootstrap === 'outdated';
     const bootstrap = await io.ask({
       kind: 'confirm',
-      message: `${environment} is not bootstrapped for the CDK (no CDKToolkit stack). Bootstrap it now?`,
+      message: outdated
+        ? `${environment}'s CDK bootstrap stack is version ${state.bootstrapVersion ?? 'unknown'}, older than the ${MIN_BOOTSTRAP_VERSION} these templates need. Upgrade it now (toolkit-lib bootstrap updates CDKToolkit in place)?`
+        : `${environment} is not bootstrapped for the CDK (no CDKToolkit stack). Bootstrap it now?`,
       default: false,
       dangerous: true,
     });
     if (!bootstrap) {
-      throw userError('BOOTSTRAP_REQUIRED', `${environment} needs the CDK bootstrap stack before anything can be deployed.`, 'Run deploy again and accept the bootstrap (or pass --yes).');
+      throw userError(
+        'BOOTSTRAP_REQUIRED',
+        outdated
+          ? `${environment} needs CDK bootstrap version ${MIN_BOOTSTRAP_VERSION} or later before anything can be deployed; nothing was changed.`
+          : `${environment} needs the CDK bootstrap stack before anything can be deployed.`,
+        `Run deploy again and accept the ${outdated ? 'upgrade' : 'bootstrap'} (or pass --yes).`,
+      );
     }
     await runPhase(deps.renderer, [
       { title: `Bootstrap ${environment} (toolkit-lib)`, run: async () => (await deps.cloud()).bootstrap(identity.account, stage.region) },
@@ -336,6 +371,23 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   // things stand.
   const watch = deps.watchInterrupt?.();
   const interrupted = watch?.interrupted.then(() => 'interrupted' as const);
+  const startedAt = new Date();
+  const record = (outcome: Outcome, reason?: string) =>
+    deps.recordRelease?.({
+      envName,
+      region: stage.region,
+      account: identity.account,
+      operator: identity.arn,
+      kind: 'deploy',
+      startedAt,
+      endedAt: new Date(),
+      outcome,
+      ...(reason ? { reason } : {}),
+      imageTag: state.image!.tag,
+      migrationLevel: request.skipMigrations ? null : (deps.latestMigration?.() ?? null),
+      assemblyDir: request.assemblyDir,
+      stackNames: order,
+    });
   try {
     const work = runPhase(deps.renderer, [
       {
@@ -393,7 +445,18 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       },
     ]).then(() => 'done' as const);
     work.catch(() => undefined);
-    const outcome = await (interrupted ? Promise.race([work, interrupted]) : work);
+    let outcome: 'done' | 'interrupted';
+    try {
+      outcome = await (interrupted ? Promise.race([work, interrupted]) : work);
+    } catch (error) {
+      // A stack was touched: the attempt is a release too (failed, or rolled back by CloudFormation).
+      if (state.failedStack) {
+        const status = await readStatus(deps, state.failedStack);
+        const rolledBack = typeof status === 'string' && /ROLLBACK_(COMPLETE|IN_PROGRESS|COMPLETE_CLEANUP_IN_PROGRESS)$/.test(status) && !/FAILED/.test(status);
+        await record(rolledBack ? 'rolled-back-by-cloudformation' : 'failed', `${state.failedStack}: ${typeof status === 'string' ? status : 'state unknown'}`);
+      }
+      throw error;
+    }
     if (outcome === 'interrupted') return await reportInterrupt(deps, state, envName);
   } finally {
     watch?.dispose();
@@ -410,6 +473,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     ].join('\n'));
   }
   io.notify('success', `Deployed "${envName}"; outputs saved to ${request.outputsFile}`);
+  if (changesSomething) await record('succeeded');
   return ExitCode.ok;
 }
 
@@ -437,6 +501,7 @@ async function deployStack(
         cause: error,
       });
     }
+    state.failedStack = stackName;
     throw await explainFailure(stackName, error, deps, envName);
   } finally {
     delete state.deploying;
@@ -511,6 +576,7 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
 function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployState, environment: string, reasons: string[], prod: boolean): string[] {
   const steps: string[] = [];
   if (state.bootstrap === 'missing') steps.push(`toolkit-lib bootstrap ${environment} (asks first; creates the CDKToolkit stack)`);
+  if (state.bootstrap === 'outdated') steps.push(`toolkit-lib bootstrap ${environment} (asks first; upgrades the CDKToolkit stack to version ${MIN_BOOTSTRAP_VERSION} or later)`);
   const changesSomething = state.diffs.some((diff) => diff.changes > 0 || diff.isNew) || (!state.image?.present && !request.skipImage) || (state.migrations?.pending.length ?? 0) > 0;
   if ((prod && changesSomething) || reasons.length > 0) steps.push(`ask for confirmation${reasons.length ? `: ${reasons.join('; ')}` : ' (production)'}`);
   else if (prod) steps.push('no confirmation: nothing would change');

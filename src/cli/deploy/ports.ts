@@ -74,6 +74,11 @@ export interface AwsPort {
   callerIdentity(): Promise<CallerIdentity>;
   /** Status of the CDK bootstrap stack (CDKToolkit), or undefined when it does not exist. */
   bootstrapStatus(): Promise<string | undefined>;
+  /**
+   * The bootstrap version (SSM /cdk-bootstrap/hnb659fds/version, which the templates' CheckBootstrapVersion
+   * rule reads), or undefined when the parameter does not exist.
+   */
+  bootstrapVersion?(): Promise<number | undefined>;
   /** Status of a stack, or undefined when it does not exist. */
   stackStatus(stackName: string): Promise<string | undefined>;
   /** The stack's events newest first, back to the start of the latest operation. */

@@ -173,9 +173,10 @@ export function projectRoot(): string {
   }
 }
 
-export function workPaths(cwd: string, envName: string): { assemblyDir: string; outputsFile: string; buildLogFile: string } {
+export function workPaths(cwd: string, envName: string): { assemblyDir: string; outputsFile: string; buildLogFile: string; ledgerSpoolDir: string } {
   const base = join(cwd, '.watchpoint');
   return {
+    ledgerSpoolDir: join(base, `ledger-pending-${envName}`),
     assemblyDir: join(base, `cdk.out-${envName}`),
     outputsFile: join(base, `outputs-${envName}.json`),
     buildLogFile: join(base, `image-build-${envName}.log`),
