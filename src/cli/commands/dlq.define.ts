@@ -2,6 +2,20 @@ import { Option, type Command } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands each subcommand: each flag declared once, below. */
+export interface DlqInspectFlags { limit?: string; json?: boolean }
+export interface DlqExportFlags { out?: string; force?: boolean }
+export interface DlqRedriveFlags {
+  source?: string;
+  match?: string;
+  olderThan?: string;
+  max?: string;
+  maxPerSecond?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+export interface DlqPurgeFlags { confirmName?: string; export?: string; force?: boolean }
+
 export const defineDlq: DefineCommand = (program, definer) => {
   const dlq: Command = program
     .command('dlq')
@@ -20,9 +34,9 @@ Examples:
       .description('Counts per source queue and a sample of messages. Receiving hides them briefly and adds 1 to their receive count.')
       .option('--limit <n>', 'messages to sample, 1-100', '10')
       .option('--json', 'print the result as JSON on stdout'),
-  ).action(async (options: CommonOptions & { limit: string; json?: boolean }) => {
+  ).action(async (flags: CommonOptions & DlqInspectFlags) => {
     const { inspectCommand } = await import('./dlq.ts');
-    definer.exit(await inspectCommand(definer.context(options), { limit: options.limit, json: Boolean(options.json) }));
+    definer.exit(await inspectCommand(definer.context(flags), flags));
   });
 
   stageOptions(
@@ -31,9 +45,9 @@ Examples:
       .description('Write every message (body, attributes, source) to a JSON Lines file. Deletes nothing.')
       .requiredOption('-o, --out <file>', 'the .jsonl file to write')
       .option('--force', 'overwrite the file if it exists'),
-  ).action(async (options: CommonOptions & { out: string; force?: boolean }) => {
+  ).action(async (flags: CommonOptions & DlqExportFlags) => {
     const { exportCommand } = await import('./dlq.ts');
-    definer.exit(await exportCommand(definer.context(options), { out: options.out, force: Boolean(options.force) }));
+    definer.exit(await exportCommand(definer.context(flags), flags));
   });
 
   stageOptions(
@@ -48,18 +62,9 @@ Examples:
       .option('--dry-run', 'show what would move and where; move nothing')
       .option('--json', 'print the result as JSON on stdout')
       .addOption(new Option('-y, --yes', 'confirm without asking (required without a terminal)')),
-  ).action(async (options: CommonOptions & { source?: string; match?: string; olderThan?: string; max?: string; maxPerSecond?: string; dryRun?: boolean; json?: boolean }) => {
+  ).action(async (flags: CommonOptions & DlqRedriveFlags) => {
     const { redriveCommand } = await import('./dlq.ts');
-    const source = options.source === 'all' ? undefined : options.source;
-    definer.exit(await redriveCommand(definer.context(options), {
-      ...(source !== undefined ? { source } : {}),
-      ...(options.match !== undefined ? { match: options.match } : {}),
-      ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}),
-      ...(options.max !== undefined ? { max: options.max } : {}),
-      ...(options.maxPerSecond !== undefined ? { maxPerSecond: options.maxPerSecond } : {}),
-      dryRun: Boolean(options.dryRun),
-      json: Boolean(options.json),
-    }));
+    definer.exit(await redriveCommand(definer.context(flags), flags));
   });
 
   stageOptions(
@@ -70,12 +75,8 @@ Examples:
       .option('--export <file>', 'export to this .jsonl file, then delete exactly the exported messages (others stay)')
       .option('--force', 'let --export overwrite an existing file')
       .addOption(new Option('-y, --yes', 'do not ask (needs --confirm-name too)')),
-  ).action(async (options: CommonOptions & { confirmName?: string; export?: string; force?: boolean }) => {
+  ).action(async (flags: CommonOptions & DlqPurgeFlags) => {
     const { purgeCommand } = await import('./dlq.ts');
-    definer.exit(await purgeCommand(definer.context(options), {
-      ...(options.confirmName !== undefined ? { confirmName: options.confirmName } : {}),
-      ...(options.export !== undefined ? { export: options.export } : {}),
-      force: Boolean(options.force),
-    }));
+    definer.exit(await purgeCommand(definer.context(flags), flags));
   });
 };

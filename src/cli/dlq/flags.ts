@@ -1,9 +1,7 @@
+// The dlq flag with its own rules (--match); durations and counts use the flag contract (../flags.ts).
 // Parsing and checking the `watchpoint dlq` flags. Everything here runs before any AWS call, and
 // every failure is a user error (exit 2) that names the flag and says how to fix it.
 import { userError } from '../errors.ts';
-
-// The duration grammar and whole numbers are the flag contract's (../flags.ts), shared by every command.
-export { durationFlag as parseDuration, wholeNumberFlag as parseIntegerFlag } from '../flags.ts';
 
 /** The body filter. Invalid patterns are caught here, with the engine's own explanation. */
 export function parseMatch(raw: string): RegExp {

@@ -1,8 +1,9 @@
 // The DLQ and its source queues, read from the deployed stack; never guessed from names.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { stackNames } from '../context.ts';
 import { WatchpointError, userError } from '../errors.ts';
+import { sdkClients } from '../aws.ts';
+import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { deadLetterTarget } from '../redrive-policy.ts';
 
@@ -98,4 +99,23 @@ export function describeSource(setup: DeadLetterSetup, arn: string | undefined):
   if (!arn) return '(no source recorded)';
   const queue = setup.sources.find((source) => source.arn === arn);
   return queue ? queue.label : `(not in stack) ${arn}`;
+}
+
+/** The stage, its clients (injected ones first) and the DLQ with its sources, read from the stack. */
+export async function connect(context: CommandContext, injected: { sqs?: SQSClient; cloudformation?: CloudFormationClient }): Promise<{ setup: DeadLetterSetup; sqs: SQSClient; envName: string; region: string }> {
+  const { envName, stage } = await resolveStage(context);
+  const made = await sdkClients(stage, [...(injected.sqs ? [] : ['sqs' as const]), ...(injected.cloudformation ? [] : ['cloudformation' as const])]);
+  const sqs = injected.sqs ?? made.sqs;
+  const cloudformation = injected.cloudformation ?? made.cloudformation;
+  const setup = await resolveDeadLetterSetup({ cloudformation, sqs, envName });
+  return { setup, sqs, envName, region: stage.region };
+}
+
+/** Runs one AWS call; its error comes back explained (what it means for this env, and the fix). */
+export async function explained<T>(call: () => Promise<T>, envName: string): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw explainAwsError(error, { envName });
+  }
 }
