@@ -4,8 +4,8 @@
 // buckets from the template, the seeded SSM parameters, the migrations (the code `db migrate`
 // runs), the functions (worker threads running the handler modules) and their triggers.
 // Everything started is stopped by stop(), in reverse order, whatever failed.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -102,60 +102,44 @@ interface LocalTemplates {
   registryName: string;
 }
 
-/** Every input of the local stage's synthesis: the stack and config sources and the locked dependencies. */
-function templateKey(root: string): string {
-  const hash = createHash('sha256').update(`v1 ${TEMPLATE_ENDPOINT}\n`);
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) hash.update(`${path.slice(root.length)}\n`).update(readFileSync(path));
-    }
-  };
-  walk(join(root, 'src', 'stack'));
-  walk(join(root, 'src', 'config'));
-  hash.update(readFileSync(join(root, 'package-lock.json')));
-  return hash.digest('hex').slice(0, 24);
-}
+/** The local stage's settings; the template is synthesized with them and cached by them. */
+const LOCAL_STAGE_INPUT = { region: LOCAL_REGION, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: TEMPLATE_ENDPOINT };
 
 /**
  * The local stage's templates, synthesized in-process (no bundling: the handlers run from source;
- * no cdk-nag: it checks deployments). Cached by the hash of every input under
- * node_modules/.cache/watchpoint-dev, so a start with nothing changed skips the synth.
+ * no cdk-nag: it checks deployments), through the assembly cache `synth` and `deploy` use
+ * (src/stack/assembly): a start with nothing changed reads the cached templates and skips the synth.
  */
-async function localTemplates(): Promise<LocalTemplates & { cached: boolean }> {
-  const root = dirname(SRC);
-  const cacheDir = process.env.WATCHPOINT_DEV_CACHE || join(root, 'node_modules', '.cache', 'watchpoint-dev');
-  let cacheFile: string | undefined;
-  try {
-    cacheFile = join(cacheDir, `local-${templateKey(root)}.json`);
-    return { ...(JSON.parse(readFileSync(cacheFile, 'utf8')) as LocalTemplates), cached: true };
-  } catch {
-    // Not cached yet (or unreadable): synthesize.
+async function localTemplates(warn: (text: string) => void): Promise<LocalTemplates & { cached: boolean }> {
+  const { openAssemblyCache } = await import('../stack/assembly/session.ts');
+  const request = { envName: LOCAL_ENV, stage: LOCAL_STAGE_INPUT, imageTag: 'local', bundles: null, nag: false, pathMetadata: true, env: process.env, warn };
+  const cached = await openAssemblyCache(request);
+  const read = (dir: string, stacks: { name: string; templateFile: string }[]): LocalTemplates => {
+    const [registry, platform] = stacks;
+    if (!registry || !platform) throw new Error(`the cached local assembly in ${dir} does not name both stacks`);
+    return {
+      registry: JSON.parse(readFileSync(join(dir, registry.templateFile), 'utf8')) as Template,
+      platform: JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template,
+      registryName: registry.name,
+      platformName: platform.name,
+    };
+  };
+  if (cached?.hit) {
+    try {
+      return { ...read(cached.hit.dir, cached.hit.entry.stacks), cached: true };
+    } catch (error) {
+      warn(`The cached local templates could not be read (${(error as Error).message}); synthesizing.`);
+    }
   }
   const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../stack/app.ts'), import('../config/schema.ts')]);
-  const stage = stageConfigSchema.parse({ region: LOCAL_REGION, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: TEMPLATE_ENDPOINT });
+  const stage = stageConfigSchema.parse(LOCAL_STAGE_INPUT);
   const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-dev-cdk-'));
   try {
     const { app, platformStack, registryStack } = createPlatformApp({ envName: LOCAL_ENV, stage, imageTag: 'local', bundling: false, nag: false, pathMetadata: true, outdir });
-    const assembly = app.synth();
-    const templates: LocalTemplates = {
-      platform: assembly.getStackByName(platformStack.stackName).template as Template,
-      registry: assembly.getStackByName(registryStack.stackName).template as Template,
-      platformName: platformStack.stackName,
-      registryName: registryStack.stackName,
-    };
-    if (cacheFile) {
-      try {
-        mkdirSync(cacheDir, { recursive: true });
-        const temp = `${cacheFile}.${process.pid}.tmp`;
-        writeFileSync(temp, JSON.stringify(templates));
-        renameSync(temp, cacheFile);
-      } catch {
-        // A read-only install: no cache, same result.
-      }
-    }
-    return { ...templates, cached: false };
+    app.synth();
+    const stacks = [registryStack, platformStack].map((stack) => ({ name: stack.stackName, templateFile: stack.templateFile }));
+    cached?.store(outdir, stacks);
+    return { ...read(outdir, stacks), cached: false };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -206,7 +190,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     const sesPromise = startSes();
     const postgresPromise = options.databaseUrl ? undefined : startDevPostgres();
     const receiverPromise = startWebhookReceiver();
-    const templatesPromise = localTemplates().then((t) => (mark(t.cached ? 'template (cached)' : 'synth'), t));
+    const templatesPromise = localTemplates((text) => options.log(`warning: ${text}`)).then((t) => (mark(t.cached ? 'template (cached)' : 'synth'), t));
     const cycles = new CycleTracker((cycle) => {
       options.log(cycleLine(cycle));
       options.onCycle?.(cycle);

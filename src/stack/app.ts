@@ -3,6 +3,7 @@ import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from '../config/schema.ts';
 import type { ZipBundles } from './bundling/build.ts';
+import { appContext } from './context.ts';
 import { PlatformStack } from './platform-stack.ts';
 import { RegistryStack } from './registry-stack.ts';
 
@@ -42,11 +43,7 @@ export function createPlatformApp(options: PlatformAppOptions): PlatformApp {
   const zipCode = options.bundles && options.bundling !== false ? { bundles: options.bundles } : { unbundled: true as const };
   const app = new App({
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
-    context: {
-      // Grant S3 server access log delivery through a bucket policy instead of the legacy ACL.
-      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-      ...(options.pathMetadata ? { 'aws:cdk:enable-path-metadata': true } : {}),
-    },
+    context: appContext({ pathMetadata: options.pathMetadata }),
   });
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -15,8 +15,8 @@ describe('watchpoint synth', () => {
 
   beforeAll(async () => {
     cwd = await tempDir();
-    // A cache of its own, so the first synth bundles from scratch.
-    env = { WATCHPOINT_BUNDLE_CACHE: join(cwd, 'bundle-cache') };
+    // Caches of its own, so the first synth bundles and synthesizes from scratch.
+    env = { WATCHPOINT_BUNDLE_CACHE: join(cwd, 'bundle-cache'), WATCHPOINT_SYNTH_CACHE: join(cwd, 'synth-cache') };
     await writeConfig(cwd, { dev: VALID_DEV });
     first = await runCli(['synth', '--json', '--image-tag', 'abc123', '--alert-email', 'flag@example.com'], { cwd, env });
   }, 180_000);
@@ -63,6 +63,8 @@ describe('watchpoint synth', () => {
     expect(r.stdout).toMatch(/^watchpoint-dev\s+out2\/watchpoint-dev\.template\.json$/m);
     expect(r.stderr).toMatch(/^Bundles: all 6 unchanged, reused from the cache \(\d+ KB\)\.$/m);
     expect(r.stderr).not.toContain('Bundling ');
+    // Another image tag and alert email than the first synth: a new assembly, not the cached one (issue 23).
+    expect(r.stderr).not.toContain('Cloud assembly: ');
     // The same bundles, so the same asset keys in both templates.
     const assets = (dir: string) => readFileSync(join(cwd, dir, 'watchpoint-dev.template.json'), 'utf8').match(/[0-9a-f]{64}\.zip/g)?.sort();
     expect(assets('out2')).toEqual(assets('cdk.out'));
@@ -71,6 +73,9 @@ describe('watchpoint synth', () => {
   it('--verbose lists each bundle with its size and directory', async () => {
     const r = await runCli(['synth', '--out', 'out3', '--verbose'], { cwd, env });
     expect(r.code).toBe(0);
+    // The same inputs as the synth into out2 (issue 23): its cached assembly, no synth, the same templates.
+    expect(r.stderr).toMatch(/^Cloud assembly: nothing it is built from changed; reused from the cache \(no synth\)\.$/m);
+    expect(readFileSync(join(cwd, 'out3', 'watchpoint-dev.template.json'), 'utf8')).toBe(readFileSync(join(cwd, 'out2', 'watchpoint-dev.template.json'), 'utf8'));
     for (const handler of ['api', 'batcher', 'data-poller', 'archiver', 'email-worker', 'webhook-worker']) {
       expect(r.stderr).toMatch(new RegExp(`^  ${handler}\\s+\\d+ KB\\s+reused\\s+\\S+bundle-cache/[0-9a-f]{32}$`, 'm'));
     }

@@ -102,6 +102,8 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
           imageTag,
           outdir,
           bundleCacheDir: await bundleCacheDirFor(env),
+          env,
+          warn: (text) => io.notify('warn', text),
           ...(progress ? { progress } : {}),
           verbose: Boolean(context.verbose),
           ...(injected.bundling === false ? { bundling: false } : {}),

@@ -93,7 +93,7 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   const { assemblyDir } = workPaths(cwd, envName);
   const { synthesize } = await import('./synth.ts');
   // The templates only identify the stacks here; bundling the functions would be wasted time.
-  await synthesize({ envName, stage, imageTag: 'destroy', outdir: assemblyDir, bundling: false });
+  await synthesize({ envName, stage, imageTag: 'destroy', outdir: assemblyDir, bundling: false, env: context.env, warn: (text) => io.notify('warn', text) });
   const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text), region: stage.region }));
   try {
     await runPhase(

@@ -36,6 +36,8 @@ export async function diffCommand(context: DiffContext, injected: DiffInjections
     progress: (text) => io.notify('info', text),
     verbose: Boolean(context.verbose),
     bundleCacheDir: await bundleCacheDirFor(context.env),
+    env: context.env,
+    warn: (text) => io.notify('warn', text),
     ...(injected.bundling === false ? { bundling: false } : {}),
   });
   const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text), region: stage.region }));

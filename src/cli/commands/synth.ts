@@ -24,8 +24,10 @@ export interface SynthResult {
   stacks: { name: string; templatePath: string }[];
   /** The zip bundles the templates point at (empty when bundling was skipped). */
   bundles: { handler: string; hash: string; bytes: number; reused: boolean }[];
-  /** Wall times in ms: the bundling step (0 when skipped) and app.synth() (cdk-nag included). */
+  /** Wall times in ms: the bundling step (0 when skipped) and app.synth() (cdk-nag included), or the copy of a cached assembly. */
   timings: { bundleMs: number; synthMs: number };
+  /** "cached": nothing the assembly is built from changed, so the last one was copied; "synthesized": built now. */
+  assembly: 'cached' | 'synthesized';
 }
 
 export async function synthCommand(context: SynthContext): Promise<number> {
@@ -49,6 +51,8 @@ export async function synthCommand(context: SynthContext): Promise<number> {
     progress: (text) => io.notify('info', text),
     verbose: Boolean(context.verbose),
     bundleCacheDir: await bundleCacheDirFor(context.env),
+    warn: (text) => io.notify('warn', text),
+    env: context.env,
   });
 
   if (context.json) {
@@ -72,9 +76,48 @@ export async function synthesize(input: {
   verbose?: boolean;
   /** The bundle cache; default $WATCHPOINT_BUNDLE_CACHE or node_modules/.cache/watchpoint/bundles. */
   bundleCacheDir?: string;
+  /**
+   * The assembly cache (src/stack/assembly/cache.ts); default $WATCHPOINT_SYNTH_CACHE or
+   * node_modules/.cache/watchpoint/assemblies; false synthesizes every time.
+   */
+  assemblyCacheDir?: string | false;
+  /** The environment the CDK would read (CDK_*, JSII_*); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where a cache that cannot be read or written is reported (it is then a miss, never a failure). */
+  warn?: (text: string) => void;
 }): Promise<SynthResult> {
   const bundled = input.bundling === false ? undefined : await bundle(input);
   const synthStarted = performance.now();
+  const result = (stacks: SynthResult['stacks'], assembly: SynthResult['assembly']): SynthResult => ({
+    env: input.envName,
+    region: input.stage.region,
+    outdir: input.outdir,
+    stacks,
+    bundles: Object.values(bundled?.bundles ?? {}).map(({ handler, hash, bytes, reused }) => ({ handler, hash, bytes, reused })),
+    timings: { bundleMs: bundled?.totalMs ?? 0, synthMs: performance.now() - synthStarted },
+    assembly,
+  });
+  const { openAssemblyCache } = await import('../../stack/assembly/session.ts');
+  const cached = await openAssemblyCache({
+    envName: input.envName,
+    stage: input.stage,
+    imageTag: input.imageTag,
+    bundles: bundled ? Object.fromEntries(Object.values(bundled.bundles).map((b) => [b.handler, b.hash])) : null,
+    nag: true,
+    pathMetadata: false,
+    env: input.env ?? process.env,
+    ...(input.assemblyCacheDir === undefined ? {} : { dir: input.assemblyCacheDir }),
+    ...(input.warn ? { warn: input.warn } : {}),
+  });
+  if (cached?.hit) {
+    try {
+      cached.restore(input.outdir);
+      input.progress?.('Cloud assembly: nothing it is built from changed; reused from the cache (no synth).');
+      return result(cached.hit.entry.stacks.map((stack) => ({ name: stack.name, templatePath: resolve(input.outdir, stack.templateFile) })), 'cached');
+    } catch (error) {
+      input.warn?.(`Could not copy the cached cloud assembly into ${input.outdir} (${error instanceof Error ? error.message : String(error)}); synthesizing instead.`);
+    }
+  }
   const { createPlatformApp } = await import('../../stack/app.ts');
   const { app, registryStack, platformStack } = createPlatformApp({
     envName: input.envName,
@@ -98,17 +141,13 @@ export async function synthesize(input: {
     }
     throw new WatchpointError('Synthesis failed.', { code: 'SYNTH_FAILED', fault: 'system', cause: error });
   }
-  return {
-    env: input.envName,
-    region: input.stage.region,
-    outdir: input.outdir,
-    stacks: [registryStack, platformStack].map((stack) => ({
-      name: stack.stackName,
-      templatePath: assembly.getStackByName(stack.stackName).templateFullPath,
-    })),
-    bundles: Object.values(bundled?.bundles ?? {}).map(({ handler, hash, bytes, reused }) => ({ handler, hash, bytes, reused })),
-    timings: { bundleMs: bundled?.totalMs ?? 0, synthMs: performance.now() - synthStarted },
-  };
+  const stacks = [registryStack, platformStack].map((stack) => ({
+    name: stack.stackName,
+    templatePath: assembly.getStackByName(stack.stackName).templateFullPath,
+  }));
+  // Only now: the synth passed cdk-nag (an open finding throws above), so the assembly may be reused.
+  cached?.store(input.outdir, stacks.map((stack) => ({ name: stack.name, templateFile: relative(input.outdir, stack.templatePath) })));
+  return result(stacks, 'synthesized');
 }
 
 /** The zip bundles for this synth: one esbuild pass over the handlers whose inputs changed, the rest reused. */

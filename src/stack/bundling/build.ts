@@ -4,11 +4,11 @@
 // goes to a content-addressed directory (cache.ts) that the stack uses through Code.fromAsset, so an
 // unchanged bundle keeps its asset hash and is never uploaded again. Handlers whose inputs did not
 // change are not built at all.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Message } from 'esbuild';
-import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, modulesReachedFrom, sha256 } from './cache.ts';
+import { BUNDLE_FILES, BundleCache, Fingerprints, bundleInputs, makeDirectory, modulesReachedFrom, sha256 } from './cache.ts';
 import { ZIP_HANDLERS, handlerEntry, type ZipHandler } from './handlers.ts';
 
 /** The repository root (package.json, src/lambdas, package-lock.json), from this file. */
@@ -94,20 +94,6 @@ export class BundleCacheError extends Error {
     super(`The bundle cache ${dir} cannot be written: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = 'BundleCacheError';
     this.dir = dir;
-  }
-}
-
-/**
- * `mkdir -p`, one level at a time: Node's recursive mkdir spins forever at full CPU on some paths
- * (WATCHPOINT_BUNDLE_CACHE=/proc/x), where this fails at once with the real error.
- */
-function makeDirectory(path: string): void {
-  const parent = dirname(path);
-  if (parent !== path && !existsSync(parent)) makeDirectory(parent);
-  try {
-    mkdirSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

@@ -74,6 +74,20 @@ export class Fingerprints {
   }
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir spins forever at full CPU on some paths
+ * (WATCHPOINT_BUNDLE_CACHE=/proc/x), where this fails at once with the real error.
+ */
+export function makeDirectory(path: string): void {
+  const parent = dirname(path);
+  if (parent !== path && !existsSync(parent)) makeDirectory(parent);
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
