@@ -60,6 +60,9 @@ const CLIENTS = {
   sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
   ssm: async () => (await import('@aws-sdk/client-ssm')).SSMClient,
   iam: async () => (await import('@aws-sdk/client-iam')).IAMClient,
+  s3: async () => (await import('@aws-sdk/client-s3')).S3Client,
+  sts: async () => (await import('@aws-sdk/client-sts')).STSClient,
+  ecr: async () => (await import('@aws-sdk/client-ecr')).ECRClient,
 };
 
 export type ClientName = keyof typeof CLIENTS;

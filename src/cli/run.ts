@@ -16,6 +16,7 @@ import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
 import { defineDb } from './commands/db.define.ts';
 import { defineDeploy } from './commands/deploy.define.ts';
+import { defineReleases } from './commands/releases.define.ts';
 import { defineDiff } from './commands/diff.define.ts';
 import { defineImage } from './commands/image.define.ts';
 import { defineDestroy } from './commands/destroy.define.ts';
@@ -101,6 +102,7 @@ Examples:
   defineDb(program, definer);
   defineDiff(program, definer);
   defineDeploy(program, definer);
+  defineReleases(program, definer);
   defineImage(program, definer);
   defineDestroy(program, definer);
   defineSecrets(program, definer);

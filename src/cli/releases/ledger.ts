@@ -24,8 +24,10 @@ export function releaseKey(sequence: number): string {
 
 export interface Ledger {
   readonly bucket: string;
-  /** Every record, newest first. Undefined when the ledger bucket does not exist (nothing deployed yet). */
-  list(): Promise<ReleaseRecord[] | undefined>;
+  /** The newest `limit` records (default all), newest first. Undefined when the ledger bucket does not exist (nothing deployed yet). */
+  list(limit?: number): Promise<ReleaseRecord[] | undefined>;
+  /** One record by number, or undefined. */
+  get(sequence: number): Promise<ReleaseRecord | undefined>;
   /** Writes a record with the next free number and returns it. */
   append(draft: ReleaseDraft): Promise<ReleaseRecord>;
   /** Stores a template under its content address; an existing copy is left as it is. */
@@ -93,10 +95,16 @@ export function createLedger(s3: S3Client, bucket: string): Ledger {
 
   return {
     bucket,
-    async list() {
+    async get(sequence) {
+      const text = await getText(releaseKey(sequence));
+      if (text === undefined) return undefined;
+      const record = JSON.parse(text) as ReleaseRecord;
+      return record.schemaVersion === RELEASE_SCHEMA_VERSION && record.sequence === sequence ? record : undefined;
+    },
+    async list(limit) {
       const found = await keys();
       if (!found) return undefined;
-      const sorted = found.sort((a, b) => sequenceOf(b) - sequenceOf(a));
+      const sorted = found.sort((a, b) => sequenceOf(b) - sequenceOf(a)).slice(0, limit ?? found.length);
       const records: ReleaseRecord[] = [];
       // A handful at a time: a long history must not open hundreds of sockets at once.
       for (let i = 0; i < sorted.length; i += 8) {
