@@ -56,6 +56,9 @@ async function compile() {
   const result = await esbuild.build({
     entryPoints: [entry],
     outdir,
+    // The metafile's input paths are relative to this; without it they are relative to the caller's
+    // cwd, the stat below fails outside the project, and every such run fell back to source.
+    absWorkingDir: root,
     bundle: true,
     splitting: true,
     format: 'esm',

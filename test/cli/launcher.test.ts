@@ -34,6 +34,14 @@ describe('bin/watchpoint', () => {
     expect(loaded.filter((url) => /aws-cdk-lib|@aws-sdk|@aws-cdk|\/zod\//.test(url))).toEqual([]);
   });
 
+  it('runs the compiled CLI bundle from any directory, not only from the project root', async () => {
+    const r = await launch(['--help'], { cwd: await tempDir(), node: ['--import', tracer] });
+    expect(r.code).toBe(0);
+    const loaded: string[] = JSON.parse(r.stderr.split('LOADED ')[1] ?? '[]');
+    expect(loaded.filter((url) => url.includes('/node_modules/.cache/watchpoint-cli/'))).not.toEqual([]);
+    expect(loaded.filter((url) => url.endsWith('/src/cli/run.ts'))).toEqual([]);
+  });
+
   it('exits 2 on an unknown option, with the message on stderr only', async () => {
     const r = await launch(['synth', '--bogus']);
     expect(r.code).toBe(2);
