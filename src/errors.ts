@@ -26,7 +26,19 @@ export interface WatchpointErrorOptions {
   exitCode?: number;
 }
 
+/**
+ * Marks a WatchpointError across copies of this module: the CLI runs from a bundle that holds one
+ * copy, while src/dev (loaded from source) imports another, and `instanceof` must see both.
+ */
+const BRAND = Symbol.for('watchpoint.WatchpointError');
+
 export class WatchpointError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses (TemplateError...) keep the ordinary prototype check.
+    if (this !== WatchpointError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   readonly code: string;
   readonly fault: Fault;
   readonly fix: string | undefined;
@@ -34,6 +46,7 @@ export class WatchpointError extends Error {
 
   constructor(message: string, options: WatchpointErrorOptions) {
     super(message, { cause: options.cause });
+    Object.defineProperty(this, BRAND, { value: true });
     this.name = 'WatchpointError';
     this.code = options.code;
     this.fault = options.fault;

@@ -3,6 +3,7 @@
 // ready, removed at stop. Operator commands with `--env local` read it to find the platform.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { WatchpointError } from '../errors.ts';
 
 export const STATE_FILE = join('.watchpoint', 'dev.json');
 
@@ -19,10 +20,14 @@ export interface DevState {
   stacks: string[];
 }
 
-export class DevAlreadyRunningError extends Error {
+export class DevAlreadyRunningError extends WatchpointError {
   readonly state: DevState;
   constructor(state: DevState, path: string) {
-    super(`watchpoint dev is already running in ${state.cwd} (pid ${state.pid}, API ${state.api}). fix: use that one, or stop it (Ctrl-C in its terminal, or kill ${state.pid}); ${path} is removed when it stops.`);
+    super(`watchpoint dev is already running in ${state.cwd} (pid ${state.pid}, API ${state.api}).`, {
+      code: 'DEV_ALREADY_RUNNING',
+      fault: 'user',
+      fix: `Use that one, or stop it (Ctrl-C in its terminal, or kill ${state.pid}); ${path} is removed when it stops.`,
+    });
     this.name = 'DevAlreadyRunningError';
     this.state = state;
   }

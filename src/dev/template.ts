@@ -3,6 +3,7 @@
 // mappings, bucket notifications, schedules, HTTP routes). Nothing here is a second copy of the
 // stack: a queue, a mapping or a variable added to src/stack appears in `watchpoint dev` by itself.
 import { FUNCTION_HANDLERS } from '../stack/constructs/functions.ts';
+import { WatchpointError } from '../errors.ts';
 
 type Json = unknown;
 interface Resource {
@@ -78,9 +79,13 @@ export interface DevPlan {
   resources: { logicalId: string; type: string; path: string }[];
 }
 
-export class TemplateError extends Error {
+export class TemplateError extends WatchpointError {
   constructor(message: string) {
-    super(`${message} fix: this is a bug in the dev runtime's template reader (src/dev/template.ts); it must learn the new construct.`);
+    super(message, {
+      code: 'DEV_TEMPLATE_UNSUPPORTED',
+      fault: 'system',
+      fix: "This is a bug in the dev runtime's template reader (src/dev/template.ts): it must learn the new construct; report it with this output.",
+    });
     this.name = 'TemplateError';
   }
 }

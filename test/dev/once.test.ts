@@ -72,6 +72,8 @@ describe('watchpoint dev --once', () => {
     const { code, stderr } = await runBin(['dev', '--once'], cwd);
     expect(code).toBe(2);
     expect(stderr).toContain(`watchpoint dev is already running in ${cwd} (pid ${process.pid}`);
-    expect(stderr).toContain('fix:');
+    // The fix is the error's own, said once and last: not inside the message with a generic one after it.
+    expect(stderr.match(/fix:/g)).toHaveLength(1);
+    expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^ {2}fix: Use that one, or stop it \(Ctrl-C in its terminal, or kill \d+\)/);
   });
 });

@@ -93,7 +93,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       }
       platform = first;
     } catch (error) {
-      if (error instanceof DevAlreadyRunningError) throw userError('DEV_ALREADY_RUNNING', error.message.split(' fix: ')[0]!, error.message.split(' fix: ')[1]);
+      if (error instanceof DevAlreadyRunningError) throw error;
       if (flags.once) io.notify('error', 'FAILED at step "start the platform".');
       throw error;
     }
