@@ -37,9 +37,30 @@ export interface SecretQuestion {
 export type Question = InputQuestion | ConfirmQuestion | SecretQuestion;
 export type Answer<Q extends Question> = Q extends ConfirmQuestion ? boolean : string;
 
+/**
+ * Why questions do not reach a person, in words true for this run: a terminal with --yes is not
+ * "no terminal". `why` ends a sentence ("..., and there is no terminal to ask"); `instead` is the
+ * other way to be asked ("run it in a terminal").
+ */
+export interface NoQuestions {
+  why: string;
+  instead: string;
+}
+
+export const NO_TERMINAL: NoQuestions = { why: 'there is no terminal to ask', instead: 'run it in a terminal' };
+export const YES_FLAG: NoQuestions = { why: '--yes turns questions off', instead: 'run it without --yes to be asked' };
+export const CI_SET: NoQuestions = { why: 'CI is set, which turns questions off', instead: 'run it in a terminal without CI set' };
+
+/** Why `io` asks nobody; for an interactive one, what would be true if it did not. */
+export function noQuestions(io: Io): NoQuestions {
+  return io.noQuestions ?? NO_TERMINAL;
+}
+
 export interface Io {
   /** True when questions reach a person. */
   readonly interactive: boolean;
+  /** When not interactive: why (default NO_TERMINAL). */
+  readonly noQuestions?: NoQuestions;
   /** Progress and diagnostics, on stderr. */
   notify(level: Level, text: string): void;
   /** The command's result, on stdout: the only thing `| jq` or a script sees. */
@@ -104,19 +125,22 @@ export class InteractiveIo extends StreamIo {
  */
 export class NonInteractiveIo extends StreamIo {
   readonly interactive = false;
+  readonly noQuestions: NoQuestions;
   private readonly yes: boolean;
-  constructor(streams: Streams, yes: boolean) {
+  constructor(streams: Streams, yes: boolean, noQuestions: NoQuestions = yes ? YES_FLAG : NO_TERMINAL) {
     super(streams);
     this.yes = yes;
+    this.noQuestions = noQuestions;
   }
   async ask<Q extends Question>(question: Q): Promise<Answer<Q>> {
+    const { why, instead } = this.noQuestions;
     if (question.kind === 'confirm') {
       if (question.dangerous) {
         if (!this.yes) {
           throw userError(
             'CONFIRMATION_REQUIRED',
-            `"${question.message}" needs confirmation, and there is no terminal to ask.`,
-            'Re-run with --yes to confirm, or run it in a terminal.',
+            `"${question.message}" needs confirmation, and ${why}.`,
+            `Re-run with --yes to confirm, or ${instead}.`,
           );
         }
         this.notify('info', `${question.message} yes (--yes)`);
@@ -126,10 +150,10 @@ export class NonInteractiveIo extends StreamIo {
       return question.default as Answer<Q>;
     }
     if (question.kind === 'secret') {
-      throw userError('MISSING_INPUT', `${question.field} must be typed at a hidden prompt, and there is no terminal to ask.`, question.noTerminalFix);
+      throw userError('MISSING_INPUT', `${question.field} must be typed at a hidden prompt, and ${why}.`, `${question.noTerminalFix.replace(/\.$/, '')}; or ${instead}.`);
     }
     if (question.default === undefined) {
-      throw userError('MISSING_INPUT', `${question.field} is required and there is no terminal to ask for it.`, `Pass it as a flag.`);
+      throw userError('MISSING_INPUT', `${question.field} is required, and ${why}.`, `Pass it as a flag, or ${instead}.`);
     }
     const verdict = question.validate?.(question.default) ?? true;
     if (verdict !== true) throw userError('INVALID_INPUT', `${question.field} ${verdict}`);
@@ -166,6 +190,9 @@ export class JsonStdoutIo implements Io {
   }
   get interactive(): boolean {
     return this.inner.interactive;
+  }
+  get noQuestions(): NoQuestions | undefined {
+    return this.inner.noQuestions;
   }
   notify(level: Level, text: string): void {
     this.inner.notify(level, text);

@@ -8,7 +8,7 @@ import { explainMissingPackage } from './missing-package.ts';
 import { awsRuntime, endAwsRuntime, isVerbose, startAwsRuntime } from './aws/runtime.ts';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
 import { ctrlCOwned, interruptState, takeExitRequest } from './interrupt.ts';
-import { InteractiveIo, JsonStdoutIo, NonInteractiveIo, type Io, type Streams } from './io.ts';
+import { CI_SET, InteractiveIo, JsonStdoutIo, NO_TERMINAL, NonInteractiveIo, YES_FLAG, type Io, type Streams } from './io.ts';
 import type { CommandContext } from './context.ts';
 import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
@@ -45,11 +45,14 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   const streams: Streams = context.streams ?? { stdout: process.stdout, stderr: process.stderr };
   const env = context.env ?? process.env;
   const cwd = context.cwd ?? process.cwd();
-  const tty = context.tty ?? Boolean(process.stdin.isTTY && process.stderr.isTTY && !env.CI);
+  const terminal = context.tty ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const tty = context.tty ?? (terminal && !env.CI);
   // --json anywhere before `--`: stdout holds JSON only, on every path (see JsonStdoutIo).
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
   const makeIo = (yes: boolean): Io => {
-    const io = context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes));
+    // Why nobody is asked, as the errors will say it: --yes on a terminal is not "no terminal".
+    const why = tty && yes ? YES_FLAG : terminal && env.CI ? CI_SET : NO_TERMINAL;
+    const io = context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes, why));
     return json ? new JsonStdoutIo(io) : io;
   };
 

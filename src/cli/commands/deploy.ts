@@ -4,6 +4,7 @@ import { awsRuntime } from '../aws/runtime.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
 import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
+import { noQuestions } from '../io.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type InterruptWatch } from '../deploy/plan.ts';
@@ -64,8 +65,8 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
   if (isProduction(envName) && !io.interactive && !context.options.yes && !flags.dryRun) {
     throw userError(
       'CONFIRMATION_REQUIRED',
-      `Deploying "${envName}" (production) asks for confirmation before it changes anything, and there is no terminal to ask.`,
-      `Re-run with --yes to confirm (\`watchpoint deploy --env ${envName} --dry-run\` shows what it would do), or run it in a terminal.`,
+      `Deploying "${envName}" (production) asks for confirmation before it changes anything, and ${noQuestions(io).why}.`,
+      `Re-run with --yes to confirm (\`watchpoint deploy --env ${envName} --dry-run\` shows what it would do), or ${noQuestions(io).instead}.`,
     );
   }
   const containerName = injected.container?.name ?? (flags.skipImage ? undefined : await chooseContainerCli(cliFlag, env));

@@ -3,6 +3,7 @@
 // deleted and the ones still holding data are kept and listed.
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
+import { noQuestions } from '../io.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { createAwsPort } from '../deploy/aws-ports.ts';
 import { isProduction } from '../deploy/policy.ts';
@@ -35,7 +36,7 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   }
   // Without a terminal only --yes can confirm: say so before any AWS call, not after reading the stacks.
   if (!io.interactive && !options.yes) {
-    throw userError('CONFIRMATION_REQUIRED', `Destroying "${envName}" needs confirmation, and there is no terminal to type its name.`, 'Re-run with --yes to confirm, or run it in a terminal.');
+    throw userError('CONFIRMATION_REQUIRED', `Destroying "${envName}" needs confirmation, and ${noQuestions(io).why}.`, `Re-run with --yes to confirm, or ${noQuestions(io).instead}.`);
   }
   const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 's3', 'ecr', 'iam', 'ssm']);
   const aws = createAwsPort(clients);
@@ -87,7 +88,7 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
       validate: (value) => (value.trim() === envName ? true : `does not match "${envName}"; press Ctrl-C to cancel`),
     });
   } else if (!options.yes) {
-    throw userError('CONFIRMATION_REQUIRED', `Destroying "${envName}" needs confirmation, and there is no terminal to type its name.`, 'Re-run with --yes to confirm, or run it in a terminal.');
+    throw userError('CONFIRMATION_REQUIRED', `Destroying "${envName}" needs confirmation, and ${noQuestions(io).why}.`, `Re-run with --yes to confirm, or ${noQuestions(io).instead}.`);
   }
 
   const { assemblyDir } = workPaths(cwd, envName);
