@@ -118,7 +118,7 @@ describe('--follow where Live Tail is not available: polls FilterLogEvents (moto
     });
     const code = await logsCommand(ctx);
     expect(code).toBe(130);
-    expect(ctx.io.stderr).toMatch(/Live Tail is not available here \(.*\); polling FilterLogEvents every 2 s instead\./);
+    expect(ctx.io.stderr).toMatch(/Live Tail is not available here \(.*\); polling FilterLogEvents every 2 s instead \(at most 2 calls per second, under its quota of 5 per account and Region\)\./);
     expect(ctx.io.results).toHaveLength(2);
     expect(ctx.io.results.every((r) => /batcher\s+WARN  Ignored object/.test(r))).toBe(true);
     expect(ctx.io.stderr).toContain('Stopped following.');

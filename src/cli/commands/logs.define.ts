@@ -36,10 +36,15 @@ Error) and "Runtime exited with error" pass every --level. Lambda's START/END/RE
 level, so --level drops them.
 
 --follow prints new events only (--since, --until and --limit do not apply) and ends with Ctrl-C
-(exit 130), which closes the Live Tail session. It uses one Live Tail session per 10 log groups; where Live Tail is not available (or not
-allowed) it polls FilterLogEvents every 2 s instead, and says so.
+(exit 130), which closes the Live Tail session. It uses one Live Tail session per 10 log groups; where
+Live Tail is not available, not allowed, or refused (too many sessions on the account) it polls
+FilterLogEvents every 2 s instead, and says so.
 
-Billing: FilterLogEvents has no per-GB scan charge (Logs Insights, which trace uses, has one); it is paced by its API rate quota.
+FilterLogEvents is limited to 5 calls per second per account and Region: a window is read at most
+5 calls at once, polling sends at most 2 per second, and throttling while polling waits and goes on.
+A log group the stack lists but that was deleted by hand is named and skipped.
+
+Billing: FilterLogEvents has no per-GB scan charge (Logs Insights, which trace uses, has one).
 Live Tail is billed per minute a session is open; the session ends when the command does.
 
 Examples:

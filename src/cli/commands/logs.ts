@@ -10,6 +10,7 @@ import { pickStyle } from '../status/report.ts';
 import { fetchEvents, type LogEvent } from '../logs/fetch.ts';
 import { eventJson, formatEvent, levelFilter, levelPattern, LEVELS, type LevelName } from '../logs/format.ts';
 import { findLogGroups, resolveSources, type LogGroupTarget } from '../logs/groups.ts';
+import { missingWarning, noLogGroupLeft } from '../logs/missing.ts';
 import { parseWindow } from '../logs/window.ts';
 import type { LogsFlags } from './logs.define.ts';
 
@@ -91,6 +92,8 @@ export async function logsCommand(context: LogsContext): Promise<number> {
   } catch (error) {
     throw explainAwsError(error, { envName });
   }
+  if (result.missing.length > 0) context.io.notify('warn', missingWarning(result.missing, envName));
+  if (result.missing.length === targets.length) throw noLogGroupLeft(envName);
   for (const event of result.events) print(event);
   if (result.events.length === 0) {
     context.io.notify('info', `No events in this window. Widen it with --since (e.g. --since 2h)${request.filterPattern ? ' or loosen --filter/--level' : ''}.`);
@@ -122,6 +125,8 @@ async function followCommand(
       stackId,
       ...(request.filterPattern ? { filterPattern: request.filterPattern } : {}),
       ...(request.level ? { keep: levelFilter(request.level) } : {}),
+      envName,
+      ...(context.now ? { now: () => context.now!().getTime() } : {}),
       signal: stop.signal,
       onEvent: print,
       notify: (level, text) => context.io.notify(level, text),

@@ -49,6 +49,7 @@ export async function traceCommand(context: TraceContext): Promise<number> {
       abortSignal: controller.signal,
       onQueryPlan: (groups) =>
         context.io.notify('info', `Querying ${groups.length} log groups (${groups.map((g) => g.source.alias).join(', ')}) from ${start.toISOString()} to ${end.toISOString()} with Logs Insights (billed per GB scanned).`),
+      onWarning: (text) => context.io.notify('warn', text),
       onProgress: (text) => {
         // Every 5 s at most: enough to show it is alive, without a wall of lines.
         if (Date.now() - lastProgress < 5000) return;

@@ -3,6 +3,8 @@
 // cannot make the command read for minutes; the merged result says whether it was cut.
 import type { CloudWatchLogsClient, FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import type { LogGroupTarget } from './groups.ts';
+import { isLogGroupMissing } from './missing.ts';
+import { concurrencyLimit, READ_CONCURRENCY } from './quota.ts';
 
 export interface LogEvent {
   /** The source's short name (api, batcher, ...). */
@@ -42,6 +44,8 @@ export interface FetchResult {
   crowded?: boolean;
   /** FilterLogEvents calls made, over all groups. */
   calls: number;
+  /** Groups that do not exist (ResourceNotFoundException): skipped, the others read. */
+  missing: LogGroupTarget[];
 }
 
 /** FilterLogEvents returns at most 10,000 events per page. */
@@ -50,22 +54,33 @@ const PAGE_LIMIT = 10_000;
 export async function fetchEvents(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget[], options: FetchOptions): Promise<FetchResult> {
   const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   let calls = 0;
+  const missing: LogGroupTarget[] = [];
+  // FilterLogEvents' quota is 5 calls per second per account and Region (quota.ts): the groups are
+  // read in parallel, but never more than READ_CONCURRENCY calls at once.
+  const limit = concurrencyLimit(READ_CONCURRENCY);
   const readGroup = async (target: LogGroupTarget): Promise<{ events: LogEvent[]; more: boolean }> => {
     const events: LogEvent[] = [];
     let nextToken: string | undefined;
     do {
       calls += 1;
-      const page = await logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: target.logGroupName,
-          startTime: options.start.getTime(),
-          endTime: options.end.getTime(),
-          ...(options.filterPattern ? { filterPattern: options.filterPattern } : {}),
-          limit: Math.min(PAGE_LIMIT, options.limit + 1 - events.length),
-          ...(nextToken ? { nextToken } : {}),
-        }),
-        { abortSignal: options.abortSignal },
-      );
+      const page = await limit(() =>
+        logs.send(
+          new FilterLogEventsCommand({
+            logGroupName: target.logGroupName,
+            startTime: options.start.getTime(),
+            endTime: options.end.getTime(),
+            ...(options.filterPattern ? { filterPattern: options.filterPattern } : {}),
+            limit: Math.min(PAGE_LIMIT, options.limit + 1 - events.length),
+            ...(nextToken ? { nextToken } : {}),
+          }),
+          { abortSignal: options.abortSignal },
+        ),
+      ).catch((error: unknown) => {
+        if (!isLogGroupMissing(error)) throw error;
+        missing.push(target);
+        return undefined;
+      });
+      if (!page) return { events, more: false };
       for (const event of page.events ?? []) {
         const parsed = eventOf(target, event);
         if (!options.keep || options.keep(parsed.message)) events.push(parsed);
@@ -82,13 +97,13 @@ export async function fetchEvents(logs: CloudWatchLogsClient, targets: readonly 
   const merged = perGroup.flatMap((group) => group.events).sort(byTime);
   const truncated = merged.length > options.limit || perGroup.some((group) => group.more);
   const events = merged.slice(0, options.limit);
-  if (!truncated || events.length === 0) return { events, truncated, calls };
+  if (!truncated || events.length === 0) return { events, truncated, calls, missing };
   // Events sharing the last shown millisecond may continue past the cut (in this group or another),
   // and a --since just after it would skip them: hold that millisecond back for the next read.
   const resumeAt = events[events.length - 1]!.timestamp;
   const firstAtResume = events.findIndex((event) => event.timestamp === resumeAt);
-  if (firstAtResume === 0) return { events, truncated, calls, resumeAt: resumeAt + 1, crowded: true };
-  return { events: events.slice(0, firstAtResume), truncated, calls, resumeAt };
+  if (firstAtResume === 0) return { events, truncated, calls, missing, resumeAt: resumeAt + 1, crowded: true };
+  return { events: events.slice(0, firstAtResume), truncated, calls, missing, resumeAt };
 }
 
 function eventOf(target: LogGroupTarget, event: FilteredLogEvent): LogEvent {

@@ -8,16 +8,22 @@ import { abortableSleep } from '../interrupt.ts';
 import { isNetworkError } from '../stack-resources.ts';
 import type { LogEvent } from './fetch.ts';
 import type { LogGroupTarget } from './groups.ts';
+import { isLogGroupMissing, missingLogGroups, missingWarning, noLogGroupLeft } from './missing.ts';
+import { FILTER_LOG_EVENTS_TPS, isThrottling, Pacer, POLL_TPS, THROTTLED_BACKOFF_MAX_MS } from './quota.ts';
 
 /** StartLiveTail takes at most this many log groups per session. */
 export const LIVE_TAIL_GROUP_LIMIT = 10;
 export const POLL_INTERVAL_MS = 2000;
+/** How the fallback is described when it starts. */
+const POLLING = `polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead (at most ${POLL_TPS} calls per second, under its quota of ${FILTER_LOG_EVENTS_TPS} per account and Region).`;
 /** Polls re-read this far back, for events ingested late; seen event ids are skipped. */
 const POLL_OVERLAP_MS = 10_000;
 
 export interface FollowOptions {
   /** The stack's ARN, whose partition, region and account make the log group ARNs. */
   stackId: string | undefined;
+  /** Named in the advice when a log group turns out to be gone. */
+  envName: string;
   filterPattern?: string;
   keep?: (message: string) => boolean;
   signal: AbortSignal;
@@ -41,11 +47,16 @@ export async function follow(logs: CloudWatchLogsClient, targets: readonly LogGr
       return 'live-tail';
     } catch (error) {
       if (options.signal.aborted) return 'live-tail';
-      if (!isLiveTailUnavailable(error)) throw error;
-      options.notify('warn', `Live Tail is not available here (${describe(error)}); polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead.`);
+      if (isSessionLimit(error)) {
+        options.notify('warn', `Live Tail refused a new session: the account already has as many concurrent Live Tail sessions as it allows (${describe(error)}); ${POLLING}`);
+      } else if (isLiveTailUnavailable(error)) {
+        options.notify('warn', `Live Tail is not available here (${describe(error)}); ${POLLING}`);
+      } else {
+        throw error;
+      }
     }
   } else {
-    options.notify('warn', `The stack's ARN is unknown, so Live Tail cannot name the log groups; polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead.`);
+    options.notify('warn', `The stack's ARN is unknown, so Live Tail cannot name the log groups; ${POLLING}`);
   }
   await poll(logs, targets, options);
   return 'polling';
@@ -69,6 +80,14 @@ function isLiveTailUnavailable(error: unknown): boolean {
   );
 }
 
+/**
+ * StartLiveTail's LimitExceededException (API reference, Errors: "You have reached the maximum number
+ * of resources that can be created", HTTP 400): too many Live Tail sessions open on the account at once.
+ */
+function isSessionLimit(error: unknown): boolean {
+  return error instanceof Error && error.name === 'LimitExceededException';
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}${error.message && error.message !== error.name ? `: ${error.message.slice(0, 120)}` : ''}` : String(error);
 }
@@ -84,7 +103,8 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
   for (let i = 0; i < arns.length; i += LIVE_TAIL_GROUP_LIMIT) sessions.push(arns.slice(i, i + LIVE_TAIL_GROUP_LIMIT));
   let warnedSampling = false;
 
-  const session = async (groupArns: string[]): Promise<void> => {
+  const session = async (sessionArns: string[]): Promise<void> => {
+    let groupArns = sessionArns;
     // StartLiveTail API reference: a session lasts at most 3 hours, then the stream ends with
     // SessionTimeoutException; SessionStreamingException is "an unknown error on the server side".
     // The SDK throws both from the stream's iterator (they are modeled exceptions of the event
@@ -92,10 +112,23 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
     // A timeout opens the next session; a stream that breaks after updates arrived (a network blip,
     // a server-side error) is reopened; one that breaks before its first update is an error.
     while (!options.signal.aborted) {
-      const response = await logs.send(
-        new StartLiveTailCommand({ logGroupIdentifiers: groupArns, ...(options.filterPattern ? { logEventFilterPattern: options.filterPattern } : {}) }),
-        { abortSignal: options.signal },
-      );
+      let response;
+      try {
+        response = await logs.send(
+          new StartLiveTailCommand({ logGroupIdentifiers: groupArns, ...(options.filterPattern ? { logEventFilterPattern: options.filterPattern } : {}) }),
+          { abortSignal: options.signal },
+        );
+      } catch (error) {
+        if (!isLogGroupMissing(error)) throw error;
+        // The error does not say which group: ask, drop those, and open the session without them.
+        const gone = await missingLogGroups(logs, groupArns.map((arn) => aliasOf.get(arn)!), options.signal);
+        if (gone.length === 0) throw error;
+        options.notify('warn', missingWarning(gone, options.envName));
+        const goneArns = new Set(gone.map((t) => arns[targets.indexOf(t)]));
+        groupArns = groupArns.filter((arn) => !goneArns.has(arn));
+        if (groupArns.length === 0) return;
+        continue;
+      }
       if (!response.responseStream) throw new Error('StartLiveTail returned no event stream');
       let updated = false;
       try {
@@ -148,6 +181,8 @@ async function liveTail(logs: CloudWatchLogsClient, targets: readonly LogGroupTa
     }
   };
   await Promise.all(sessions.map(session));
+  // Sessions end only when aborted, or when every one of their groups turned out to be gone.
+  if (!options.signal.aborted) throw noLogGroupLeft(options.envName);
 }
 
 /**
@@ -185,18 +220,26 @@ async function poll(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget
   const { FilterLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
+  const pacer = new Pacer(POLL_TPS, now, sleep);
+  let active = [...targets];
   let cursor = now();
+  let throttledRounds = 0;
   /** eventId -> timestamp, for events inside the overlap window. */
   const seen = new Map<string, number>();
   while (!options.signal.aborted) {
+    const roundStart = now();
     const from = cursor - POLL_OVERLAP_MS;
     const until = now();
     const fresh: LogEvent[] = [];
-    try {
-      await Promise.all(
-        targets.map(async (target) => {
-          let nextToken: string | undefined;
+    const gone: LogGroupTarget[] = [];
+    let throttled: unknown;
+    await Promise.all(
+      active.map(async (target) => {
+        let nextToken: string | undefined;
+        try {
           do {
+            await pacer.take(options.signal);
+            if (options.signal.aborted) return;
             const page = await logs.send(
               new FilterLogEventsCommand({ logGroupName: target.logGroupName, startTime: from, endTime: until, ...(options.filterPattern ? { filterPattern: options.filterPattern } : {}), ...(nextToken ? { nextToken } : {}) }),
               { abortSignal: options.signal },
@@ -211,16 +254,37 @@ async function poll(logs: CloudWatchLogsClient, targets: readonly LogGroupTarget
             }
             nextToken = page.nextToken;
           } while (nextToken && !options.signal.aborted);
-        }),
-      );
-    } catch (error) {
-      if (options.signal.aborted) return;
-      throw error;
-    }
+        } catch (error) {
+          if (options.signal.aborted) return;
+          if (isLogGroupMissing(error)) gone.push(target);
+          else if (isThrottling(error)) throttled = error;
+          else throw error;
+        }
+      }),
+    ).catch((error: unknown) => {
+      if (!options.signal.aborted) throw error;
+    });
+    if (options.signal.aborted) return;
     fresh.sort((a, b) => a.timestamp - b.timestamp);
     for (const event of fresh) options.onEvent(event);
+    if (gone.length > 0) {
+      options.notify('warn', missingWarning(gone, options.envName));
+      active = active.filter((t) => !gone.includes(t));
+      if (active.length === 0) throw noLogGroupLeft(options.envName);
+    }
+    if (throttled) {
+      // Throttled even after the SDK's own retries: wait longer each time and go on. The cursor
+      // stays put, so the next poll re-reads this window (seen ids are not printed twice).
+      throttledRounds += 1;
+      const wait = Math.min(THROTTLED_BACKOFF_MAX_MS, POLL_INTERVAL_MS * 2 ** throttledRounds);
+      options.notify('warn', `FilterLogEvents is being throttled (ThrottlingException: its quota is ${FILTER_LOG_EVENTS_TPS} calls per second per account and Region, shared with everything else on the account); waiting ${wait / 1000} s, then going on.`);
+      await sleep(wait, options.signal);
+      continue;
+    }
+    throttledRounds = 0;
     cursor = until;
     for (const [id, at] of seen) if (at < cursor - 2 * POLL_OVERLAP_MS) seen.delete(id);
-    await sleep(POLL_INTERVAL_MS, options.signal);
+    const left = POLL_INTERVAL_MS - (now() - roundStart);
+    if (left > 0) await sleep(left, options.signal);
   }
 }

@@ -9,6 +9,7 @@ import { stackNames } from '../context.ts';
 import { WatchpointError } from '../errors.ts';
 import { parsePowertools } from '../logs/format.ts';
 import { LOG_SOURCES, findLogGroups, type LogGroupTarget } from '../logs/groups.ts';
+import { isLogGroupMissing, missingLogGroups, missingWarning, noLogGroupLeft } from '../logs/missing.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { candidateKinds, fieldFilter, FIELD_OF, KIND_LABEL, TRACE_KINDS, type TraceKind } from './ids.ts';
 import { runInsights, type InsightsRow } from './insights.ts';
@@ -29,6 +30,8 @@ export interface TraceOptions {
   timeoutMs: number;
   pollMs: number;
   onProgress?: (text: string) => void;
+  /** Something skipped (a log group that no longer exists). */
+  onWarning?: (text: string) => void;
   /** Said once the log groups are known, before the first query starts. */
   onQueryPlan?: (groups: readonly LogGroupTarget[]) => void;
   abortSignal?: AbortSignal;
@@ -64,10 +67,27 @@ export async function collectTrace(clients: TraceClients, options: TraceOptions)
   }
   const aliasOf = new Map(targets.map((t) => [t.logGroupName, t.source.alias]));
   options.onQueryPlan?.(targets);
+  /** The groups queried: one deleted by hand is dropped when StartQuery says it does not exist. */
+  let present = [...targets];
 
-  const query = (filter: string) =>
+  const query = async (filter: string): Promise<Awaited<ReturnType<typeof runInsights>>> => {
+    for (;;) {
+      try {
+        return await queryOnce(filter);
+      } catch (error) {
+        if (!isLogGroupMissing(error)) throw error;
+        // StartQuery's ResourceNotFoundException does not name the group: ask which are gone.
+        const gone = await missingLogGroups(clients.logs, present, options.abortSignal);
+        if (gone.length === 0) throw error;
+        options.onWarning?.(`${missingWarning(gone, options.envName)} Querying the other ${present.length - gone.length} again.`);
+        present = present.filter((t) => !gone.includes(t));
+        if (present.length === 0) throw noLogGroupLeft(options.envName);
+      }
+    }
+  };
+  const queryOnce = (filter: string) =>
     runInsights(clients.logs, {
-      logGroupNames: targets.map((t) => t.logGroupName),
+      logGroupNames: present.map((t) => t.logGroupName),
       start: options.start,
       end: options.end,
       filter,
@@ -114,7 +134,7 @@ export async function collectTrace(clients: TraceClients, options: TraceOptions)
     }
     return {
       timeline: buildTimeline({ id: options.id, kind, lines, maxReceiveCount: queues.maxReceiveCount, dlqDepth: queues.dlqDepth }),
-      logGroups: targets.map((t) => ({ function: t.source.alias, logGroupName: t.logGroupName })),
+      logGroups: present.map((t) => ({ function: t.source.alias, logGroupName: t.logGroupName })),
       insights,
     };
   } catch (error) {
