@@ -10,6 +10,7 @@ import {
   stageFlags,
   validateStage,
 } from '../config/config-file.ts';
+import { editDistance } from '../config/closest.ts';
 import type { StageConfig, StageKey } from '../config/schema.ts';
 import { useStageTarget } from './aws/runtime.ts';
 import { userError } from './errors.ts';
@@ -107,18 +108,6 @@ export function closestName(wanted: string, names: readonly string[]): string | 
   scored.sort((a, b) => a.distance - b.distance);
   if (scored.length === 0 || (scored.length > 1 && scored[0]!.distance === scored[1]!.distance)) return undefined;
   return scored[0]!.name;
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i += 1) {
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
 }
 
 /** `--env local` is the platform `watchpoint dev` runs in this directory, never a config section. */

@@ -2,6 +2,7 @@
 // `*_SSM_PARAM` variables), with the rule its value must follow. Pure: no SDK, no I/O.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { editDistance } from './closest.ts';
 import type { StageConfig } from './schema.ts';
 
 /** Standard-tier SecureStrings hold 4 KB; Advanced ones 8 KB (AWS's limits, counted in bytes). */
@@ -176,7 +177,7 @@ export function closestSecretName(input: string): string {
   const lower = input.toLowerCase();
   for (const entry of SECRET_CATALOGUE) {
     for (const candidate of [entry.name, entry.envVar.toLowerCase(), entry.name.split('/')[1] ?? entry.name]) {
-      const distance = levenshtein(lower, candidate.toLowerCase());
+      const distance = editDistance(lower, candidate.toLowerCase());
       if (distance < bestDistance) {
         bestDistance = distance;
         best = entry.name;
@@ -184,18 +185,6 @@ export function closestSecretName(input: string): string {
     }
   }
   return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

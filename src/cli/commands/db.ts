@@ -7,6 +7,7 @@ import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
+import { readStdinText } from '../stdin.ts';
 import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import type { DbMigrateFlags } from './db.define.ts';
 import { explainAwsError } from '../stack-resources.ts';
@@ -119,12 +120,6 @@ export function validateDatabaseUrl(url: string, source: string): void {
   if (parsed.pathname.length <= 1) throw userError('DATABASE_URL_INVALID', `The database URL from ${source} names no database.`, 'Add the database name: postgres://USER:PASSWORD@HOST:5432/DBNAME.');
 }
 
-async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]?.trim() ?? '';
-}
-
 /** Reads the URL from SSM (SecureString, decrypted). */
 export async function databaseUrlFromSsm(envName: string, stage: StageConfig, injected?: SSMClient): Promise<string> {
   const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
@@ -196,7 +191,7 @@ export async function runDbMigrate(context: DbMigrateOptions): Promise<number> {
         noTerminalFix: 'Pipe the URL into --database-url-stdin, or set WATCHPOINT_DATABASE_URL.',
       });
     } else {
-      url = await readStdin(stdin);
+      url = (await readStdinText({ stream: stdin })).split(/\r?\n/)[0]?.trim() ?? '';
     }
     if (url === '') throw userError('DATABASE_URL_MISSING', '--database-url-stdin read nothing from stdin.', 'Pipe the URL in, e.g. `pass show db | watchpoint db migrate --database-url-stdin`.');
     source = 'stdin';

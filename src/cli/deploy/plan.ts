@@ -148,7 +148,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
             code: 'SECRETS_NOT_READY',
             fault: 'user',
             exitCode: ExitCode.failure,
-            fix: `Set them with \`watchpoint secrets set --env ${envName} <name>\`, then check with \`watchpoint secrets check --env ${envName}\`.`,
+            fix: report.fix ?? (await import('../secrets/report.ts')).notReadyFix(envName, []),
           });
         }
       },

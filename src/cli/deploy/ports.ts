@@ -119,7 +119,7 @@ export interface SecretsPreflightInput {
 }
 
 /** `secrets check` as a preflight: ok, or the problems to show (never a secret value). */
-export type SecretsPreflight = (input: SecretsPreflightInput) => Promise<{ ok: boolean; problems: string[] }>;
+export type SecretsPreflight = (input: SecretsPreflightInput) => Promise<{ ok: boolean; problems: string[]; /** How to make them ready (secrets/report.ts notReadyFix). */ fix?: string }>;
 
 export interface MigrationsInput {
   envName: string;

@@ -103,10 +103,11 @@ export function containerFactory(name: ContainerCliName | undefined, env: NodeJS
 /** `secrets check` (src/cli/secrets/check.ts) as deploy's preflight. Problems name secrets, never values. */
 export function secretsPreflight(ssm: SSMClient): SecretsPreflight {
   return async ({ envName, stage }) => {
-    const { checkSecrets } = await import('../secrets/check.ts');
+    const [{ checkSecrets }, { notReadyFix }] = await Promise.all([import('../secrets/check.ts'), import('../secrets/report.ts')]);
     const report = await checkSecrets({ ssm, envName, stage });
     return {
       ok: report.ok,
+      fix: notReadyFix(envName, report.failing),
       problems: report.secrets
         .filter((secret) => secret.status === 'missing' || secret.status === 'invalid')
         .map((secret) => `${secret.name}: ${secret.status === 'missing' ? 'missing (required)' : secret.problems.join('; ')}`),

@@ -9,6 +9,7 @@ import { formatError, isPromptCancel } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { checkSecrets } from './check.ts';
 import { explainSsmError, putValue } from './ssm.ts';
+import { notReadyFix } from './report.ts';
 
 export interface OfferOptions {
   io: Io;
@@ -84,6 +85,6 @@ export async function offerMissingSecrets(options: OfferOptions): Promise<string
     }
   }
   const skipped = missing.filter((e) => !written.includes(e.name)).map((e) => e.name);
-  if (skipped.length > 0) io.notify('warn', `Still missing: ${skipped.join(', ')}. Set them with \`watchpoint secrets set <name> --env ${envName}\`.`);
+  if (skipped.length > 0) io.notify('warn', `Still missing: ${skipped.join(', ')}. ${notReadyFix(envName, skipped)}`);
   return written;
 }

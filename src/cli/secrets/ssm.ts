@@ -310,3 +310,73 @@ export function explainSsmError(
     cause,
   });
 }
+
+/** One version of a parameter, as `secrets history` shows it; `value` only when asked to decrypt. */
+export interface HistoryVersion {
+  version: number | null;
+  lastModified: string | null;
+  lastModifiedBy: string | null;
+  keyId: string | null;
+  tier: string | null;
+  labels: string[];
+  value?: string;
+}
+
+/** The parameter's current value (decrypted) and version; SSM's own error when it does not exist. */
+export async function readCurrent(ssm: SSMClient, name: string): Promise<{ value: string; version: number | undefined }> {
+  const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const parameter = (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter;
+  return { value: parameter?.Value ?? '', version: parameter?.Version };
+}
+
+/** Every version, newest first, following NextToken; values only with `reveal`. */
+export async function readHistory(ssm: SSMClient, path: string, reveal: boolean): Promise<HistoryVersion[]> {
+  const { GetParameterHistoryCommand } = await import('@aws-sdk/client-ssm');
+  const versions: HistoryVersion[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(new GetParameterHistoryCommand({ Name: path, WithDecryption: reveal, MaxResults: 50, ...(nextToken ? { NextToken: nextToken } : {}) }));
+    for (const item of page.Parameters ?? []) {
+      versions.push({
+        version: item.Version ?? null,
+        lastModified: item.LastModifiedDate?.toISOString() ?? null,
+        lastModifiedBy: item.LastModifiedUser ?? null,
+        keyId: item.KeyId ?? null,
+        tier: item.Tier ?? null,
+        labels: item.Labels ?? [],
+        ...(reveal && item.Value !== undefined ? { value: item.Value } : {}),
+      });
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return versions.sort((a, b) => (b.version ?? 0) - (a.version ?? 0));
+}
+
+/**
+ * Writes each plan in order (`secrets import`). On the first failure it stops and says what was
+ * written and what was not; SSM's error is explained with every value of the import redacted.
+ */
+export async function putAll(
+  ssm: SSMClient,
+  plans: readonly { name: string; value: string; plan: PutPlan }[],
+  context: { envName: string; region: string; warn: (text: string) => void; onWritten: (name: string, version: number | undefined, previous: number | undefined) => void },
+): Promise<string[]> {
+  const written: string[] = [];
+  const secrets = plans.map((p) => p.value);
+  for (const { name, value, plan } of plans) {
+    let version: number | undefined;
+    try {
+      version = await putValue(ssm, plan, value, context.warn);
+    } catch (error) {
+      const left = plans.slice(written.length).map((p) => p.name);
+      const cause = explainSsmError(error, { envName: context.envName, action: 'PutParameter', path: plan.path, region: context.region, secrets });
+      throw new WatchpointError(
+        `Import stopped at ${name}. Written: ${written.length > 0 ? written.join(', ') : 'none'}. Not written: ${left.join(', ')}.`,
+        { code: 'IMPORT_INCOMPLETE', fault: 'system', fix: `Fix the cause below, then re-run the import with --overwrite (entries already written get a new version; old ones are kept).`, cause },
+      );
+    }
+    written.push(name);
+    context.onWritten(name, version, plan.existing?.version);
+  }
+  return written;
+}
