@@ -7,6 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { toApiRequest } from '../../src/lambdas/api/index.ts';
 import { handleRequest, type ApiDeps } from '../../src/lambdas/api/router.ts';
+import { QUOTA_DEFAULTS } from '../../src/lambdas/api/quotas.ts';
 import { LIST_FIRST_PAGE_SQL } from '../../src/lambdas/api/store.ts';
 import { httpEvent } from '../../test/api/events.ts';
 import { createTestDatabase, startPostgres } from '../../test/helpers/postgres.ts';
@@ -30,6 +31,7 @@ export async function list(): Promise<boolean> {
         config: () => ({ appEnv: 'bench' }),
         version: 'bench',
         logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+        quotas: QUOTA_DEFAULTS,
       };
       const created = await handleRequest(toApiRequest(httpEvent('POST', '/v1/api-keys', { headers: { authorization: 'Bearer bench-admin-key' }, body: { name: 'bench' } })), deps);
       const { id: keyId, key } = JSON.parse(created.body) as { id: string; key: string };

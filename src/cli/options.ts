@@ -21,6 +21,11 @@ const STAGE_FLAGS: readonly [StageKey, string, string][] = [
   ['googleClientId', '--google-client-id <id>', 'Google OAuth client ID ("" to disable)'],
   ['githubClientId', '--github-client-id <id>', 'GitHub OAuth client ID ("" to disable)'],
   ['awsEndpointUrl', '--aws-endpoint-url <url>', 'SDK endpoint override for LocalStack ("" for real AWS)'],
+  ['apiThrottleRate', '--api-throttle-rate <n>', 'HTTP API stage throttling: requests per second (default 50)'],
+  ['apiThrottleBurst', '--api-throttle-burst <n>', 'HTTP API stage throttling: burst (default 100)'],
+  ['quotaWatchpointsPerKey', '--quota-watchpoints-per-key <n>', 'watchpoints one API key may own (default 100)'],
+  ['quotaChannelsPerWatchpoint', '--quota-channels-per-watchpoint <n>', 'channels per watchpoint, 1-10 (default 5)'],
+  ['quotaRecipientsPerKey', '--quota-recipients-per-key <n>', 'distinct email recipients per API key (default 20)'],
 ];
 
 /** Flags that matter to every AWS-facing command, so their help always lists them. */

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { userError } from '../errors.ts';
 import {
+  API_LIMIT_DEFAULTS,
   configFileSchema,
   ENV_NAME_PATTERN,
   STAGE_KEYS,
@@ -29,6 +30,11 @@ export const FLAG_FOR: Record<StageKey, string> = {
   googleClientId: '--google-client-id',
   githubClientId: '--github-client-id',
   awsEndpointUrl: '--aws-endpoint-url',
+  apiThrottleRate: '--api-throttle-rate',
+  apiThrottleBurst: '--api-throttle-burst',
+  quotaWatchpointsPerKey: '--quota-watchpoints-per-key',
+  quotaChannelsPerWatchpoint: '--quota-channels-per-watchpoint',
+  quotaRecipientsPerKey: '--quota-recipients-per-key',
 };
 
 /** Keys without a default: a stage cannot be built without them. */
@@ -233,6 +239,7 @@ export function stageForFile(stage: StageConfig): StageConfigInput {
     const value = stage[key];
     if (value === undefined || value === '') continue;
     if (key === 'corsAllowedOrigins' && Array.isArray(value) && value.length === 1 && value[0] === '*') continue;
+    if (key in API_LIMIT_DEFAULTS && value === API_LIMIT_DEFAULTS[key as keyof typeof API_LIMIT_DEFAULTS]) continue;
     out[key] = value;
   }
   return out as StageConfigInput;

@@ -31,6 +31,28 @@ function isEndpointUrl(value: string): boolean {
   }
 }
 
+/**
+ * API abuse limits (issue 27). Quotas hold per API key (an admin may give one key its own, see
+ * docs/api.md); throttling is the HTTP API stage's default route throttling. Written to the config
+ * file only when they differ from these.
+ */
+export const API_LIMIT_DEFAULTS = {
+  apiThrottleRate: 50,
+  apiThrottleBurst: 100,
+  quotaWatchpointsPerKey: 100,
+  quotaChannelsPerWatchpoint: 5,
+  quotaRecipientsPerKey: 20,
+} as const;
+
+/** A whole number from a flag or a prompt ("25") or from the file (25). */
+const limit = (key: keyof typeof API_LIMIT_DEFAULTS, max: number, what: string) =>
+  z.coerce
+    .number({ error: `must be a whole number: ${what}` })
+    .int(`must be a whole number: ${what}`)
+    .min(1, `must be at least 1: ${what}`)
+    .max(max, `must be at most ${max}: ${what}`)
+    .default(API_LIMIT_DEFAULTS[key]);
+
 export const stageConfigSchema = z
   .object({
     region: z
@@ -83,6 +105,11 @@ export const stageConfigSchema = z
         message: 'must be an http(s) URL such as "http://localhost:4566", or "" to use real AWS endpoints',
       })
       .default(''),
+    apiThrottleRate: limit('apiThrottleRate', 10_000, 'steady requests per second the HTTP API stage accepts (API Gateway answers 429 beyond)'),
+    apiThrottleBurst: limit('apiThrottleBurst', 5_000, 'requests the HTTP API stage accepts in a burst'),
+    quotaWatchpointsPerKey: limit('quotaWatchpointsPerKey', 1_000_000, 'watchpoints one API key may own'),
+    quotaChannelsPerWatchpoint: limit('quotaChannelsPerWatchpoint', 10, 'channels one watchpoint may have (the API never takes more than 10)'),
+    quotaRecipientsPerKey: limit('quotaRecipientsPerKey', 100_000, 'distinct email addresses across one API key\'s watchpoints'),
   })
   .strict()
   .superRefine((stage, ctx) => {
@@ -155,6 +182,11 @@ export const STAGE_KEYS = [
   'googleClientId',
   'githubClientId',
   'awsEndpointUrl',
+  'apiThrottleRate',
+  'apiThrottleBurst',
+  'quotaWatchpointsPerKey',
+  'quotaChannelsPerWatchpoint',
+  'quotaRecipientsPerKey',
 ] as const satisfies readonly (keyof StageConfig)[];
 
 export type StageKey = (typeof STAGE_KEYS)[number];

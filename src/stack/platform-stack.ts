@@ -39,6 +39,7 @@ export class PlatformStack extends Stack {
       corsAllowedOrigins: stage.corsAllowedOrigins,
       domainName: stage.domainName,
       certificateArn: stage.certificateArn,
+      throttle: { rateLimit: stage.apiThrottleRate, burstLimit: stage.apiThrottleBurst },
     });
 
     // By name, not by cross-stack export: the registry stack can then change without being pinned.

@@ -3,6 +3,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { expect } from 'vitest';
 import { toApiRequest, toResult } from '../../src/lambdas/api/index.ts';
+import { QUOTA_DEFAULTS } from '../../src/lambdas/api/quotas.ts';
 import { handleRequest, type ApiDeps } from '../../src/lambdas/api/router.ts';
 import { createLogger } from '../../src/lambdas/shared/observability.ts';
 import type { TestDatabase } from '../helpers/postgres.ts';
@@ -25,7 +26,7 @@ export interface ApiClient {
 }
 
 export function apiClient(db: TestDatabase, extra: Partial<ApiDeps> = {}): ApiClient {
-  const deps: ApiDeps = { pool: async () => db.pool, adminKey: async () => ADMIN_KEY, config: () => ({ appEnv: 'test' }), version: '0.1.0', logger: createLogger('api'), ...extra };
+  const deps: ApiDeps = { pool: async () => db.pool, adminKey: async () => ADMIN_KEY, config: () => ({ appEnv: 'test' }), version: '0.1.0', logger: createLogger('api'), quotas: QUOTA_DEFAULTS, ...extra };
   const send = async (event: APIGatewayProxyEventV2, overrides: Partial<ApiDeps> = {}): Promise<Reply> => {
     const result = toResult(await handleRequest(toApiRequest(event), { ...deps, ...overrides }));
     const raw = String(result.body ?? '');

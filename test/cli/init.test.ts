@@ -76,21 +76,35 @@ describe('watchpoint init, non-interactive', () => {
 
 describe('watchpoint init, interactive', () => {
   // Answers in the order asked: region, account, alertEmail, runPodEndpointId, domainName,
-  // (certificateArn only with a domain), corsAllowedOrigins, googleClientId, githubClientId, awsEndpointUrl, confirm.
+  // (certificateArn only with a domain), corsAllowedOrigins, googleClientId, githubClientId, awsEndpointUrl,
+  // apiThrottleRate, apiThrottleBurst, quotaWatchpointsPerKey, quotaChannelsPerWatchpoint, quotaRecipientsPerKey, confirm.
   it('asks for every setting, pre-filled with saved values, and writes on confirmation', async () => {
     const cwd = await tempDir();
     await writeConfig(cwd, { dev: { ...VALID_DEV, githubClientId: 'gh-1' } });
     const answers = ['eu-west-1', '123456789012', 'oncall@example.com', 'abc123xyz', 'api.example.com',
-      'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012', 'https://app.example.com', '', 'gh-1', '', true];
+      'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012', 'https://app.example.com', '', 'gh-1', '', '', '', '25', '', '', true];
     const r = await runCli(['init'], { cwd, answers, interactive: true });
     expect(r.code).toBe(0);
     const asked = r.io.questions.filter((q) => q.kind === 'input');
     expect(asked.map((q) => q.kind === 'input' && q.field.split(' ')[0])).toEqual([
       'region', 'account', 'alertEmail', 'runPodEndpointId', 'domainName', 'certificateArn', 'corsAllowedOrigins', 'googleClientId', 'githubClientId', 'awsEndpointUrl',
+      'apiThrottleRate', 'apiThrottleBurst', 'quotaWatchpointsPerKey', 'quotaChannelsPerWatchpoint', 'quotaRecipientsPerKey',
     ]);
     const prefill = Object.fromEntries(asked.map((q) => [q.kind === 'input' ? q.field.split(' ')[0] : '', q.kind === 'input' ? q.default : '']));
     expect(prefill).toMatchObject({ region: 'eu-west-1', alertEmail: 'oncall@example.com', githubClientId: 'gh-1', corsAllowedOrigins: '' });
-    expect((await readConfig(cwd)).environments.dev).toMatchObject({ account: '123456789012', domainName: 'api.example.com', corsAllowedOrigins: ['https://app.example.com'] });
+    const saved = (await readConfig(cwd)).environments.dev;
+    expect(saved).toMatchObject({ account: '123456789012', domainName: 'api.example.com', corsAllowedOrigins: ['https://app.example.com'], quotaWatchpointsPerKey: 25 });
+    // Quotas and throttling left at their defaults are not written.
+    expect(saved).not.toHaveProperty('apiThrottleRate');
+    expect(saved).not.toHaveProperty('quotaRecipientsPerKey');
+  });
+
+  it('validates the quota and throttling answers (empty keeps the default)', async () => {
+    const { validateField } = await import('../../src/cli/commands/init.ts');
+    expect(validateField('quotaChannelsPerWatchpoint', '')).toBe(true);
+    expect(validateField('quotaChannelsPerWatchpoint', '11')).toMatch(/^quotaChannelsPerWatchpoint must be at most 10/);
+    expect(validateField('apiThrottleRate', 'fast')).toMatch(/whole number/);
+    expect(validateField('quotaWatchpointsPerKey', '250')).toBe(true);
   });
 
   it('validates each answer with the config rules', async () => {
@@ -106,7 +120,7 @@ describe('watchpoint init, interactive', () => {
   it('does not ask for keys given as flags', async () => {
     const cwd = await tempDir();
     const r = await runCli(['init', '--region', 'eu-west-1', '--alert-email', 'ops@example.com', '--runpod-endpoint-id', 'abc123'],
-      { cwd, answers: ['', '', '', '', '', '', true], interactive: true });
+      { cwd, answers: ['', '', '', '', '', '', '', '', '', '', '', true], interactive: true });
     expect(r.code).toBe(0);
     expect(r.io.questions.some((q) => q.kind === 'input' && q.field.startsWith('region'))).toBe(false);
   });
@@ -123,7 +137,7 @@ describe('watchpoint init, interactive', () => {
 
   it('writes nothing when the operator declines', async () => {
     const cwd = await tempDir();
-    const r = await runCli(['init'], { cwd, answers: ['eu-west-1', '', 'ops@example.com', 'abc123', '', '', '', '', '', false], interactive: true });
+    const r = await runCli(['init'], { cwd, answers: ['eu-west-1', '', 'ops@example.com', 'abc123', '', '', '', '', '', '', '', '', '', '', false], interactive: true });
     expect(r.code).toBe(0);
     await expect(readFile(join(cwd, 'watchpoint.config.json'))).rejects.toThrow(/ENOENT/);
   });

@@ -1,4 +1,4 @@
-import type { StageConfig } from '../../src/config/schema.ts';
+import { API_LIMIT_DEFAULTS, type StageConfig } from '../../src/config/schema.ts';
 
 /** A complete, valid stage as the schema outputs it, for tests that skip the config file. */
 export const TEST_STAGE: StageConfig = {
@@ -12,4 +12,5 @@ export const TEST_STAGE: StageConfig = {
   googleClientId: '',
   githubClientId: '',
   awsEndpointUrl: '',
+  ...API_LIMIT_DEFAULTS,
 };

@@ -200,4 +200,21 @@ describe('characters SQS refuses (issue 27, item 5)', () => {
   });
 });
 
+describe('paused watchpoints (issue 27, item 1)', () => {
+  it('a paused watchpoint that triggers sends nothing and the log says so with its id and reason; the others send', async () => {
+    const [paused, live] = (await insertWatchpoints(db.pool, [
+      { name: 'paused', latitude: 40.5, longitude: 40.5, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'email', address: 'p@example.com' }] },
+      { name: 'live', latitude: 40.6, longitude: 40.6, variable: 'temperature_2m', condition: 'gt', threshold: 0, window_end_hours: 3, channels: [{ type: 'email', address: 'l@example.com' }] },
+    ])) as [string, string];
+    await db.pool.query("UPDATE watchpoints SET paused_at = now(), paused_reason = 'key_revoked' WHERE id = $1", [paused]);
+    const run = await writeRun(s3, bucket, { forecastType: 'nowcast', tiles: [gridTile('r', 40, 40, 1, 2, [0, 1, 2, 3], { temperature_2m: () => 30 })] });
+    const response = await handler()({ Records: [sqsRecord({ Body: JSON.stringify(jobFor(run)), MessageId: 'paused' })] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await drain(sqs, queues.email)).map((m) => (JSON.parse(m.Body!) as { watchpoint: { id: string } }).watchpoint.id)).toEqual([live]);
+    expect(logs.json().filter((l) => l.event === 'NotificationSuppressed')).toEqual([expect.objectContaining({ watchpoint_id: paused, paused_reason: 'key_revoked' })]);
+    expect(logs.json().find((l) => l.event === 'EvalJobDone')).toMatchObject({ triggered: 2, enqueued: 1, suppressed: 1 });
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM notification_records WHERE watchpoint_id = $1', [paused])).rows[0].n).toBe(0);
+  });
+});
+
 void SQSClient;

@@ -458,6 +458,14 @@ describe('API', () => {
     expect(resourceOf(s, s.platform.api.accessLogGroup).Properties.RetentionInDays).toBe(30);
   });
 
+  it('default stage throttles at the stage settings\' defaults (50 req/s, burst 100); ApiFunction gets the quota defaults (issue 27)', () => {
+    const stage = resourceOf(s, s.platform.api.defaultStage).Properties;
+    expect(stage.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    const vars = resourceOf(s, fn('ApiFunction').function).Properties.Environment.Variables;
+    expect(vars).toMatchObject({ API_QUOTA_WATCHPOINTS_PER_KEY: '100', API_QUOTA_CHANNELS_PER_WATCHPOINT: '5', API_QUOTA_RECIPIENTS_PER_KEY: '20' });
+    expect(resourceOf(s, fn('BatcherFunction').function).Properties.Environment.Variables).not.toHaveProperty('API_QUOTA_WATCHPOINTS_PER_KEY');
+  });
+
   it('has no custom domain without domainName', () => {
     s.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
     s.template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 0);

@@ -15,7 +15,7 @@ import {
   validateStage,
   writeConfigFile,
 } from '../../config/config-file.ts';
-import { STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
+import { API_LIMIT_DEFAULTS, STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
 import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
 import { InteractiveIo } from '../io.ts';
 import type { CommandContext } from '../context.ts';
@@ -32,6 +32,11 @@ const PROMPTS: Record<StageKey, string> = {
   googleClientId: 'Google OAuth client ID (optional)',
   githubClientId: 'GitHub OAuth client ID (optional)',
   awsEndpointUrl: 'AWS endpoint URL override, for LocalStack (optional)',
+  apiThrottleRate: `API throttling: steady requests per second (empty: ${API_LIMIT_DEFAULTS.apiThrottleRate})`,
+  apiThrottleBurst: `API throttling: burst size (empty: ${API_LIMIT_DEFAULTS.apiThrottleBurst})`,
+  quotaWatchpointsPerKey: `Quota: watchpoints per API key (empty: ${API_LIMIT_DEFAULTS.quotaWatchpointsPerKey})`,
+  quotaChannelsPerWatchpoint: `Quota: channels per watchpoint, 1-10 (empty: ${API_LIMIT_DEFAULTS.quotaChannelsPerWatchpoint})`,
+  quotaRecipientsPerKey: `Quota: distinct email recipients per API key (empty: ${API_LIMIT_DEFAULTS.quotaRecipientsPerKey})`,
 };
 
 export async function initCommand({ io, options, env, cwd }: CommandContext): Promise<number> {
@@ -120,7 +125,7 @@ function setField(merged: Record<string, unknown>, key: StageKey, answer: string
   const next = { ...merged };
   const value = answer.trim();
   if (key === 'corsAllowedOrigins') next[key] = value === '' ? ['*'] : splitList(value);
-  else if (key === 'account' && value === '') delete next[key];
+  else if ((key === 'account' || key in API_LIMIT_DEFAULTS) && value === '') delete next[key];
   else next[key] = value;
   return next;
 }
@@ -129,7 +134,7 @@ function setField(merged: Record<string, unknown>, key: StageKey, answer: string
 export function validateField(key: StageKey, raw: string): string | true {
   const value = raw.trim();
   if (value === '' && REQUIRED_KEYS.includes(key)) return `${key} is required`;
-  if (value === '' && key === 'account') return true;
+  if (value === '' && (key === 'account' || key in API_LIMIT_DEFAULTS)) return true;
   const parsed = stageConfigSchema.shape[key].safeParse(key === 'corsAllowedOrigins' ? (value === '' ? ['*'] : splitList(value)) : value);
   return parsed.success ? true : `${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}`;
 }

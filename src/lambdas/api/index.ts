@@ -7,6 +7,7 @@ import { getPool } from '../shared/db.ts';
 import { ConfigError, readStackEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/observability.ts';
 import type { ApiRequest, ApiResponse } from './http.ts';
+import { quotasFromEnv } from './quotas.ts';
 import { handleRequest, type ApiDeps } from './router.ts';
 
 /** A rotated admin key takes effect within this many seconds, without a redeploy. */
@@ -32,6 +33,7 @@ function containerDeps(): ApiDeps {
     },
     version: pkg.version,
     logger: createLogger('api'),
+    quotas: quotasFromEnv(process.env),
   };
   return deps;
 }

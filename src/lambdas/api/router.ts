@@ -6,7 +6,8 @@ import type { Pool, PoolClient } from 'pg';
 import { API_KEY_PATTERN, bearerToken, generateApiKey, hashApiKey, secretEquals } from '../shared/api-keys.ts';
 import { errorFields } from '../shared/observability.ts';
 import { HttpProblem, json, noContent, notFound, problem, type ApiRequest, type ApiResponse } from './http.ts';
-import { CreateApiKey, CreateWatchpoint, Uuid, UpdateWatchpoint, decodeCursor, encodeCursor, parseBody, parseLimit } from './schemas.ts';
+import { enforceQuotas, effectiveQuotas, type Quotas } from './quotas.ts';
+import { CreateApiKey, CreateWatchpoint, PauseSelector, Uuid, UpdateWatchpoint, decodeCursor, encodeCursor, parseBody, parseLimit, parseRecipientQuery } from './schemas.ts';
 import * as store from './store.ts';
 
 export interface ApiDeps {
@@ -17,6 +18,8 @@ export interface ApiDeps {
   config: () => { appEnv: string };
   version: string;
   logger: Logger;
+  /** The stage's per-key quota defaults (ApiFunction's API_QUOTA_* variables). */
+  quotas: Quotas;
 }
 
 type Principal = { kind: 'admin' } | { kind: 'key'; keyId: string };
@@ -75,9 +78,10 @@ const ROUTES: Route[] = [
       const input = parseBody(CreateApiKey, req.body ?? '{}');
       const created = generateApiKey();
       const name = input.name ?? '';
-      const row = await store.insertApiKey(db, name, created.prefix, created.hash);
+      const own = { watchpoints: input.quotas?.watchpoints ?? null, channels_per_watchpoint: input.quotas?.channels_per_watchpoint ?? null, recipients: input.quotas?.recipients ?? null };
+      const row = await store.insertApiKey(db, name, created.prefix, created.hash, own);
       await store.insertAuditEvent(db, { action: 'apikey.created', actor: 'admin', subject: row.id, details: { key_prefix: created.prefix, name } });
-      const body = { id: row.id, name, key_prefix: created.prefix, created_at: row.created_at };
+      const body = { id: row.id, name, key_prefix: created.prefix, created_at: row.created_at, quotas: own };
       return {
         response: json(201, { ...body, key: created.key }, { location: `/v1/api-keys/${row.id}` }),
         replay: problem(
@@ -96,6 +100,18 @@ const ROUTES: Route[] = [
     },
   },
   {
+    method: 'GET',
+    pattern: /^\/v1\/api-keys$/,
+    access: 'admin',
+    write: false,
+    handle: async ({ req, db, deps }) => {
+      const recipient = parseRecipientQuery(req.query.recipient);
+      const keys = await store.listApiKeys(db, recipient);
+      const data = keys.map((key) => ({ ...key, quotas: effectiveQuotas(deps.quotas, key.quotas), own_quotas: key.quotas }));
+      return { response: json(200, { data, truncated: keys.length >= store.MAX_LISTED_KEYS }) };
+    },
+  },
+  {
     method: 'DELETE',
     pattern: new RegExp(`^/v1/api-keys/${UUID}$`),
     access: 'admin',
@@ -104,18 +120,26 @@ const ROUTES: Route[] = [
       const id = uuidParam(params[0], 'active API key');
       const revoked = await store.revokeApiKey(db, id);
       if (!revoked) throw notFound('No active API key with this id (it may already be revoked).');
-      await store.insertAuditEvent(db, { action: 'apikey.revoked', actor: 'admin', subject: id, details: { key_prefix: revoked.key_prefix } });
-      return { response: noContent(), audit: { message: 'API key revoked', fields: { action: 'apikey.revoked', actor: 'admin', key_id: id, key_prefix: revoked.key_prefix } } };
+      // A revoked key's watchpoints stop notifying at the next cycle; the admin may resume them.
+      const paused = await store.pauseWatchpoints(db, { apiKeyId: id }, 'key_revoked');
+      await store.insertAuditEvent(db, { action: 'apikey.revoked', actor: 'admin', subject: id, details: { key_prefix: revoked.key_prefix, watchpoints_paused: paused.length } });
+      return {
+        response: noContent(),
+        audit: { message: 'API key revoked', fields: { action: 'apikey.revoked', actor: 'admin', key_id: id, key_prefix: revoked.key_prefix, watchpoints_paused: paused.length } },
+      };
     },
   },
+  pauseRoute('pause'),
+  pauseRoute('resume'),
   {
     method: 'POST',
     pattern: /^\/v1\/watchpoints$/,
     access: 'key',
     write: true,
-    handle: async ({ req, principal, db }) => {
+    handle: async ({ req, principal, db, deps }) => {
       const input = parseBody(CreateWatchpoint, req.body);
       const keyId = keyIdOf(principal);
+      await enforceQuotas(db, keyId, deps.quotas, { watchpoint: 'new', channels: input.channels });
       const created = await store.insertWatchpoint(db, keyId, input);
       await store.insertAuditEvent(db, { action: 'watchpoint.created', actor: `key:${keyId}`, subject: created.id });
       const headers = { location: `/v1/watchpoints/${created.id}` };
@@ -159,10 +183,12 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^/v1/watchpoints/${UUID}$`),
     access: 'key',
     write: true,
-    handle: async ({ req, params, principal, db }) => {
+    handle: async ({ req, params, principal, db, deps }) => {
       const id = uuidParam(params[0], 'watchpoint');
       const changes = parseBody(UpdateWatchpoint, req.body);
       const keyId = keyIdOf(principal);
+      // Someone else's id is a 404 below; its quotas are checked against the caller's own key only.
+      await enforceQuotas(db, keyId, deps.quotas, { watchpoint: id, channels: changes.channels });
       const updated = await store.updateWatchpoint(db, keyId, id, changes);
       if (!updated) throw notFound('No watchpoint with this id.');
       await store.insertAuditEvent(db, { action: 'watchpoint.updated', actor: `key:${keyId}`, subject: id, details: { fields: Object.keys(changes) } });
@@ -183,6 +209,33 @@ const ROUTES: Route[] = [
     },
   },
 ];
+
+/**
+ * POST /v1/admin/watchpoints/pause|resume with `{"api_key_id"}` or `{"recipient"}`: the operator's
+ * incident tool (`watchpoint api-keys pause|resume`). Pausing stops the watchpoints' notifications
+ * at the next cycle; resuming undoes any pause, including a revoked key's.
+ */
+function pauseRoute(action: 'pause' | 'resume'): Route {
+  return {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/admin/watchpoints/${action}$`),
+    access: 'admin',
+    write: true,
+    handle: async ({ req, db }) => {
+      const input = parseBody(PauseSelector, req.body);
+      const selector: store.WatchpointSelector = input.api_key_id !== undefined ? { apiKeyId: input.api_key_id.toLowerCase() } : { recipient: input.recipient! };
+      if ('apiKeyId' in selector && !(await store.apiKeyExists(db, selector.apiKeyId))) throw notFound('No API key with this id.');
+      const ids = action === 'pause' ? await store.pauseWatchpoints(db, selector, 'operator') : await store.resumeWatchpoints(db, selector);
+      const by = 'apiKeyId' in selector ? { key_id: selector.apiKeyId } : { recipient_domain: selector.recipient.split('@').pop() };
+      const verb = action === 'pause' ? 'paused' : 'resumed';
+      await store.insertAuditEvent(db, { action: `watchpoints.${verb}`, actor: 'admin', subject: 'apiKeyId' in selector ? selector.apiKeyId : selector.recipient, details: { count: ids.length } });
+      return {
+        response: json(200, { [verb]: ids.length, watchpoint_ids: ids }),
+        audit: { message: `Watchpoints ${verb}`, fields: { action: `watchpoints.${verb}`, actor: 'admin', ...by, count: ids.length } },
+      };
+    },
+  };
+}
 
 async function health({ deps }: RouteContext): Promise<Outcome> {
   const checks: Record<string, { status: 'ok' | 'failed'; error?: string; latency_ms?: number }> = {};

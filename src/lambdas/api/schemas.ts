@@ -74,10 +74,34 @@ export const UpdateWatchpoint = z
   );
 export type UpdateWatchpoint = z.infer<typeof UpdateWatchpoint>;
 
-export const CreateApiKey = z.strictObject({ name: z.optional(z.string().check(z.minLength(1), z.maxLength(200), safeText())) });
+/** A key's own quotas (issue 27); a quota left out takes the stage's default. */
+const KeyQuotas = z.strictObject({
+  watchpoints: z.optional(z.int().check(z.gte(0), z.lte(1_000_000))),
+  channels_per_watchpoint: z.optional(z.int().check(z.gte(1), z.lte(MAX_CHANNELS))),
+  recipients: z.optional(z.int().check(z.gte(0), z.lte(100_000))),
+});
+
+export const CreateApiKey = z.strictObject({
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200), safeText())),
+  quotas: z.optional(KeyQuotas),
+});
 export type CreateApiKey = z.infer<typeof CreateApiKey>;
 
 export const Uuid = z.uuid();
+
+const Recipient = z.email().check(z.maxLength(320), safeText());
+
+/** Whose watchpoints an admin pauses or resumes: exactly one of a key id or an email recipient. */
+export const PauseSelector = z
+  .strictObject({ api_key_id: z.optional(Uuid), recipient: z.optional(Recipient) })
+  .check(z.refine((value) => (value.api_key_id === undefined) !== (value.recipient === undefined), 'give exactly one of api_key_id and recipient'));
+
+/** `?recipient=` of GET /v1/api-keys: an email address, or absent. */
+export function parseRecipientQuery(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!Recipient.safeParse(raw).success) throw badRequest('recipient must be an email address.', { errors: [{ field: 'recipient', message: 'expected a valid email' }] });
+  return raw;
+}
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;

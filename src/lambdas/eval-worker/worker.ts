@@ -27,14 +27,14 @@ export interface EvalWorkerDeps {
 
 export type JobOutcome =
   | { status: 'corrupt'; jobId: string }
-  | { status: 'done'; jobId: string; watchpoints: number; triggered: number; enqueued: number; alreadySent: number; skipped: number };
+  | { status: 'done'; jobId: string; watchpoints: number; triggered: number; enqueued: number; alreadySent: number; skipped: number; suppressed: number };
 
 /**
  * Active watchpoints in the tile's half-open box, with the same predicate as the Batcher's count, so a
  * watchpoint on a shared edge belongs to exactly one tile. The GiST index answers `<@ box`.
  */
 export const WATCHPOINTS_IN_TILE_SQL = `
-SELECT id, name, latitude, longitude, variable, condition, threshold, window_start_hours, window_end_hours, channels
+SELECT id, name, latitude, longitude, variable, condition, threshold, window_start_hours, window_end_hours, channels, paused_reason
   FROM watchpoints
  WHERE active
    AND location <@ box(point($3, $1), point($4, $2))
@@ -75,7 +75,7 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
 
   const pool = await deps.pool();
   const { bounds } = job.tile;
-  const { rows } = await pool.query<WatchpointRow>(WATCHPOINTS_IN_TILE_SQL, [bounds.lat_min, bounds.lat_max, bounds.lon_min, bounds.lon_max]);
+  const { rows } = await pool.query<WatchpointRow & { paused_reason: string | null }>(WATCHPOINTS_IN_TILE_SQL, [bounds.lat_min, bounds.lat_max, bounds.lon_min, bounds.lon_max]);
 
   const createdAt = (deps.now?.() ?? new Date()).toISOString();
   const issued = Date.parse(job.issued_at);
@@ -83,6 +83,7 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
   const keys: string[] = [];
   let triggered = 0;
   let skipped = 0;
+  let suppressed = 0;
   for (const watchpoint of rows) {
     const evaluation = evaluateWatchpoint(tile, watchpoint);
     if (evaluation.status === 'skipped') {
@@ -92,6 +93,12 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
     }
     if (evaluation.status !== 'triggered') continue;
     triggered += 1;
+    if (watchpoint.paused_reason !== null) {
+      // Paused by the admin (an incident, or its key revoked): it would have notified; say so, send nothing.
+      suppressed += 1;
+      deps.logger.info('Notification suppressed: watchpoint paused', { ...log, event: 'NotificationSuppressed', watchpoint_id: watchpoint.id, paused_reason: watchpoint.paused_reason });
+      continue;
+    }
     const { trigger } = evaluation;
     for (const channel of validChannels(watchpoint, deps.logger)) {
       const key = channelKey(channel);
@@ -126,8 +133,8 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
 
   const { enqueued, alreadySent } = await enqueueOnce(notifications, keys, job, deps);
   deps.metrics?.addMetric('NotificationsEnqueued', MetricUnit.Count, enqueued);
-  deps.logger.info('EvalJobDone', { ...log, event: 'EvalJobDone', watchpoints: rows.length, triggered, enqueued, already_sent: alreadySent, skipped });
-  return { status: 'done', jobId: job.job_id, watchpoints: rows.length, triggered, enqueued, alreadySent, skipped };
+  deps.logger.info('EvalJobDone', { ...log, event: 'EvalJobDone', watchpoints: rows.length, triggered, enqueued, already_sent: alreadySent, skipped, suppressed });
+  return { status: 'done', jobId: job.job_id, watchpoints: rows.length, triggered, enqueued, alreadySent, skipped, suppressed };
 }
 
 function validChannels(watchpoint: WatchpointRow, logger: Logger): Channel[] {

@@ -12,6 +12,8 @@ export interface ApiProps {
   /** '' = no custom domain. */
   readonly domainName: string;
   readonly certificateArn: string;
+  /** The stage's default route throttling (stage settings apiThrottleRate / apiThrottleBurst). */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /** Fields of each JSON access log line of the HTTP API. */
@@ -65,6 +67,8 @@ export class Api extends Construct {
     this.defaultStage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
+      // Beyond these API Gateway answers 429 itself, before ApiFunction runs (issue 27).
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
         format: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),

@@ -159,7 +159,12 @@ export class Functions extends Construct {
       });
 
     // --- Orchestration layer -----------------------------------------------------------------------
-    this.apiFunction = zipFunction('ApiFunction');
+    this.apiFunction = zipFunction('ApiFunction', undefined, {
+      // Per-key quotas (stage settings; an API key may carry its own). docs/api.md, "Quotas".
+      API_QUOTA_WATCHPOINTS_PER_KEY: String(props.stage.quotaWatchpointsPerKey),
+      API_QUOTA_CHANNELS_PER_WATCHPOINT: String(props.stage.quotaChannelsPerWatchpoint),
+      API_QUOTA_RECIPIENTS_PER_KEY: String(props.stage.quotaRecipientsPerKey),
+    });
     this.allowSsmRead(this.apiFunction, '');
     this.allowNotificationSend(this.apiFunction, queues);
     this.allowSesSend(this.apiFunction);
