@@ -12,7 +12,7 @@ import {
 } from '../config/config-file.ts';
 import { editDistance } from '../config/closest.ts';
 import type { StageConfig, StageKey } from '../config/schema.ts';
-import { useStageTarget } from './aws/runtime.ts';
+import { useLocalPlatform, useStageTarget } from './aws/runtime.ts';
 import { userError } from './errors.ts';
 import type { Io } from './io.ts';
 import type { CommonOptions } from './options.ts';
@@ -114,6 +114,10 @@ export function closestName(wanted: string, names: readonly string[]): string | 
 export const LOCAL_ENV_NAME = 'local';
 
 async function resolveLocalStage(context: CommandContext, path: string): Promise<ResolvedStage> {
+  // Refused before anything else (even with no platform running): no call is made.
+  const { localRefusal } = await import('./local-env.ts');
+  const refusal = localRefusal(context.command);
+  if (refusal) throw refusal;
   const { readDevState } = await import('../dev/state.ts');
   const state = readDevState(context.cwd);
   if (!state) {
@@ -130,6 +134,7 @@ async function resolveLocalStage(context: CommandContext, path: string): Promise
     { envName: LOCAL_ENV_NAME, configPath: path, fromFlags: new Set() },
   );
   useStageTarget(stage, LOCAL_ENV_NAME, context.env);
+  useLocalPlatform({ endpoint: state.endpoint, pid: state.pid, cwd: state.cwd });
   return { envName: LOCAL_ENV_NAME, stage, configPath: path };
 }
 

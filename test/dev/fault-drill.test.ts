@@ -132,5 +132,9 @@ describe('fault drill on watchpoint dev', () => {
     expect(report.queues.find((queue: { isDeadLetterQueue: boolean }) => queue.isDeadLetterQueue)?.visible).toBe(0);
     expect(report.alarms.every((alarm: { state: string }) => alarm.state === 'INSUFFICIENT_DATA')).toBe(true);
     expect(report.warnings.join(' ')).toContain('not evaluated locally');
+    // Nothing drifts locally, and `drift --env local` is refused: status does not send the operator there.
+    const human = await runCli(['status', '--env', 'local'], { cwd });
+    expect(human.stdout).toContain('n/a (local)');
+    expect(human.stdout + human.stderr).not.toContain('watchpoint drift');
   });
 });

@@ -4,7 +4,7 @@
 // the call and the endpoint, and end with a fix.
 import { WatchpointError, userError } from '../errors.ts';
 import { AWS_TIMEOUT_ENV, AwsCallInterruptedError, AwsCallTimeoutError, awsCallOf, callName, seconds, type AwsCall } from './calls.ts';
-import { awsRuntime } from './runtime.ts';
+import { awsRuntime, type LocalPlatform } from './runtime.ts';
 
 export interface ExplainContext {
   envName?: string;
@@ -103,6 +103,8 @@ export function explainAwsError(error: unknown, context: ExplainContext = {}): u
   const env = context.envName ? ` --env ${context.envName}` : '';
 
   if (error instanceof AwsCallInterruptedError) return error;
+  const local = awsRuntime().localPlatform;
+  if (local) return explainLocalError(error, call, context, local);
   if (context.stackName && isStackMissing(error)) {
     return userError(
       'STACK_NOT_FOUND',
@@ -188,6 +190,69 @@ export function explainAwsError(error: unknown, context: ExplainContext = {}): u
       fix: server
         ? 'AWS had an internal error: run the command again in a minute; if it persists, check the AWS Health Dashboard for the region.'
         : `Read the AWS message below; run again with --verbose to see every AWS call${call ? '' : `, and ${endpointAdvice(call, context)}`}.`,
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/**
+ * The same failures against `watchpoint dev` (--env local): never AWS advice (endpoint settings,
+ * credentials, IAM, the AWS Health Dashboard). The platform is a process on this machine, with a
+ * terminal that shows what went wrong.
+ */
+function explainLocalError(error: Error, call: AwsCall | undefined, context: ExplainContext, local: LocalPlatform): unknown {
+  const platform = `the local platform at ${local.endpoint} (watchpoint dev, pid ${local.pid})`;
+  const what = call ? callName(call) : (context.action ?? 'the call');
+  const terminal = `look at the terminal running \`watchpoint dev\` (pid ${local.pid}) for what it printed`;
+  const restart = `if it has stopped or does not recover, stop it (Ctrl-C there, or \`kill ${local.pid}\`) and start it again with \`watchpoint dev\` in ${local.cwd}`;
+  if (error instanceof AwsCallTimeoutError) {
+    return new WatchpointError(`${capitalize(platform)} is not answering: ${what} got no answer within ${seconds(error.timeoutMs)}.`, {
+      code: 'LOCAL_TIMEOUT',
+      fault: 'system',
+      fix: `${capitalize(terminal)}; ${restart}.`,
+      cause: error,
+    });
+  }
+  if (isNetworkError(error)) {
+    return new WatchpointError(`Cannot reach ${platform} (${networkCode(error) ?? error.name}) for ${what}.`, {
+      code: 'LOCAL_UNREACHABLE',
+      fault: 'system',
+      fix: `It has probably stopped: ${terminal}; start it again with \`watchpoint dev\` in ${local.cwd}.`,
+      cause: error,
+    });
+  }
+  if (context.stackName && isStackMissing(error)) {
+    return new WatchpointError(`${capitalize(platform)} has no stack ${context.stackName}.`, {
+      code: 'STACK_NOT_FOUND',
+      fault: 'user',
+      fix: `It was started by another version of watchpoint: stop it and start it again with \`watchpoint dev\` in ${local.cwd}.`,
+      cause: error,
+    });
+  }
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const said = error.message && error.message !== error.name ? `: ${error.message}` : '';
+  if (UNKNOWN_ACTION.has(error.name) || /not served by watchpoint dev|does not serve/.test(error.message)) {
+    return new WatchpointError(`${capitalize(platform)} does not serve ${what}${said}`, {
+      code: 'LOCAL_NOT_SERVED',
+      fault: 'user',
+      fix: 'Run this against a deployed environment (--env <name>); with --env local use what it serves: status, logs, trace, dlq, secrets, db migrate.',
+      cause: error,
+    });
+  }
+  if (status !== undefined && status >= 500) {
+    return new WatchpointError(`${capitalize(platform)} failed ${what} (HTTP ${status})${said}`, {
+      code: 'LOCAL_FAILED',
+      fault: 'system',
+      fix: `${capitalize(terminal)}: the part that failed printed its error there; ${restart}.`,
+      cause: error,
+    });
+  }
+  if (isSdkError(error) || call) {
+    return new WatchpointError(`${capitalize(platform)} refused ${what}${status ? ` (HTTP ${status})` : ''} with ${error.name}${said}`, {
+      code: 'LOCAL_REFUSED',
+      fault: 'user',
+      fix: `Check the command's input against that message; run again with --verbose to see every call made to ${local.endpoint}.`,
       cause: error,
     });
   }

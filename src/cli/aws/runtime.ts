@@ -12,6 +12,19 @@ export interface AwsRuntime {
   io: Pick<Io, 'notify'> | undefined;
   /** Undoes the process.env changes made for the target. */
   restoreEnv: (() => void) | undefined;
+  /** Set when the target is the `watchpoint dev` of this directory (--env local): its errors get local advice. */
+  localPlatform?: LocalPlatform;
+}
+
+export interface LocalPlatform {
+  endpoint: string;
+  pid: number;
+  cwd: string;
+}
+
+/** --env local: calls go to the platform `watchpoint dev` runs (context.ts sets it with the target). */
+export function useLocalPlatform(platform: LocalPlatform): void {
+  awsRuntime().localPlatform = platform;
 }
 
 let current: AwsRuntime | undefined;

@@ -1,5 +1,6 @@
 // From raw readings to verdicts, the exit code, the --json document and the human table. Pure: no I/O.
 import { ExitCode } from '../errors.ts';
+import { LOCAL_ENV_NAME } from '../context.ts';
 import { clock, duration, table, type Style } from '../output.ts';
 import { LOOKBACK_SECONDS, READY_PERIOD_SECONDS, type RawStatus } from './collect.ts';
 
@@ -193,6 +194,7 @@ export function renderHuman(report: StatusReport, style: Style): string {
   const now = Date.parse(report.checkedAt);
   const ago = (at: string | null) => (at ? `${duration((now - Date.parse(at)) / 1000)} ago` : '');
   const lines: string[] = [];
+  const local = report.env === LOCAL_ENV_NAME;
   const verdict = report.healthy ? style.green('HEALTHY') : style.red('UNHEALTHY');
   lines.push(`${style.bold(`WatchPoint ${report.env}`)} (${report.region})  ${verdict}  checked ${clock(report.checkedAt)}`);
   for (const problem of report.problems) lines.push(`  ${style.red('✗')} ${problem}`);
@@ -206,11 +208,12 @@ export function renderHuman(report: StatusReport, style: Style): string {
         stack.name,
         /FAILED|ROLLBACK/.test(stack.status) ? style.red(stack.status) : /IN_PROGRESS/.test(stack.status) ? style.yellow(stack.status) : stack.status,
         stack.lastUpdatedAt ? `${clock(stack.lastUpdatedAt)} (${ago(stack.lastUpdatedAt)})` : '-',
-        stack.drift ? `${stack.drift.status}${stack.drift.checkedAt ? ` (checked ${ago(stack.drift.checkedAt)})` : ''}` : 'not checked',
+        local ? 'n/a (local)' : stack.drift ? `${stack.drift.status}${stack.drift.checkedAt ? ` (checked ${ago(stack.drift.checkedAt)})` : ''}` : 'not checked',
       ]),
     ),
   );
-  const stale = report.stacks.filter((s) => !s.drift?.checkedAt || now - Date.parse(s.drift.checkedAt) > DRIFT_STALE_MS);
+  // watchpoint dev runs the template as is: nothing drifts there, and `drift --env local` is refused.
+  const stale = local ? [] : report.stacks.filter((s) => !s.drift?.checkedAt || now - Date.parse(s.drift.checkedAt) > DRIFT_STALE_MS);
   if (stale.length > 0) lines.push(style.dim(`  Drift ${stale.length === report.stacks.length ? 'is' : `of ${stale.map((s) => s.name).join(', ')} is`} not checked in the last 24 h: \`watchpoint drift --env ${report.env}\` checks it now.`));
 
   lines.push('', style.bold(`Alarms (${report.alarms.length})`));
