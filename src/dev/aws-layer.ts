@@ -1,9 +1,11 @@
 // The AWS calls the handlers and the operator commands make that fauxqs and aws-ses-v2-local do not
 // serve, answered in memory by the dev platform: SSM Parameter Store (the secrets), CloudFormation's
-// read calls (stack discovery, from the synthesized templates), STS GetCallerIdentity and
-// CloudWatch's alarm reads (no alarms are evaluated locally). Only these operations; anything else
+// read calls (stack discovery, from the synthesized templates), STS GetCallerIdentity, and hands
+// CloudWatch Logs (logs-api.ts) and CloudWatch (cloudwatch-api.ts, the locally evaluated alarms) to
+// their modules. Only these operations; anything else
 // gets an error that names it, so a new call shows up as a clear failure instead of a wrong answer.
 import { randomUUID } from 'node:crypto';
+import type { CloudWatchApi } from './cloudwatch-api.ts';
 import type { LogsApi } from './logs-api.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -56,6 +58,13 @@ export class AwsLayer {
     this.logs = logs;
   }
 
+  private alarms: CloudWatchApi | undefined;
+
+  /** CloudWatch alarms and metrics from the local evaluator (alarms.ts, cloudwatch-api.ts). */
+  serveAlarms(alarms: CloudWatchApi): void {
+    this.alarms = alarms;
+  }
+
   /** Seeds a parameter the way `secrets set` would (the dev platform's own secrets). */
   putParameter(name: string, value: string, type = 'SecureString'): void {
     const versions = this.parameters.get(name) ?? [];
@@ -75,7 +84,15 @@ export class AwsLayer {
           throw typeof code === 'string' ? new LayerError(400, code, (error as Error).message) : error;
         }
       }
-      if (request.service === 'monitoring') return json10(this.cloudwatch(request.target?.split('.')[1] ?? '', JSON.parse(request.body || '{}') as Record<string, unknown>));
+      if (request.service === 'monitoring' && this.alarms) {
+        try {
+          return json10(this.alarms.handle(request.target?.split('.')[1] ?? '', JSON.parse(request.body || '{}') as Record<string, unknown>));
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          throw typeof code === 'string' ? new LayerError(400, code, (error as Error).message) : error;
+        }
+      }
+      if (request.service === 'monitoring') throw new LayerError(400, 'UnsupportedOperation', 'CloudWatch is not served by this watchpoint dev (no alarm evaluator).');
       const form = new URLSearchParams(request.body);
       const action = form.get('Action') ?? '';
       if (request.service === 'cloudformation') return xml(action, this.cloudformation(action, form));
@@ -246,30 +263,6 @@ export class AwsLayer {
       default:
         throw new LayerError(400, 'UnsupportedOperation', `CloudFormation ${action} is not served by watchpoint dev (it serves only DescribeStacks, DescribeStackResources and ListStackResources).`);
     }
-  }
-
-  // --- CloudWatch: no alarm is evaluated locally ----------------------------------------------
-
-  /** The stacks' alarms exist, and none is evaluated: INSUFFICIENT_DATA, saying why. */
-  private cloudwatch(operation: string, input: Record<string, unknown>): unknown {
-    if (operation === 'DescribeAlarms') {
-      const alarms = this.stacks().flatMap((s) => s.resources.filter((r) => r.type === 'AWS::CloudWatch::Alarm').map((r) => ({ name: r.physicalId, since: s.createdAt })));
-      const wanted = Array.isArray(input.AlarmNames) ? new Set(input.AlarmNames as string[]) : undefined;
-      return {
-        MetricAlarms: alarms
-          .filter((a) => !wanted || wanted.has(a.name))
-          .map((a) => ({
-            AlarmName: a.name,
-            AlarmArn: `arn:aws:cloudwatch:${this.region}:${LOCAL_ACCOUNT}:alarm:${a.name}`,
-            StateValue: 'INSUFFICIENT_DATA',
-            StateReason: 'Not evaluated locally: watchpoint dev runs no CloudWatch alarms.',
-            StateUpdatedTimestamp: a.since.getTime() / 1000,
-          })),
-        CompositeAlarms: [],
-      };
-    }
-    if (operation === 'GetMetricData') return { MetricDataResults: [], Messages: [] };
-    throw new LayerError(400, 'UnsupportedOperation', `CloudWatch ${operation} is not served by watchpoint dev.`);
   }
 }
 

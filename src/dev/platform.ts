@@ -25,6 +25,8 @@ import { installNetworkGuard } from './network-guard.ts';
 import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
 import { LogStore } from './log-store.ts';
 import { LogsApi } from './logs-api.ts';
+import { AlarmEvaluator, MetricStore, metricsOfLine, readMonitoring, type AlarmDefinition, type AlarmState, type AlarmStatus } from './alarms.ts';
+import { CloudWatchApi } from './cloudwatch-api.ts';
 import { startDevPostgres } from './postgres.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 import { startRunPodStandIn, type RunPodStandIn } from './runpod-standin.ts';
@@ -72,6 +74,8 @@ export interface DevPlatform {
   cycles: CycleTracker;
   /** Every function's log lines, as CloudWatch Logs would hold them. */
   logStore: LogStore;
+  /** The template's alarms, evaluated locally. */
+  alarms: AlarmEvaluator;
   databaseUrl: string;
   /** The embedded PostgreSQL's pid (undefined with --database-url), so a caller can check it ended. */
   postgresPid: number | undefined;
@@ -82,6 +86,35 @@ export interface DevPlatform {
   stop(): Promise<void>;
   /** ms from start to ready, by phase. */
   timings: Record<string, number>;
+}
+
+/** The SNS email subscription's text for an alarm state change, as it lands in the local mail store. */
+function alarmEmail(alarm: AlarmDefinition, status: AlarmStatus, previous: AlarmState, speed: number): string {
+  return [
+    `You are receiving this email because your Amazon CloudWatch Alarm "${alarm.name}" in the ${LOCAL_REGION} region has entered the ${status.state} state, because "${status.reason}" at "${status.transitionedAt.toUTCString()}".`,
+    '',
+    `(Sent by watchpoint dev: the alarm was evaluated locally${speed === 1 ? '' : `, with time compressed by --speed ${speed}`}.)`,
+    '',
+    'Alarm Details:',
+    `- Name:                       ${alarm.name}`,
+    `- Description:                ${alarm.description ?? ''}`,
+    `- State Change:               ${previous} -> ${status.state}`,
+    `- Reason for State Change:    ${status.reason}`,
+    `- Timestamp:                  ${status.transitionedAt.toISOString()}`,
+    '',
+    'Threshold:',
+    `- The alarm is in the ALARM state when the metric is ${alarm.comparison} ${alarm.threshold} for at least ${alarm.datapointsToAlarm} of the last ${alarm.evaluationPeriods} period(s) of ${alarm.periodSeconds} seconds.`,
+    '',
+    'Monitored Metric:',
+    `- MetricNamespace:            ${alarm.namespace}`,
+    `- MetricName:                 ${alarm.metricName}`,
+    `- Dimensions:                 ${Object.entries(alarm.dimensions).map(([k, v]) => `[${k} = ${v}]`).join(' ')}`,
+    `- Period:                     ${alarm.periodSeconds} seconds`,
+    `- Statistic:                  ${alarm.statistic}`,
+    `- TreatMissingData:           ${alarm.treatMissingData}`,
+    '',
+    'Find and fix it with: watchpoint status --env local, watchpoint logs --env local --since 10m, watchpoint dlq inspect --env local.',
+  ].join('\n');
 }
 
 /** The physical name of a resource with no local server behind it (log groups, roles, ...). */
@@ -298,7 +331,9 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     }
     const apiId = 'local';
     for (const resource of plan.resources) {
-      if (!physical.has(resource.logicalId)) physical.set(resource.logicalId, { ref: resource.type === 'AWS::ApiGatewayV2::Api' ? apiId : localPhysicalName(resource.logicalId) });
+      // An alarm's physical id is its name (AlarmName, as CloudFormation gives it).
+      const alarmName = resource.type === 'AWS::CloudWatch::Alarm' ? templates.platform.Resources[resource.logicalId]?.Properties?.AlarmName : undefined;
+      if (!physical.has(resource.logicalId)) physical.set(resource.logicalId, { ref: resource.type === 'AWS::ApiGatewayV2::Api' ? apiId : typeof alarmName === 'string' ? alarmName : localPhysicalName(resource.logicalId) });
     }
     const createdAt = new Date();
     const stackPseudo = { 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws', 'AWS::StackName': templates.platformName };
@@ -319,6 +354,62 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       { name: templates.registryName, resources: Object.entries(templates.registry.Resources).map(([logicalId, r]) => ({ logicalId, type: r.Type, physicalId: `${logicalId}-local` })), outputs: outputs(templates.registry, registryPhysical), createdAt },
     );
     mark('resources');
+
+    // --- CloudWatch: the template's metric filters and alarms, evaluated over local data ----------
+    const queueNameOf = (logicalId: string) => {
+      const queue = plan.queues.find((q) => q.logicalId === logicalId);
+      return queue ? `${prefix}-${queue.id}` : undefined;
+    };
+    const monitoring = readMonitoring(templates.platform, localPhysicalName, queueNameOf);
+    const metrics = new MetricStore();
+    stops.push(logStore.subscribe((event) => metricsOfLine(event, monitoring.filters, metrics)));
+    const { SESv2Client, SendEmailCommand } = await import('@aws-sdk/client-sesv2');
+    const sesClient = new SESv2Client(clientConfig());
+    stops.push(() => sesClient.destroy());
+    const evaluator = new AlarmEvaluator({
+      monitoring,
+      metrics,
+      speed: options.speed,
+      startedAt: createdAt,
+      notify: async (alarm: AlarmDefinition, status: AlarmStatus, previous: AlarmState, emails: string[]) => {
+        // The SNS email subscription's message, delivered to the local mail store.
+        await sesClient.send(
+          new SendEmailCommand({
+            FromEmailAddress: 'no-reply@sns.amazonaws.com',
+            Destination: { ToAddresses: emails },
+            Content: { Simple: { Subject: { Data: `${status.state}: "${alarm.name}" in ${LOCAL_REGION} (watchpoint dev)` }, Body: { Text: { Data: alarmEmail(alarm, status, previous, options.speed) } } } },
+          }),
+        );
+        options.log(`alarm ${alarm.name}: ${previous} -> ${status.state} (${status.reason}); notified ${emails.join(', ')}`);
+      },
+    });
+    layer.serveAlarms(new CloudWatchApi(evaluator, metrics, (name) => `arn:aws:cloudwatch:${LOCAL_REGION}:${LOCAL_ACCOUNT}:alarm:${name}`));
+    const sampledQueues = plan.queues.map((queue) => ({ name: `${prefix}-${queue.id}`, url: queueUrls[queue.logicalId]! }));
+    // SQS publishes its queue metrics once a minute; locally once a compressed minute (at least every 250 ms).
+    const tickMs = Math.max(250, 60_000 / options.speed);
+    let ticking = false;
+    const tick = async () => {
+      if (ticking) return;
+      ticking = true;
+      try {
+        await Promise.all(
+          sampledQueues.map(async (queue) => {
+            const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+            const dimensions = { QueueName: queue.name };
+            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesVisible', dimensions, Number(Attributes.ApproximateNumberOfMessages ?? 0));
+            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', dimensions, Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0));
+            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesDelayed', dimensions, Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0));
+          }),
+        );
+        await Promise.all(evaluator.evaluate());
+      } catch (error) {
+        options.log(`alarm evaluation failed: ${(error as Error).message}`);
+      } finally {
+        ticking = false;
+      }
+    };
+    const alarmTimer = setInterval(() => void tick(), tickMs);
+    stops.push(() => clearInterval(alarmTimer));
 
     // --- secrets the handlers read from SSM, seeded as an operator would ------------------------
     const admin = generateApiKey();
@@ -468,6 +559,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       runpod,
       cycles,
       logStore,
+      alarms: evaluator,
       databaseUrl,
       postgresPid: postgres?.pid,
       crashed: Promise.race(crashes.length > 0 ? crashes : [new Promise<never>(() => undefined)]),

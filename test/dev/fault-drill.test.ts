@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, startDevPlatform, type DevPlatform } from '../../src/dev/platform.ts';
-import { waitUntil } from '../../src/dev/once.ts';
+import { sesStore, waitUntil } from '../../src/dev/once.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 
 const HOOK = '/hooks/drill';
@@ -85,6 +85,22 @@ describe('fault drill on watchpoint dev', () => {
     expect(timeline.jobs.items.length).toBeGreaterThan(0);
     expect(timeline.deliveries.items.length).toBeGreaterThan(0);
 
+    // The DLQ alarm, evaluated locally from the template's definition (300 s Maximum > 0, 1.7 s at --speed 180), fires.
+    const dlqAlarm = 'watchpoint-local-DeadLetterQueueNotEmptyAlarm';
+    await waitUntil('the DLQ alarm in ALARM', 20_000, async () => (platform.alarms.statuses.get(dlqAlarm)?.state === 'ALARM' ? true : undefined));
+    const firing = await runCli(['status', '--env', 'local', '--json'], { cwd });
+    expect(firing.code, firing.stderr).toBe(3);
+    const report = JSON.parse(firing.stdout) as { alarms: { name: string; state: string; reason: string }[]; problems: string[]; deadMansSwitch: { forecastType: string; lastSeenAt: string | null }[] };
+    expect(report.alarms).toHaveLength(10);
+    expect(report.alarms.find((a) => a.name === dlqAlarm)).toMatchObject({ state: 'ALARM', reason: expect.stringContaining('greater than the threshold (0)') });
+    expect(report.alarms.every((a) => !a.reason.includes('not evaluated'))).toBe(true);
+    expect(report.problems).toContainEqual(expect.stringContaining(`alarm ${dlqAlarm} is in ALARM`));
+    // The dead man's switch shows the run's ForecastReady, read through the template's metric filter.
+    expect(report.deadMansSwitch.every((series) => series.lastSeenAt !== null)).toBe(true);
+    // The alarm action: the alert topic's email subscription, in the local mail store.
+    const alert = await waitUntil('the alarm email', 10_000, async () => (await sesStore(platform.state.mail)).find((mail) => mail.subject.startsWith(`ALARM: "${dlqAlarm}"`)));
+    expect(alert.destination.to).toContain('oncall@example.com');
+
     // An operator inspects, then redrives after the receiver is fixed.
     const inspect = await runCli(['dlq', 'inspect', '--env', 'local'], { cwd });
     expect(inspect.code, inspect.stderr).toBe(0);
@@ -108,6 +124,9 @@ describe('fault drill on watchpoint dev', () => {
       return delivered.length === notifications ? delivered : undefined;
     });
     expect(await depth('DeadLetterQueue')).toBe(0);
+    await waitUntil('the DLQ alarm back to OK', 20_000, async () => (platform.alarms.statuses.get(dlqAlarm)?.state === 'OK' ? true : undefined));
+    const cleared = await runCli(['status', '--env', 'local', '--json'], { cwd });
+    expect(JSON.parse(cleared.stdout).alarms.find((a: { name: string }) => a.name === dlqAlarm).state).toBe('OK');
     // The attempt count carried across the redrive: the 4th attempt delivered each.
     expect(lines.filter((line) => line.includes('event=DeliverySucceeded')).every((line) => line.includes('attempt=4'))).toBe(true);
   });
@@ -126,12 +145,13 @@ describe('fault drill on watchpoint dev', () => {
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(migrate.stdout + migrate.stderr).toContain('up to date');
     const status = await runCli(['status', '--env', 'local', '--json'], { cwd });
-    expect(status.code, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout);
+    // Exit 3 exactly when an alarm fires (at --speed 180 the nowcast stale alarm's 30 minutes are 10 s).
+    expect(status.code, status.stderr).toBe(report.alarms.some((alarm: { state: string }) => alarm.state === 'ALARM') ? 3 : 0);
     expect(report.stacks.map((stack: { status: string }) => stack.status)).toEqual(['CREATE_COMPLETE', 'CREATE_COMPLETE']);
     expect(report.queues.find((queue: { isDeadLetterQueue: boolean }) => queue.isDeadLetterQueue)?.visible).toBe(0);
-    expect(report.alarms.every((alarm: { state: string }) => alarm.state === 'INSUFFICIENT_DATA')).toBe(true);
-    expect(report.warnings.join(' ')).toContain('not evaluated locally');
+    expect(report.alarms.every((alarm: { state: string }) => ['OK', 'ALARM'].includes(alarm.state))).toBe(true);
+    expect(report.warnings.join(' ')).toContain('alarms are evaluated by watchpoint dev');
     // Nothing drifts locally, and `drift --env local` is refused: status does not send the operator there.
     const human = await runCli(['status', '--env', 'local'], { cwd });
     expect(human.stdout).toContain('n/a (local)');

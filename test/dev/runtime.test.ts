@@ -14,6 +14,7 @@ import { deletable, scheduleInterval } from '../../src/dev/triggers.ts';
 import { serviceOf } from '../../src/dev/gateway.ts';
 import { refusedHost } from '../../src/dev/network-guard.ts';
 import { AwsLayer } from '../../src/dev/aws-layer.ts';
+import { readMonitoring } from '../../src/dev/alarms.ts';
 import { syntheticTiles, DEFAULT_GRID, tileArrays } from '../../src/dev/forecast.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 
@@ -92,6 +93,27 @@ describe('the plan from the local template', () => {
     expect(env.AWS_ENDPOINT_URL).toBe('http://127.0.0.1:4566');
     expect(env.DATABASE_URL_SSM_PARAM).toBe('/local/watchpoint/database/url');
     expect(() => resolveValue({ 'Fn::ImportValue': 'x' }, physical, {}, 'X')).toThrow(/cannot be resolved locally/);
+  });
+});
+
+describe('the alarms from the local template', () => {
+  it('reads every alarm with its settings, the four metric filters and the alert email', () => {
+    const queueName = (logicalId: string) => `watchpoint-local-${plan.queues.find((q) => q.logicalId === logicalId)?.id}`;
+    const monitoring = readMonitoring(template, (id) => `${id}-local`, queueName);
+    expect(monitoring.alarms).toHaveLength(10);
+    expect(monitoring.alarms.find((a) => a.name === 'watchpoint-local-DeadLetterQueueNotEmptyAlarm')).toMatchObject({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: 'watchpoint-local-DeadLetterQueueShared' },
+      periodSeconds: 300,
+      statistic: 'Maximum',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
+    expect(monitoring.alarms.find((a) => a.name === 'watchpoint-local-NowcastStaleAlarm')).toMatchObject({ periodSeconds: 1800, treatMissingData: 'breaching', dimensions: { ForecastType: 'nowcast' } });
+    expect(monitoring.filters.map((f) => f.metricName).sort()).toEqual(['APIKeyCreated', 'CorruptForecast', 'CorruptForecast', 'ForecastReady']);
+    expect([...monitoring.topicEmails.values()]).toEqual([['oncall@example.com']]);
   });
 });
 

@@ -77,8 +77,10 @@ export interface StatusReport {
 const STATE_ORDER: Record<string, number> = { ALARM: 0, INSUFFICIENT_DATA: 1, MISSING: 2, OK: 3 };
 
 /**
- * `local` (watchpoint dev) evaluates no alarm and publishes no metric: its dead man's switch is not
- * evaluated and cannot make the platform unhealthy; stacks and queues are read as anywhere.
+ * `local` (watchpoint dev) evaluates the template's alarms with time compressed by its --speed, so
+ * its alarms count as anywhere (the stale alarms are the dead man's switch there); the switch's own
+ * verdict below reads ForecastReady in real time, where a compressed schedule makes "late"
+ * meaningless, so locally it is shown but never a problem. Stacks and queues are read as anywhere.
  */
 export function buildReport(raw: RawStatus, region: string, options: { local?: boolean } = {}): StatusReport {
   const now = raw.checkedAt.getTime();
@@ -98,11 +100,11 @@ export function buildReport(raw: RawStatus, region: string, options: { local?: b
     .sort((a, b) => STATE_ORDER[a.state]! - STATE_ORDER[b.state]! || (b.forSeconds ?? 0) - (a.forSeconds ?? 0) || a.name.localeCompare(b.name));
   for (const alarm of alarms) {
     if (alarm.state === 'ALARM') problems.push(`alarm ${alarm.name} is in ALARM${alarm.forSeconds !== null ? ` for ${duration(alarm.forSeconds)}` : ''}`);
-    if (alarm.state === 'INSUFFICIENT_DATA' && !options.local) warnings.push(`alarm ${alarm.name} has INSUFFICIENT_DATA`);
+    if (alarm.state === 'INSUFFICIENT_DATA') warnings.push(`alarm ${alarm.name} has INSUFFICIENT_DATA`);
   }
   // Problems of the dead man's switch go to `deadManProblems`: locally they are only a note.
   const deadManProblems: string[] = [];
-  if (options.local) warnings.push("alarms and the dead man's switch are not evaluated locally (watchpoint dev runs no CloudWatch); stacks and queues are live");
+  if (options.local) warnings.push("alarms are evaluated by watchpoint dev, in time compressed by its --speed (NowcastStaleAlarm and MediumRangeStaleAlarm are the dead man's switch there); the dead man's switch below reads ForecastReady in real time and is informational locally");
 
   const deadMansSwitch = raw.deadMan.map((series) => {
     const base = { forecastType: series.forecastType, expectedIntervalSeconds: series.expectedIntervalSeconds, lookbackSeconds: LOOKBACK_SECONDS, resolutionSeconds: READY_PERIOD_SECONDS };
