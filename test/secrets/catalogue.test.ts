@@ -158,6 +158,6 @@ describe('redaction and the hidden prompt', () => {
 
   it('NonInteractiveIo refuses a secret question with exit 2 naming the flags', async () => {
     const io = new NonInteractiveIo({ stdout: { write: () => true }, stderr: { write: () => true } }, true);
-    await expect(io.ask({ kind: 'secret', field: 'The value for x', message: 'x', noTerminalFix: 'Pass --stdin.' })).rejects.toMatchObject({ exitCode: 2, fix: 'Pass --stdin.' });
+    await expect(io.ask({ kind: 'secret', field: 'The value for x', message: 'x', noTerminalFix: 'Pass --stdin.' })).rejects.toMatchObject({ exitCode: 2, fix: 'Pass --stdin; or run it without --yes to be asked.' });
   });
 });
