@@ -12,6 +12,7 @@ import * as synth16 from './suites/synth.ts';
 import * as incident from './suites/incident.ts';
 import * as dev from './suites/dev.ts';
 import * as aws14 from './suites/aws.ts';
+import * as inner23 from './suites/inner-loop.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -53,6 +54,10 @@ const SUITES: Record<string, Suite> = {
   // issue 14: no command hangs: time to give up as a ratio of the configured budget
   'aws-black-hole': aws14.blackHole,
   'aws-throttled': aws14.throttled,
+  // issue 23: seconds from an edit to running code (ratios against a cold synth)
+  'synth-cache-warm': inner23.warm,
+  'synth-cache-dry-run': inner23.dryRun,
+  'synth-cache-dev-start': inner23.devStart,
 };
 
 const wanted = process.argv.slice(2);

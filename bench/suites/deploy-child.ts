@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { deployCommand } from '../../src/cli/commands/deploy.ts';
@@ -15,23 +16,26 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const sts = new STSClient({ region: 'eu-west-1', credentials });
 const cloudformation = new CloudFormationClient({ region: 'eu-west-1', credentials });
 const ecr = new ECRClient({ region: 'eu-west-1', credentials });
+const ssm = new SSMClient({ region: 'eu-west-1', credentials });
 mockClient(sts).on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:role/bench' });
 mockClient(cloudformation).on(DescribeStacksCommand).callsFake((input: { StackName: string }) => ({ Stacks: [{ StackName: input.StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date() }] }));
 mockClient(ecr).on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['x'] }] });
+// The preflight's CDK bootstrap version (SSM /cdk-bootstrap/hnb659fds/version): a current bootstrap.
+mockClient(ssm).on(GetParameterCommand).resolves({ Parameter: { Name: '/cdk-bootstrap/hnb659fds/version', Type: 'String', Value: '30' } });
 
 const io = new NonInteractiveIo({ stdout: process.stdout, stderr: { write: () => true } }, true);
 const code = await deployCommand(
   {
     io,
     options: { region: 'eu-west-1', alertEmail: 'oncall@example.com', runpodEndpointId: 'abc123xyz', config: join(cwd, 'none.json'), env: 'bench' },
-    // The bundle cache the benchmark's synth baseline uses.
-    env: process.env.WATCHPOINT_BUNDLE_CACHE ? { WATCHPOINT_BUNDLE_CACHE: process.env.WATCHPOINT_BUNDLE_CACHE } : {},
+    // The bundle and assembly caches the benchmark's synth baseline uses.
+    env: Object.fromEntries(['WATCHPOINT_BUNDLE_CACHE', 'WATCHPOINT_SYNTH_CACHE'].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
     cwd,
     // The tag the "deployed" templates were synthesized with: nothing changed, the diff is empty.
     flags: { dryRun: true, skipMigrations: true, imageTag: 'bench' },
   },
   {
-    clients: { sts, cloudformation, ecr },
+    clients: { sts, cloudformation, ecr, ssm },
     secrets: async () => ({ ok: true, problems: [] }),
     cloud: await createToolkitCloud({ notify: () => undefined, localTemplateFor: (name) => join(templates, `${name}.template.json`) }),
   },

@@ -31,7 +31,7 @@ import { bin, node } from '../paths.ts';
 const SAME_STAGE = ['--region', 'us-east-1', '--alert-email', 'oncall@example.com', '--runpod-endpoint-id', 'localdev', '--aws-endpoint-url', 'http://127.0.0.1:4566'];
 
 /** ms from spawn to the API answering, for one `watchpoint dev` run; then SIGTERM and wait for its exit. */
-async function devStartOnce(cwd: string): Promise<number> {
+export async function devStartOnce(cwd: string): Promise<number> {
   const started = performance.now();
   const child = spawn(node, [bin, 'dev'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
   let out = '';
