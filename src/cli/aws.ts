@@ -63,6 +63,7 @@ const CLIENTS = {
   s3: async () => (await import('@aws-sdk/client-s3')).S3Client,
   sts: async () => (await import('@aws-sdk/client-sts')).STSClient,
   ecr: async () => (await import('@aws-sdk/client-ecr')).ECRClient,
+  lambda: async () => (await import('@aws-sdk/client-lambda')).LambdaClient,
 };
 
 export type ClientName = keyof typeof CLIENTS;

@@ -28,6 +28,7 @@ import { defineLogs } from './commands/logs.define.ts';
 import { defineTrace } from './commands/trace.define.ts';
 import { defineDrift } from './commands/drift.define.ts';
 import { defineDev } from './commands/dev.define.ts';
+import { defineInvoke } from './commands/invoke.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -116,6 +117,7 @@ Examples:
   defineTrace(program, definer);
   defineDrift(program, definer);
   defineDev(program, definer);
+  defineInvoke(program, definer);
 
   const signals = context.signals ?? !context.streams;
   const stopSignals = signals ? watchCtrlC(streams) : () => undefined;

@@ -145,7 +145,8 @@ export class FunctionHost {
     }
   }
 
-  async invoke(event: unknown): Promise<unknown> {
+  /** `onStart` learns the request id and the container's log stream as the invocation starts (lambda-api.ts's log tail). */
+  async invoke(event: unknown, onStart?: (requestId: string, stream: string) => void): Promise<unknown> {
     const container = await this.acquire();
     this.invocations += 1;
     const id = this.nextId++;
@@ -162,6 +163,7 @@ export class FunctionHost {
           void container.worker.terminate();
         }, timeoutMs);
         container.pending = { id, requestId, resolve, reject, timer };
+        onStart?.(requestId, container.stream);
         container.worker.postMessage({ id, requestId, event, deadline: Date.now() + timeoutMs });
       });
     } catch (error) {

@@ -13,6 +13,8 @@ export interface GatewayTargets {
   layer: AwsLayer;
   /** Sets DeadLetterQueueSourceArn on redriven messages, which fauxqs does not (dlq-source.ts). */
   dlqSources: DlqSourceTracker;
+  /** Lambda Invoke into the function containers (lambda-api.ts; `watchpoint invoke --env local`). */
+  lambda?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface Gateway {
@@ -48,6 +50,7 @@ export async function startGateway(): Promise<Gateway> {
     if (service === 'sqs' && DlqSourceTracker.watches(target)) return proxyBuffered(req, res, targets.fauxqs, (request, response) => targets!.dlqSources.observe(target!, request, response));
     if (service === 'sqs' || service === 's3') return proxy(req, res, targets.fauxqs);
     if (service === 'ses' || service === 'email') return proxy(req, res, targets.ses);
+    if (service === 'lambda' && targets.lambda) return targets.lambda(req, res);
     if (service === 'ssm' || service === 'cloudformation' || service === 'sts' || service === 'monitoring' || service === 'logs') {
       const layer = targets.layer;
       const chunks: Buffer[] = [];
@@ -59,7 +62,7 @@ export async function startGateway(): Promise<Gateway> {
       });
       return;
     }
-    return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring, logs).`);
+    return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring, logs, lambda Invoke).`);
   });
   server.keepAliveTimeout = 5_000;
   const url = await listenLoopback(server);

@@ -20,6 +20,7 @@ import { DlqSourceTracker } from './dlq-source.ts';
 import { DEFAULT_GRID, type HotPoint, type SyntheticGrid } from './forecast.ts';
 import { FunctionHost } from './function-host.ts';
 import { startGateway } from './gateway.ts';
+import { LambdaApi } from './lambda-api.ts';
 import { startHttpApi } from './http-api.ts';
 import { installNetworkGuard } from './network-guard.ts';
 import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
@@ -278,7 +279,9 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     layer.serveLogs(new LogsApi(logStore, () => logGroups));
     const queueArnsByName = new Map<string, string>();
     const dlqSources = new DlqSourceTracker((queueUrl) => queueArnsByName.get(queueUrl.split('/').pop() ?? ''));
-    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources });
+    // Lambda Invoke by the name DescribeStackResources gives locally (watchpoint-local-<id>), the id or the logical id.
+    const lambdaApi = new LambdaApi((name) => hosts.get(name) ?? [...hosts.values()].find((host) => host.spec.name === name || `${prefix}-${host.spec.name}` === name), logStore);
+    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources, lambda: (req, res) => lambdaApi.handle(req, res) });
 
     // The RunPod stand-in writes a run's Zarr chunks a few hundred PutObjects at once: with the SDK's
     // 50 sockets they queued, and the SDK printed a socket-capacity WARN into the platform's log.
