@@ -8,7 +8,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { logsCommand, type LogsContext } from '../../src/cli/commands/logs.ts';
+import { traceCommand } from '../../src/cli/commands/trace.ts';
 import { awsRuntime } from '../../src/cli/aws/runtime.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { POLL_TPS, READ_CONCURRENCY } from '../../src/cli/logs/quota.ts';
@@ -160,6 +162,30 @@ describe('FilterLogEvents quota: 5 calls per second per account and Region', () 
     expect(callTimes.length).toBeGreaterThan(6);
     const busiest = Math.max(...callTimes.map((t) => callTimes.filter((u) => u >= t && u < t + 1000).length));
     expect(busiest).toBeLessThanOrEqual(POLL_TPS);
+  });
+});
+
+describe('trace: ids read from log lines are checked before they go into the second query', () => {
+  it('a malformed job_id in a line is left out (and said), the well-formed run id is queried', async () => {
+    const notificationId = '7d0c1e2a-9d3b-4c1e-a1b2-c3d4e5f60718';
+    const hostile = 'j" or level = "ERROR';
+    await writeLogLines(platform.groups.email!, [
+      JSON.stringify({ level: 'INFO', message: 'Notification delivered', timestamp: new Date().toISOString(), service: 'email-worker', event: 'DeliverySucceeded', channel: 'email', attempt: 1, notification_id: notificationId, job_id: hostile, run_id: runId }),
+    ]);
+    const logs = new CloudWatchLogsClient({ region: VALID_DEV.region, endpoint: recorder.endpoint, credentials: { ...MOTO_CREDENTIALS }, maxAttempts: 1 });
+    const io = new RecordingIo([], false);
+    try {
+      const code = await traceCommand({ io, options: { env: envName }, env: {}, cwd, id: notificationId, flags: { since: '1h', kind: 'notification', timeout: '60' }, clients: { cloudformation: motoClient(CloudFormationClient), logs, sqs: motoClient(SQSClient) }, pollMs: 1 } as never);
+      expect(code, io.stderr).toBe(0);
+      const queries = recorder.inputs('StartQuery').map((input) => String(input.queryString));
+      const second = queries[queries.length - 1]!;
+      expect(second).toContain(`run_id = "${runId}"`);
+      expect(second).not.toContain('level = "ERROR"');
+      expect(queries.every((q) => !q.includes(hostile))).toBe(true);
+      expect(io.stderr).toContain('A log line gives job_id "j\\" or level = \\"ERROR", which is not an id; it is left out of the second query.');
+    } finally {
+      recorder.reset();
+    }
   });
 });
 

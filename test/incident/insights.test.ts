@@ -1,9 +1,10 @@
 // The Insights polling loop at the SDK boundary (aws-sdk-client-mock): moto completes every query at
-// once and cannot run slowly, time out, or fill the 10,000-row limit in a test-sized time.
-import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+// once and cannot run slowly, time out, fill the 10,000-row limit in a test-sized time, page
+// GetQueryResults, or refuse a query for the concurrent-query quota.
+import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INSIGHTS_ROW_LIMIT, runInsights } from '../../src/cli/trace/insights.ts';
+import { CONCURRENCY_RETRY_MS, INSIGHTS_ROW_LIMIT, runInsights } from '../../src/cli/trace/insights.ts';
 
 const logs = mockClient(CloudWatchLogsClient);
 afterEach(() => logs.reset());
@@ -67,6 +68,53 @@ describe('runInsights', () => {
     const windows = logs.commandCalls(StartQueryCommand).map((c) => [c.args[0].input.startTime, c.args[0].input.endTime]);
     const start = Date.parse('2026-12-01T00:00:00Z') / 1000;
     expect(windows).toEqual([[start, start + 7200], [start, start + 3600], [start + 3600, start + 7200]]);
+  });
+});
+
+describe('runInsights as the CloudWatch Logs API reference documents it', () => {
+  // GetQueryResults: maxItems (at most 10,000 per request) and nextToken page a finished query's rows.
+  it('sends maxItems and follows nextToken once the query is Complete, so no row is lost', async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: 'qp' });
+    logs.on(GetQueryResultsCommand)
+      .resolvesOnce({ status: 'Running' })
+      .resolvesOnce({ status: 'Complete', statistics: { bytesScanned: 1024 }, results: [row(Date.parse('2026-12-01T00:00:01Z')), row(Date.parse('2026-12-01T00:00:02Z'))], nextToken: 'page-2' })
+      .resolvesOnce({ status: 'Complete', results: [row(Date.parse('2026-12-01T00:00:03Z'))], nextToken: 'page-3' })
+      .resolvesOnce({ status: 'Complete', results: [row(Date.parse('2026-12-01T00:00:04Z'))] });
+    const result = await runInsights(new CloudWatchLogsClient({ region: 'eu-west-1' }), { ...base, timeoutMs: 60_000 });
+    expect(result.rows).toHaveLength(4);
+    const inputs = logs.commandCalls(GetQueryResultsCommand).map((c) => c.args[0].input);
+    expect(inputs).toEqual([
+      { queryId: 'qp', maxItems: 10_000 },
+      { queryId: 'qp', maxItems: 10_000 },
+      { queryId: 'qp', maxItems: 10_000, nextToken: 'page-2' },
+      { queryId: 'qp', maxItems: 10_000, nextToken: 'page-3' },
+    ]);
+  });
+
+  // StartQuery: "You can have up to 30 concurrent CloudWatch Logs insights queries, including queries
+  // that have been added to dashboards"; over it, LimitExceededException (HTTP 400).
+  const limitExceeded = () => new LimitExceededException({ message: 'You have reached the maximum number of resources that can be created.', $metadata: { httpStatusCode: 400 } });
+
+  it('LimitExceededException from StartQuery: one retry after a back-off, then it runs', async () => {
+    logs.on(StartQueryCommand).rejectsOnce(limitExceeded()).resolves({ queryId: 'ql' });
+    logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
+    const slept: number[] = [];
+    const progress: string[] = [];
+    const result = await runInsights(new CloudWatchLogsClient({ region: 'eu-west-1' }), { ...base, timeoutMs: 60_000, sleep: async (ms) => void slept.push(ms), onProgress: (t) => progress.push(t) });
+    expect(result.queries).toBe(1);
+    expect(logs.commandCalls(StartQueryCommand)).toHaveLength(2);
+    expect(slept[0]).toBe(CONCURRENCY_RETRY_MS);
+    expect(progress[0]).toContain('concurrent-query quota (LimitExceededException); trying once more in 10 s');
+  });
+
+  it('LimitExceededException twice: its own message, naming the quota and that dashboards count towards it, with a fix', async () => {
+    logs.on(StartQueryCommand).rejects(limitExceeded());
+    await expect(runInsights(new CloudWatchLogsClient({ region: 'eu-west-1' }), { ...base, timeoutMs: 60_000 })).rejects.toMatchObject({
+      code: 'INSIGHTS_CONCURRENCY',
+      message: expect.stringMatching(/as many Logs Insights queries at once as its quota allows, and queries on CloudWatch dashboards count towards it/),
+      fix: expect.stringContaining('Run it again in a minute'),
+    });
+    expect(logs.commandCalls(StartQueryCommand)).toHaveLength(2);
   });
 });
 

@@ -27,7 +27,11 @@ export const defineTrace: DefineCommand = (program, definer) => {
 It runs one CloudWatch Logs Insights query over all nine log groups for the lines that carry the id,
 and for a job or a notification a second one for the job and run it came from. It prints the window
 and the log groups queried before it starts. The DLQ is read with GetQueueAttributes only (its depth);
-which of the messages it holds is inferred from the logs.
+which of the messages it holds is inferred from the logs. Ids taken from log lines for the second
+query are checked like the id you give. A log group deleted by hand is named and left out.
+
+Logs Insights runs a limited number of queries at once per account and Region, and queries on
+CloudWatch dashboards count towards it: a query refused for that is tried once more after 10 s.
 
 Billing: Logs Insights is billed per GB of log data scanned, over every log group in the window:
 a wide --since over busy groups costs more. The summary says how much was scanned.

@@ -11,7 +11,7 @@ import { parsePowertools } from '../logs/format.ts';
 import { LOG_SOURCES, findLogGroups, type LogGroupTarget } from '../logs/groups.ts';
 import { isLogGroupMissing, missingLogGroups, missingWarning, noLogGroupLeft } from '../logs/missing.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
-import { candidateKinds, fieldFilter, FIELD_OF, KIND_LABEL, TRACE_KINDS, type TraceKind } from './ids.ts';
+import { candidateKinds, fieldFilter, FIELD_OF, isTraceId, KIND_LABEL, TRACE_KINDS, type TraceKind } from './ids.ts';
 import { runInsights, type InsightsRow } from './insights.ts';
 import { buildTimeline, type Timeline, type TraceLine } from './timeline.ts';
 
@@ -120,7 +120,7 @@ export async function collectTrace(clients: TraceClients, options: TraceOptions)
     const lines = matched.filter((line) => line.fields[FIELD_OF[kind]] === options.id);
 
     // Round 2: where a job or a notification came from (its job, its run's ForecastReady).
-    const upstream = upstreamFilter(kind, lines);
+    const upstream = upstreamFilter(kind, lines, (field, value) => options.onWarning?.(`A log line gives ${field} ${JSON.stringify(value.slice(0, 80))}, which is not an id; it is left out of the second query.`));
     if (upstream) {
       const second = await query(upstream.filter);
       insights.queries += second.queries;
@@ -176,11 +176,16 @@ function accessLogFields(message: string): Record<string, unknown> | undefined {
   }
 }
 
-function upstreamFilter(kind: TraceKind, lines: readonly TraceLine[]): { filter: string; keep: (line: TraceLine) => boolean } | undefined {
-  const values = (field: string) => [...new Set(lines.map((l) => l.fields[field]).filter((v): v is string => typeof v === 'string'))];
+function upstreamFilter(kind: TraceKind, lines: readonly TraceLine[], onRejected: (field: string, value: string) => void): { filter: string; keep: (line: TraceLine) => boolean } | undefined {
+  // Values from log lines go into the query's quoted strings: only those shaped like ids (ids.ts).
+  const values = (field: string) => {
+    const found = [...new Set(lines.map((l) => l.fields[field]).filter((v): v is string => typeof v === 'string'))];
+    for (const value of found) if (!isTraceId(value)) onRejected(field, value);
+    return found.filter(isTraceId);
+  };
+  if (kind !== 'job' && kind !== 'notification') return undefined;
   const runs = values('run_id');
   const jobs = kind === 'notification' ? values('job_id') : [];
-  if (kind !== 'job' && kind !== 'notification') return undefined;
   if (runs.length === 0 && jobs.length === 0) return undefined;
   const clauses = [
     ...jobs.map((job) => `job_id = "${job}"`),

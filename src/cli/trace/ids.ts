@@ -25,6 +25,15 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JOB = /^[0-9a-f]{64}$/;
 
+/**
+ * True for a string shaped like an id: the same pattern as an id typed by the operator. Ids read from
+ * log lines (round 2's job and run ids) pass this before they go into a query, so a malformed or
+ * hostile line can never change the query's text.
+ */
+export function isTraceId(value: string): boolean {
+  return ID.test(value);
+}
+
 export function parseTraceId(raw: string): string {
   const id = raw.trim();
   if (!ID.test(id)) {

@@ -7,6 +7,24 @@ import { WatchpointError } from '../errors.ts';
 /** Insights returns at most this many rows per query. */
 export const INSIGHTS_ROW_LIMIT = 10_000;
 
+/**
+ * GetQueryResults (API reference): maxItems is "the maximum number of log events to return in the
+ * response. The maximum is 10,000 log events per request", and the rest follows with nextToken.
+ */
+const RESULTS_PAGE_MAX = 10_000;
+/** The wait before the one retry of a StartQuery refused for the concurrent-query quota. */
+export const CONCURRENCY_RETRY_MS = 10_000;
+
+/**
+ * StartQuery's LimitExceededException: the account and Region already run as many Logs Insights
+ * queries as allowed. The StartQuery API reference says "up to 30 concurrent CloudWatch Logs
+ * insights queries, including queries that have been added to dashboards" (the User Guide's query
+ * history page now says 100); the number is not hard-coded here, the dashboards part is said.
+ */
+function isConcurrencyLimit(error: unknown): boolean {
+  return error instanceof Error && error.name === 'LimitExceededException';
+}
+
 export interface InsightsRow {
   /** Epoch milliseconds. */
   timestamp: number;
@@ -87,27 +105,58 @@ async function oneQuery(logs: CloudWatchLogsClient, options: InsightsOptions, st
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const send = { abortSignal: options.abortSignal };
   result.queries += 1;
-  const started = await logs.send(
-    new StartQueryCommand({
-      logGroupNames: [...options.logGroupNames],
-      startTime: Math.floor(start / 1000),
-      endTime: Math.ceil(end / 1000),
-      queryString: queryString(options.filter),
-      limit: INSIGHTS_ROW_LIMIT,
-    }),
-    send,
-  );
+  const startQuery = () =>
+    logs.send(
+      new StartQueryCommand({
+        logGroupNames: [...options.logGroupNames],
+        startTime: Math.floor(start / 1000),
+        endTime: Math.ceil(end / 1000),
+        queryString: queryString(options.filter),
+        limit: INSIGHTS_ROW_LIMIT,
+      }),
+      send,
+    );
+  let started;
+  try {
+    started = await startQuery();
+  } catch (error) {
+    if (!isConcurrencyLimit(error)) throw error;
+    // The account's concurrent-query quota is full (queries on dashboards count too): one retry
+    // after a back-off, as a query of someone else's may have finished by then.
+    options.onProgress?.(`Logs Insights is at its concurrent-query quota (LimitExceededException); trying once more in ${CONCURRENCY_RETRY_MS / 1000} s...`);
+    await sleep(CONCURRENCY_RETRY_MS);
+    options.abortSignal?.throwIfAborted();
+    try {
+      started = await startQuery();
+    } catch (again) {
+      if (!isConcurrencyLimit(again)) throw again;
+      throw new WatchpointError('Logs Insights refused the query: the account and Region already run as many Logs Insights queries at once as its quota allows, and queries on CloudWatch dashboards count towards it (LimitExceededException, also after one retry).', {
+        code: 'INSIGHTS_CONCURRENCY',
+        fault: 'system',
+        cause: again,
+        fix: 'Run it again in a minute, once other queries have finished (the CloudWatch console lists running queries under Logs Insights > History); dashboards being viewed run queries too.',
+      });
+    }
+  }
   const queryId = started.queryId!;
   const deadline = Date.now() + options.timeoutMs;
   const stop = () => logs.send(new StopQueryCommand({ queryId })).catch(() => undefined);
   try {
     for (;;) {
       result.polls += 1;
-      const page = await logs.send(new GetQueryResultsCommand({ queryId }), send);
+      const page = await logs.send(new GetQueryResultsCommand({ queryId, maxItems: RESULTS_PAGE_MAX }), send);
       const status = page.status ?? 'Unknown';
       if (status === 'Complete') {
         result.bytesScanned += page.statistics?.bytesScanned ?? 0;
-        return (page.results ?? []).map(rowOf);
+        const rows = (page.results ?? []).map(rowOf);
+        // GetQueryResults is paged (maxItems, nextToken): read every page of the finished query.
+        for (let nextToken = page.nextToken; nextToken; ) {
+          result.polls += 1;
+          const more = await logs.send(new GetQueryResultsCommand({ queryId, maxItems: RESULTS_PAGE_MAX, nextToken }), send);
+          rows.push(...(more.results ?? []).map(rowOf));
+          nextToken = more.nextToken;
+        }
+        return rows;
       }
       if (status === 'Failed' || status === 'Cancelled' || status === 'Timeout') {
         throw new WatchpointError(`The Logs Insights query ${queryId} ended with status ${status}.`, {
