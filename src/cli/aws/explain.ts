@@ -189,7 +189,7 @@ export function explainAwsError(error: unknown, context: ExplainContext = {}): u
       fault: 'system',
       fix: server
         ? 'AWS had an internal error: run the command again in a minute; if it persists, check the AWS Health Dashboard for the region.'
-        : `Read the AWS message below; run again with --verbose to see every AWS call${call ? '' : `, and ${endpointAdvice(call, context)}`}.`,
+        : `Read the AWS message in the "caused by" line above; run again with --verbose to see every AWS call${call ? '' : `, and ${endpointAdvice(call, context)}`}.`,
       cause: error,
     });
   }

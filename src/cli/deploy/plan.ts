@@ -522,7 +522,7 @@ async function explainFailure(stackName: string, error: unknown, deps: DeployDep
     lines.push(`Its stack events could not be read (${errorText(events.readError)}), so the failed resources are not known here.`);
   }
   // "The cause above" only when something above names one: a failed resource, else the error itself.
-  const cause = report.failed.length > 0 ? 'the cause above (the first failed resource)' : 'the cause (see "caused by" below, and the stack events in the CloudFormation console)';
+  const cause = report.failed.length > 0 ? 'the cause above (the first failed resource)' : 'the cause (the "caused by" line above, and the stack events in the CloudFormation console)';
   return new WatchpointError(lines.join('\n'), {
     code: 'DEPLOY_FAILED',
     fault: 'system',

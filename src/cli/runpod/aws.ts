@@ -8,6 +8,7 @@ import { WatchpointError, userError } from '../errors.ts';
 import { stackNames } from '../context.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { describeOne } from '../secrets/ssm.ts';
+import { pathPrefix } from '../../config/secrets-catalogue.ts';
 import type { KeyInfo, Snapshot, SsmInfo } from './state.ts';
 
 export interface RunPodClients {
@@ -77,7 +78,7 @@ export function explainRotationError(error: unknown, envName: string, userName?:
       code: 'RUNPOD_ACCESS_DENIED',
       fault: 'user',
       exitCode: 1,
-      fix: 'Use a role allowed iam:ListAccessKeys, iam:GetAccessKeyLastUsed, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey on the RunPod user, and ssm:GetParameter, ssm:DescribeParameters, ssm:PutParameter, ssm:DeleteParameter on /<env>/watchpoint/forecast/*.',
+      fix: `Use a role allowed iam:ListAccessKeys, iam:GetAccessKeyLastUsed, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey on ${userName ? `the IAM user ${userName}` : 'the RunPod IAM user (the stack\'s RunPodServiceUser)'}, ssm:GetParameter, ssm:PutParameter, ssm:DeleteParameter on the parameters ${pathPrefix(envName)}forecast/*, and ssm:DescribeParameters on resource "*" (SSM does not scope it to parameters); or switch AWS_PROFILE to such a role.`,
       cause: error,
     });
   }

@@ -208,7 +208,7 @@ export async function convertToSecureString(ssm: SSMClient, plan: PutPlan, value
     }
     throw new WatchpointError(`Creating ${plan.path} as a SecureString failed; the old ${old.Type ?? 'String'} value was put back (as version 1: its history is gone).`, {
       code: 'SECRET_CONVERT_FAILED', fault: 'system', cause: redactedError(error, [value, old.Value]),
-      fix: 'Fix the cause below (often the KMS key: check --kms-key-id and kms:Encrypt), then run the command again.',
+      fix: 'Fix the cause in the "caused by" line above (often the KMS key: check --kms-key-id and kms:Encrypt), then run the command again.',
     });
   }
 }
@@ -239,6 +239,28 @@ function containsPiece(text: string, secret: string): boolean {
   return false;
 }
 
+/**
+ * "Grant ssm:GetParameter on arn:aws:ssm:eu-west-1:123456789012:parameter/prod/watchpoint/* to
+ * arn:aws:iam::123456789012:user/ops": real names only (the account and principal come from AWS's
+ * own message when it gives them). ssm:DescribeParameters is granted on "*": SSM does not scope that
+ * action to parameters.
+ */
+export function ssmGrant(actions: readonly string[], envName: string, region: string | undefined, awsMessage = ''): string {
+  const principal = /User:\s+(arn:(aws[a-z-]*):[a-z]+::(\d{12}):\S+)/.exec(awsMessage);
+  const partition = principal?.[2] ?? (region?.startsWith('cn-') ? 'aws-cn' : region?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
+  const account = principal?.[3];
+  const to = principal ? ` to ${principal[1]}` : ' to the role you use';
+  const onPath = actions.filter((action) => action !== 'ssm:DescribeParameters');
+  const parameters = account && region
+    ? `arn:${partition}:ssm:${region}:${account}:parameter${pathPrefix(envName)}*`
+    : `the parameters ${pathPrefix(envName)}*${region ? ` in ${region}` : ''}`;
+  const grants = [
+    ...(onPath.length > 0 ? [`${onPath.join(', ')} on ${parameters}`] : []),
+    ...(actions.includes('ssm:DescribeParameters') ? ['ssm:DescribeParameters on resource "*" (SSM does not scope it to parameters)'] : []),
+  ];
+  return `Grant ${grants.join(', and ')}${to}`;
+}
+
 /** Maps an SSM failure to a message that says what to do, never carrying a value. */
 export function explainSsmError(
   error: unknown,
@@ -260,7 +282,7 @@ export function explainSsmError(
       fault: 'system',
       fix: kms
         ? 'Your role needs kms:Decrypt/kms:Encrypt on the parameter\'s KMS key (check the key policy), or pick another key with --kms-key-id.'
-        : `Your role needs ssm:${context.action} on arn:aws:ssm:${context.region ?? '<region>'}:<account>:parameter${pathPrefix(context.envName)}*; check AWS_PROFILE.`,
+        : `${ssmGrant([`ssm:${context.action}`], context.envName, context.region, text)}, or switch AWS_PROFILE to a role that has ${context.action === 'DescribeParameters' ? 'it' : 'them'}.`,
       cause,
     });
   }
@@ -306,7 +328,7 @@ export function explainSsmError(
   return new WatchpointError(`SSM ${context.action} failed for ${what}.`, {
     code: 'SSM_FAILED',
     fault: 'system',
-    fix: 'Read the AWS message below; run again with --verbose to see every AWS call.',
+    fix: 'Read the AWS message in the "caused by" line above; run again with --verbose to see every AWS call.',
     cause,
   });
 }
