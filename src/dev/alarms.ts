@@ -9,6 +9,7 @@
 import { compilePattern, jsonPath, type Matcher } from './filter-pattern.ts';
 import type { StoredEvent } from './log-store.ts';
 import type { Template } from './template.ts';
+import { WatchpointError } from '../errors.ts';
 
 type Json = unknown;
 const isRecord = (value: Json): value is Record<string, Json> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -59,9 +60,13 @@ export interface Monitoring {
 const COMPARISONS = new Set(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold']);
 const STATISTICS = new Set(['Sum', 'Maximum', 'Minimum', 'Average', 'SampleCount']);
 
-export class MonitoringError extends Error {
+export class MonitoringError extends WatchpointError {
   constructor(message: string) {
-    super(`${message} fix: the local alarm evaluator (src/dev/alarms.ts) must learn it before watchpoint dev can run this template.`);
+    super(message, {
+      code: 'DEV_ALARM_UNSUPPORTED',
+      fault: 'system',
+      fix: 'The local alarm evaluator (src/dev/alarms.ts) must learn it before watchpoint dev can run this template; report it with this output.',
+    });
     this.name = 'MonitoringError';
   }
 }

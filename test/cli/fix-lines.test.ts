@@ -31,6 +31,7 @@ const ABOVE_ALLOWED = [
   /the function log lines above/, // dev --once: printed as the run goes, before the failure notice
   /see the lines above for why it stopped/, // dev --once: the stop reason is printed before it
   /"last used" above/, // rotate-keys status: the key table is printed before the error
+  /the error and the log tail above/, // invoke: its report (error, log tail) is printed before the failure
 ];
 
 interface Found { file: string; line: number; kind: string; text: string }
