@@ -184,6 +184,12 @@ describe('dlq redrive, selective', () => {
     const inspect = await cli(fx, ['inspect']);
     expect(inspect.code).toBe(0);
     expect(inspect.stdout).toContain('is empty');
+    // export says it in the same words (docs/dlq.md: every command says "empty"), and writes nothing.
+    const out = join(dir, `${fx.envName}-empty.jsonl`);
+    const exported = await cli(fx, ['export', '--out', out]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toBe(`The DLQ ${fx.dlq.name} is empty; no file written.\n`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('an unknown --source exits 2 and lists the valid ones', async () => {

@@ -11,7 +11,7 @@ import { parseMatch } from '../dlq/flags.ts';
 import { checkOutFile, exportToFile, hiddenNote, incompleteExport, purgeExported, type OnInterrupt } from '../dlq/export.ts';
 import { connect, describeSource, explained, findSource } from '../dlq/queues.ts';
 import { runMoveTask, runSelective, type RedriveFilter } from '../dlq/redrive.ts';
-import { emptyInspect, inspectJson, inspectText, sampleRow } from '../dlq/report.ts';
+import { emptyExport, emptyInspect, inspectJson, inspectText, sampleRow } from '../dlq/report.ts';
 import { queueDepth, sample } from '../dlq/walk.ts';
 import { abortableSleep } from '../interrupt.ts';
 import type { DlqExportFlags, DlqInspectFlags, DlqPurgeFlags, DlqRedriveFlags } from './dlq.define.ts';
@@ -60,7 +60,7 @@ export async function exportCommand(context: CommandContext, flags: ExportOption
   const { setup, sqs, envName } = await connect(context, deps);
   const depth = await explained(() => queueDepth(sqs, setup.dlq.url), envName);
   if (depth.visible === 0) {
-    io.result(`The DLQ ${setup.dlq.name} has no visible message${hiddenNote(depth)}; no file written.`);
+    io.result(emptyExport(setup, hiddenNote(depth)));
     return ExitCode.ok;
   }
   const exported = await exportToFile({ io, sqs, setup, out, depth, hold: false, onInterrupt: deps.onInterrupt ?? handleCtrlC });

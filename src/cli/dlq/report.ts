@@ -51,6 +51,11 @@ export function emptyInspect(setup: DeadLetterSetup, depth: { visible: number; i
   return json ? JSON.stringify({ dlq: setup.dlq.name, approximateMessages: approximate, sampled: 0, bySource: {}, messages: [] }, null, 2) : `The DLQ ${setup.dlq.name} is empty${note}.`;
 }
 
+/** export on an empty DLQ: the same word as inspect, redrive and purge. `hidden` says what is in flight or delayed. */
+export function emptyExport(setup: DeadLetterSetup, hidden: string): string {
+  return `The DLQ ${setup.dlq.name} is empty${hidden}; no file written.`;
+}
+
 /** A redrive on an empty DLQ; under --json the same keys as a redrive's summary, so scripts need one shape. */
 export function emptyRedrive(setup: DeadLetterSetup, depth: { visible: number; inFlight: number; delayed?: number }, flags: { dryRun: boolean; json: boolean }): string {
   if (flags.json) {
