@@ -12,7 +12,7 @@ export const defineRunpod: DefineCommand = (program, definer) => {
     runpod
       .command('rotate-keys')
       .description('Rotate the RunPod IAM user\'s access keys in stages (create, verify, deactivate, delete), resumable from IAM and SSM.')
-      .addOption(new Option('--stage <stage>', 'run one stage').choices(['create', 'verify', 'deactivate', 'reactivate', 'delete']))
+      .option('--stage <stage>', 'run one stage: create, verify, deactivate, reactivate or delete')
       .option('--status', 'show the keys and the rotation stage, change nothing')
       .option('--json', 'with --status: print the status as JSON on stdout')
       .option('--show-secret', 'create: print the new key id and secret on stdout, once, to paste into RunPod')
@@ -37,23 +37,9 @@ Examples:
   watchpoint runpod rotate-keys --env prod --stage deactivate --yes
   pbpaste | watchpoint runpod rotate-keys --env prod --store-secret --stdin`,
     )
-    .action(async (options: RotateKeysFlags) => {
+    .action(async (flags: RotateKeysFlags) => {
+      // parseRotateKeysOptions (runpod.ts) validates every flag, --stage included, once.
       const { rotateKeysCommand } = await import('./runpod.ts');
-      definer.exit(
-        await rotateKeysCommand({
-          ...definer.context(options),
-          rotate: {
-            ...(options.stage !== undefined ? { stage: options.stage } : {}),
-            ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-            status: Boolean(options.status),
-            showSecret: Boolean(options.showSecret),
-            force: Boolean(options.force),
-            json: Boolean(options.json),
-            dryRun: Boolean(options.dryRun),
-            storeSecret: Boolean(options.storeSecret),
-            stdin: Boolean(options.stdin),
-          },
-        }),
-      );
+      definer.exit(await rotateKeysCommand({ ...definer.context(flags), rotate: flags }));
     });
 };
