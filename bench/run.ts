@@ -13,6 +13,7 @@ import * as incident from './suites/incident.ts';
 import * as dev from './suites/dev.ts';
 import * as aws14 from './suites/aws.ts';
 import * as inner23 from './suites/inner-loop.ts';
+import * as capacity25 from './suites/capacity.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -58,6 +59,8 @@ const SUITES: Record<string, Suite> = {
   'synth-cache-warm': inner23.warm,
   'synth-cache-dry-run': inner23.dryRun,
   'synth-cache-dev-start': inner23.devStart,
+  // issue 25: unit costs of a forecast cycle at several sizes, and the capacity model's validation
+  capacity: capacity25.capacity,
 };
 
 const wanted = process.argv.slice(2);

@@ -29,6 +29,7 @@ import { defineTrace } from './commands/trace.define.ts';
 import { defineDrift } from './commands/drift.define.ts';
 import { defineDev } from './commands/dev.define.ts';
 import { defineInvoke } from './commands/invoke.define.ts';
+import { defineCapacity } from './commands/capacity.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -118,6 +119,7 @@ Examples:
   defineDrift(program, definer);
   defineDev(program, definer);
   defineInvoke(program, definer);
+  defineCapacity(program, definer);
 
   const signals = context.signals ?? !context.streams;
   const stopSignals = signals ? watchCtrlC(streams) : () => undefined;
