@@ -30,7 +30,7 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
   return {
     region: stage.region,
     ...(stage.awsEndpointUrl ? { endpoint: stage.awsEndpointUrl } : {}),
-    ...(devEndpoints.has(stage.awsEndpointUrl) ? { credentials: DEV_CREDENTIALS } : {}),
+    ...(devEndpoints.has(stage.awsEndpointUrl) ? { credentials: devEndpoints.get(stage.awsEndpointUrl)! } : {}),
     maxAttempts: 5,
     // Standard retries that stop when the next attempt would start past the call's budget.
     retryStrategy: awsRuntime().retryStrategy,
@@ -39,17 +39,16 @@ export function awsClientConfig(stage: Pick<StageConfig, 'region' | 'awsEndpoint
   };
 }
 
-/** What watchpoint dev's endpoint gets instead of the operator's credentials (it checks none). */
-export const DEV_CREDENTIALS = { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' };
-
-const devEndpoints = new Set<string>();
+const devEndpoints = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
 
 /**
- * `--env local` resolved to the running watchpoint dev's endpoint (context.ts): its clients get
- * static credentials, so the SDK's default chain (profiles, SSO, instance metadata) is never asked.
+ * `--env local` resolved to the running watchpoint dev's endpoint (context.ts): its clients get the
+ * session's credentials from .watchpoint/dev.json (the only ones that endpoint accepts), so the
+ * operator's real credentials and the SDK's default chain (profiles, SSO, instance metadata) are
+ * never used there.
  */
-export function useDevEndpoint(url: string): void {
-  devEndpoints.add(url);
+export function useDevEndpoint(url: string, credentials: { accessKeyId: string; secretAccessKey: string }): void {
+  devEndpoints.set(url, credentials);
 }
 
 // Each SDK client by the name commands give it; a client's package is imported only when asked for.

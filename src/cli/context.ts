@@ -128,7 +128,8 @@ async function resolveLocalStage(context: CommandContext, path: string): Promise
     );
   }
   const { useDevEndpoint } = await import('./aws.ts');
-  useDevEndpoint(state.endpoint);
+  // A platform started by an older watchpoint (no session credentials in its state) checks none.
+  useDevEndpoint(state.endpoint, state.credentials ?? { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' });
   const stage = validateStage(
     { region: state.region, alertEmail: 'oncall@example.com', runPodEndpointId: 'localdev', awsEndpointUrl: state.endpoint },
     { envName: LOCAL_ENV_NAME, configPath: path, fromFlags: new Set() },

@@ -15,6 +15,8 @@ export interface GatewayTargets {
   dlqSources: DlqSourceTracker;
   /** Lambda Invoke into the function containers (lambda-api.ts; `watchpoint invoke --env local`). */
   lambda?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The session's access key id: a request signed with any other is refused (issue 27). */
+  accessKeyId: string;
 }
 
 export interface Gateway {
@@ -41,11 +43,37 @@ export function serviceOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string
   return undefined;
 }
 
+/** The SigV4 access key id a request is signed with (Authorization header or presigned URL), or undefined. */
+export function accessKeyOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string | undefined {
+  const header = /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '');
+  if (header) return header[1];
+  const query = /[?&]X-Amz-Credential=([^&]+?)(?:%2F|\/)/i.exec(req.url ?? '');
+  return query ? decodeURIComponent(query[1]!) : undefined;
+}
+
+const REFUSED_MESSAGE = 'The security token included in the request is invalid: watchpoint dev accepts only the credentials it generated for this session (.watchpoint/dev.json).';
+
+/** AWS's answer to an unknown access key, in the shape of the request's protocol, so SDKs name the error. */
+function refuseCredentials(req: IncomingMessage, res: ServerResponse, service: string | undefined): void {
+  req.resume();
+  if (service === 's3') {
+    res.writeHead(403, { 'content-type': 'application/xml', 'x-amz-request-id': 'local' });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>${REFUSED_MESSAGE}</Message><RequestId>local</RequestId></Error>`);
+    return;
+  }
+  const contentType = String(req.headers['content-type'] ?? '');
+  if (req.headers['x-amz-target'] !== undefined || contentType.includes('json')) return fail(res, 403, 'UnrecognizedClientException', REFUSED_MESSAGE);
+  // Query protocol (STS, CloudFormation, SQS/CloudWatch query): an ErrorResponse document.
+  res.writeHead(403, { 'content-type': 'text/xml', 'x-amzn-requestid': 'local' });
+  res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>${REFUSED_MESSAGE}</Message></Error><RequestId>local</RequestId></ErrorResponse>`);
+}
+
 export async function startGateway(): Promise<Gateway> {
   let targets: GatewayTargets | undefined;
   const server: Server = createServer((req, res) => {
     if (!targets) return fail(res, 503, 'ServiceUnavailable', 'watchpoint dev is still starting.');
     const service = serviceOf(req);
+    if (accessKeyOf(req) !== targets.accessKeyId) return refuseCredentials(req, res, service);
     const target = req.headers['x-amz-target'] as string | undefined;
     if (service === 'sqs' && DlqSourceTracker.watches(target)) return proxyBuffered(req, res, targets.fauxqs, (request, response) => targets!.dlqSources.observe(target!, request, response));
     if (service === 'sqs' || service === 's3') return proxy(req, res, targets.fauxqs);

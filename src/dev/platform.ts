@@ -36,8 +36,12 @@ import { startBucketWatch, startSchedule, startSqsMapping, type Outcome, type Tr
 
 export const LOCAL_ENV = 'local';
 export const LOCAL_REGION = 'us-east-1';
-/** Static credentials for the local endpoint: real ones are never needed, nor sent anywhere. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' };
+/**
+ * The session's credentials for the local endpoint, new in every process: the gateway refuses any
+ * other access key id, so another user or process on the machine cannot read the session's SSM
+ * (database URL, admin key) without `.watchpoint/dev.json` (mode 0600). Real ones are never needed.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: `WPDEV${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') };
 
 const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -281,7 +285,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     const dlqSources = new DlqSourceTracker((queueUrl) => queueArnsByName.get(queueUrl.split('/').pop() ?? ''));
     // Lambda Invoke by the name DescribeStackResources gives locally (watchpoint-local-<id>), the id or the logical id.
     const lambdaApi = new LambdaApi((name) => hosts.get(name) ?? [...hosts.values()].find((host) => host.spec.name === name || `${prefix}-${host.spec.name}` === name), logStore);
-    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources, lambda: (req, res) => lambdaApi.handle(req, res) });
+    gateway.route({ fauxqs: fauxqsUrl, ses: ses.url, layer, dlqSources, lambda: (req, res) => lambdaApi.handle(req, res), accessKeyId: LOCAL_CREDENTIALS.accessKeyId });
 
     // The RunPod stand-in writes a run's Zarr chunks a few hundred PutObjects at once: with the SDK's
     // 50 sockets they queued, and the SDK printed a socket-capacity WARN into the platform's log.
@@ -548,6 +552,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       webhooks: receiver.url,
       runpod: runpod.baseUrl,
       stacks: [templates.registryName, templates.platformName],
+      credentials: LOCAL_CREDENTIALS,
     };
     writeFileSync(join(options.cwd, STATE_FILE), JSON.stringify(state, null, 2), { mode: 0o600 });
     const poller = pollers[0] ? hosts.get(pollers[0].functionLogicalId) : undefined;

@@ -18,6 +18,8 @@ export interface DevState {
   webhooks: string;
   runpod: string;
   stacks: string[];
+  /** The only credentials the local endpoint accepts (this file is mode 0600). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export class DevAlreadyRunningError extends WatchpointError {

@@ -6,16 +6,21 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, startDevPlatform, type DevPlatform } from '../../src/dev/platform.ts';
 import { waitUntil } from '../../src/dev/once.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
 let platform: DevPlatform;
+let cwd: string;
 let db: TestDatabase;
 let sqs: SQSClient;
 const lines: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('databaseUrl'));
-  platform = await startDevPlatform({ cwd: await tempDir(), speed: 180, databaseUrl: db.url, allowLoopbackWebhooks: true, runSchedulesAtStart: false, log: (line) => lines.push(line) });
+  cwd = await tempDir();
+  platform = await startDevPlatform({ cwd, speed: 180, databaseUrl: db.url, allowLoopbackWebhooks: true, runSchedulesAtStart: false, log: (line) => lines.push(line) });
   sqs = new SQSClient({ region: platform.state.region, endpoint: platform.state.endpoint, credentials: LOCAL_CREDENTIALS });
 }, 120_000);
 
@@ -74,5 +79,30 @@ describe('poison names on the dev runtime (item 5)', () => {
     expect(lines.filter((line) => line.includes('event=NotificationEscaped')).every((line) => line.includes(String(bad.id)))).toBe(true);
     expect(lines.some((line) => line.includes('event=NotificationEscaped'))).toBe(true);
     expect(lines.some((line) => line.includes('event=EvalJobFailed'))).toBe(false);
+  });
+});
+
+describe('the local AWS endpoint answers only the session\'s credentials (item 9)', () => {
+  it('refuses other access keys and unsigned requests in each protocol\'s AWS error shape; the session\'s own work', async () => {
+    const other = { accessKeyId: 'watchpoint-dev', secretAccessKey: 'watchpoint-dev' };
+    const config = (credentials: typeof other) => ({ region: platform.state.region, endpoint: platform.state.endpoint, credentials, maxAttempts: 1 });
+    const name = '/local/watchpoint/database/url';
+    const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: { name: string; $metadata?: { httpStatusCode?: number } }) => [error.name, error.$metadata?.httpStatusCode]);
+
+    const stranger = new SSMClient(config(other));
+    expect(await errorOf(stranger.send(new GetParameterCommand({ Name: name, WithDecryption: true })))).toEqual(['UnrecognizedClientException', 403]);
+    expect(await errorOf(new STSClient(config(other)).send(new GetCallerIdentityCommand({})))).toEqual(['InvalidClientTokenId', 403]);
+    expect(await errorOf(new S3Client({ ...config(other), forcePathStyle: true }).send(new ListBucketsCommand({})))).toEqual(['InvalidAccessKeyId', 403]);
+    const unsigned = await fetch(platform.state.endpoint, { method: 'POST', headers: { 'x-amz-target': 'AmazonSSM.GetParameter', 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ Name: name, WithDecryption: true }) });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('UnrecognizedClientException');
+    expect(await unsigned.text()).not.toContain('postgres');
+
+    const session = new SSMClient(config(LOCAL_CREDENTIALS));
+    expect((await session.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value).toMatch(/^postgres/);
+    // Operator commands with --env local sign with the session's credentials from .watchpoint/dev.json.
+    const list = await runCli(['secrets', 'list', '--env', 'local'], { cwd });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/database\/url\s+set/);
   });
 });

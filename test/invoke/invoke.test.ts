@@ -208,7 +208,7 @@ describe('invoke --env local: Lambda Invoke served by the dev platform (no mock)
     await host.start();
     const api = new LambdaApi((name) => (name === 'watchpoint-local-EmailWorkerFunction' ? host : undefined), logStore);
     const gateway = await startGateway();
-    gateway.route({ lambda: (req, res) => api.handle(req, res) } as Partial<GatewayTargets> as GatewayTargets);
+    gateway.route({ lambda: (req, res) => api.handle(req, res), accessKeyId: credentials.accessKeyId } as Partial<GatewayTargets> as GatewayTargets);
     const client = new LambdaClient({ region: 'us-east-1', endpoint: gateway.url, credentials });
     try {
       const event = samplesFor(findFunction('email-worker')!)[0]!.event(sampleContext);
