@@ -53,6 +53,54 @@ describe('classifyAddress', () => {
   });
 });
 
+// Issue 27: every entry of IANA's IPv4 and IPv6 Special-Purpose Address Registries, address by
+// address: the first and last address of each range, and the addresses just outside it.
+describe('classifyAddress: the IANA special-purpose registries', () => {
+  it.each([
+    // IPv4 (iana-ipv4-special-registry)
+    ['0.0.0.0', 'reserved'], ['0.255.255.255', 'reserved'], ['1.0.0.0', 'public'],
+    ['10.0.0.0', 'private'], ['10.255.255.255', 'private'], ['11.0.0.0', 'public'], ['9.255.255.255', 'public'],
+    ['100.64.0.0', 'private'], ['100.127.255.255', 'private'], ['100.63.255.255', 'public'], ['100.128.0.0', 'public'],
+    ['127.0.0.0', 'loopback'], ['127.255.255.255', 'loopback'], ['128.0.0.0', 'public'],
+    ['169.254.0.0', 'link-local'], ['169.254.255.255', 'link-local'], ['169.253.255.255', 'public'], ['169.255.0.0', 'public'],
+    ['172.16.0.0', 'private'], ['172.31.255.255', 'private'], ['172.15.255.255', 'public'],
+    ['192.0.0.0', 'reserved'], ['192.0.0.7', 'reserved'], ['192.0.0.8', 'reserved'], ['192.0.0.9', 'reserved'], ['192.0.0.10', 'reserved'],
+    ['192.0.0.170', 'reserved'], ['192.0.0.171', 'reserved'], ['192.0.0.255', 'reserved'], ['192.0.1.0', 'public'],
+    ['192.0.2.0', 'reserved'], ['192.0.2.255', 'reserved'], ['192.0.3.0', 'public'],
+    ['192.31.196.0', 'reserved'], ['192.31.196.255', 'reserved'], ['192.31.197.0', 'public'],
+    ['192.52.193.0', 'reserved'], ['192.52.193.255', 'reserved'], ['192.52.192.255', 'public'],
+    ['192.88.99.0', 'reserved'], ['192.88.99.255', 'reserved'], ['192.88.100.0', 'public'],
+    ['192.168.0.0', 'private'], ['192.168.255.255', 'private'], ['192.169.0.0', 'public'],
+    ['192.175.48.0', 'reserved'], ['192.175.48.255', 'reserved'], ['192.175.49.0', 'public'],
+    ['198.18.0.0', 'reserved'], ['198.19.255.255', 'reserved'], ['198.17.255.255', 'public'], ['198.20.0.0', 'public'],
+    ['198.51.100.0', 'reserved'], ['198.51.100.255', 'reserved'], ['198.51.101.0', 'public'],
+    ['203.0.113.0', 'reserved'], ['203.0.113.255', 'reserved'], ['203.0.114.0', 'public'],
+    ['224.0.0.0', 'reserved'], ['239.255.255.255', 'reserved'], ['223.255.255.255', 'public'],
+    ['240.0.0.0', 'reserved'], ['255.255.255.254', 'reserved'], ['255.255.255.255', 'reserved'],
+    // IPv6 (iana-ipv6-special-registry)
+    ['::', 'reserved'], ['::1', 'loopback'], ['::2', 'reserved'], ['::ffff:ffff', 'reserved'],
+    ['::ffff:0:0', 'reserved'], ['::ffff:ffff:ffff', 'reserved'], ['::ffff:1.1.1.1', 'public'], ['::ffff:10.0.0.1', 'private'],
+    ['::ffff:0:0:0', 'reserved'], ['::ffff:0:7f00:1', 'loopback'], ['::ffff:0:a9fe:a9fe', 'metadata'], ['::ffff:0:c0a8:1', 'private'], ['::ffff:0:808:808', 'public'],
+    ['64:ff9b::', 'reserved'], ['64:ff9b::10.0.0.1', 'private'], ['64:ff9b::8.8.8.8', 'public'], ['64:ff9b::ffff:ffff', 'reserved'],
+    ['64:ff9b:1::', 'reserved'], ['64:ff9b:1:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['64:ff9b:1::808:808', 'reserved'], ['64:ff9b:2::', 'public'],
+    ['100::', 'reserved'], ['100::ffff:ffff:ffff:ffff', 'reserved'], ['100:0:0:1::', 'reserved'], ['100:0:0:1:ffff:ffff:ffff:ffff', 'reserved'], ['100:0:0:2::', 'public'],
+    ['2001::', 'reserved'], ['2001:0:ffff::1', 'reserved'], ['2001:1::1', 'reserved'], ['2001:1::2', 'reserved'], ['2001:1::3', 'reserved'],
+    ['2001:2::', 'reserved'], ['2001:3::', 'reserved'], ['2001:4:112::', 'reserved'], ['2001:10::', 'reserved'], ['2001:20::', 'reserved'], ['2001:30::', 'reserved'],
+    ['2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['2001:200::', 'public'],
+    ['2001:db8::', 'reserved'], ['2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['2001:db9::', 'public'],
+    ['2002::', 'reserved'], ['2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['2003::', 'public'],
+    ['2620:4f:8000::', 'reserved'], ['2620:4f:8000:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['2620:4f:8001::', 'public'],
+    ['3fff::', 'reserved'], ['3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['3fff:1000::', 'public'], ['3ffe:ffff::', 'public'],
+    ['5f00::', 'reserved'], ['5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'], ['5f01::', 'public'],
+    ['fc00::', 'private'], ['fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'private'], ['fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'public'],
+    ['fe80::', 'link-local'], ['febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'link-local'], ['fec0::', 'private'], ['feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'private'],
+    ['ff00::', 'reserved'], ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'reserved'],
+    ['2600::', 'public'], ['2a00:1450:4001:81c::200e', 'public'],
+  ])('%s is %s', (address, expected) => {
+    expect(classifyAddress(address)).toBe(expected);
+  });
+});
+
 describe('resolveTarget', () => {
   const resolver = (answers: Record<string, string[]>) => async (host: string) =>
     (answers[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
@@ -72,6 +120,8 @@ describe('resolveTarget', () => {
     ['https://[::ffff:169.254.169.254]/', /metadata address/],
     ['https://[fd00:ec2::254]/', /metadata address/],
     ['https://2130706433/', /loopback address/], // 127.0.0.1 as one number, as WHATWG URL normalises it
+    ['https://[::ffff:0:a9fe:a9fe]/', /metadata address/], // IPv4-translated (issue 27)
+    ['https://[64:ff9b:1::a9fe:a9fe]/', /reserved address/], // local-use NAT64 (issue 27)
     ['not a url', /not a valid URL/],
   ])('refuses %s', async (url, reason) => {
     const answers = resolver({ 'hooks.example.com': ['93.184.216.34'], 'internal.example.com': ['10.0.0.5'], 'mixed.example.com': ['93.184.216.34', '::1'] });

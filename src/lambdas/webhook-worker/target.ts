@@ -3,7 +3,7 @@
 // checked is the address connected to (the request pins it), so DNS rebinding between the check and
 // the connection cannot reach an internal host, and redirects are never followed.
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 /** Why an address is refused. `loopback` alone can be allowed, and only by the test allowance. */
 export type AddressClass = 'public' | 'loopback' | 'private' | 'link-local' | 'metadata' | 'reserved';
@@ -55,16 +55,12 @@ export const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all:
 
 // --- address classification --------------------------------------------------------------------
 
-function ipv4Bytes(address: string): Uint8Array {
-  return Uint8Array.from(address.split('.').map(Number));
-}
-
 function ipv6Bytes(address: string): Uint8Array {
-  let text = address.split('%')[0]!.toLowerCase();
+  let text = address.toLowerCase();
   const tail: number[] = [];
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
-    tail.push(...ipv4Bytes(dotted[1]!));
+    tail.push(...dotted[1]!.split('.').map(Number));
     text = text.slice(0, -dotted[1]!.length);
     if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
   }
@@ -83,80 +79,83 @@ function ipv6Bytes(address: string): Uint8Array {
   return bytes;
 }
 
-interface Range {
-  bytes: Uint8Array;
-  prefix: number;
-  kind: Exclude<AddressClass, 'public'>;
+type Refused = Exclude<AddressClass, 'public'>;
+
+/**
+ * The refused ranges, as net.BlockLists checked in this order (most specific first: the metadata
+ * addresses sit inside link-local and private ranges). Every entry of IANA's IPv4 and IPv6
+ * Special-Purpose Address Registries is here (iana-ipv4-special-registry and
+ * iana-ipv6-special-registry, as updated 2025), "globally reachable" or not: none is a
+ * customer's web server. Plus multicast, IPv6 site-local (deprecated) and IPv4-compatible.
+ */
+const RANGES: readonly [Refused, readonly string[]][] = [
+  ['metadata', [
+    '169.254.169.254/32', // EC2/Lambda instance metadata
+    '169.254.170.2/32', // ECS task metadata and credentials
+    'fd00:ec2::254/128', // EC2 instance metadata over IPv6
+  ]],
+  ['loopback', ['127.0.0.0/8', '::1/128']],
+  ['private', [
+    '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', // RFC 1918
+    '100.64.0.0/10', // shared address space (carrier-grade NAT), used inside AWS too
+    'fc00::/7', // unique local
+    'fec0::/10', // site-local (deprecated)
+  ]],
+  ['link-local', ['169.254.0.0/16', 'fe80::/10']],
+  ['reserved', [
+    // IPv4 special-purpose registry
+    '0.0.0.0/8', // "this network"
+    '192.0.0.0/24', // IETF protocol assignments (incl. 192.0.0.0/29 DS-Lite, .8 dummy, .9 PCP, .10 TURN, .170/.171 NAT64 discovery)
+    '192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', // documentation (TEST-NET-1/2/3)
+    '192.31.196.0/24', // AS112-v4
+    '192.52.193.0/24', // AMT
+    '192.88.99.0/24', // deprecated 6to4 relay anycast
+    '192.175.48.0/24', // direct delegation AS112 service
+    '198.18.0.0/15', // benchmarking
+    '240.0.0.0/4', // reserved (incl. 255.255.255.255/32 limited broadcast)
+    '224.0.0.0/4', // multicast
+    // IPv6 special-purpose registry
+    '::/128', // unspecified
+    '::/96', // IPv4-compatible (deprecated)
+    '64:ff9b:1::/48', // local-use IPv4/IPv6 translation: the network's own NAT64, to any IPv4 address
+    '100::/64', // discard-only
+    '100:0:0:1::/64', // dummy IPv6 prefix
+    '2001::/23', // IETF protocol assignments (Teredo 2001::/32, PCP/TURN/DNS-SD anycast, benchmarking 2001:2::/48, AMT, AS112, ORCHID, DRIP)
+    '2001:db8::/32', '3fff::/20', // documentation
+    '2002::/16', // 6to4: tunnels to an IPv4 address we cannot check
+    '2620:4f:8000::/48', // direct delegation AS112 service
+    '5f00::/16', // segment routing (SRv6) SIDs
+    'ff00::/8', // multicast
+  ]],
+];
+
+function blockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, prefix] = cidr.split('/') as [string, string];
+    list.addSubnet(address, Number(prefix), isIP(address) === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
 }
 
-const range = (cidr: string, kind: Range['kind']): Range => {
-  const [address, prefix] = cidr.split('/') as [string, string];
-  return { bytes: isIP(address) === 4 ? ipv4Bytes(address) : ipv6Bytes(address), prefix: Number(prefix), kind };
-};
+const CLASSES: readonly [Refused, BlockList][] = RANGES.map(([kind, cidrs]) => [kind, blockList(cidrs)]);
 
-// Most specific first: the metadata addresses sit inside link-local and private ranges.
-const IPV4_RANGES: Range[] = [
-  range('169.254.169.254/32', 'metadata'), // EC2/Lambda instance metadata
-  range('169.254.170.2/32', 'metadata'), // ECS task metadata and credentials
-  range('127.0.0.0/8', 'loopback'),
-  range('10.0.0.0/8', 'private'),
-  range('172.16.0.0/12', 'private'),
-  range('192.168.0.0/16', 'private'),
-  range('100.64.0.0/10', 'private'), // carrier-grade NAT, used inside AWS too
-  range('169.254.0.0/16', 'link-local'),
-  range('0.0.0.0/8', 'reserved'),
-  range('192.0.0.0/24', 'reserved'),
-  range('192.0.2.0/24', 'reserved'),
-  range('198.18.0.0/15', 'reserved'),
-  range('198.51.100.0/24', 'reserved'),
-  range('203.0.113.0/24', 'reserved'),
-  range('224.0.0.0/4', 'reserved'), // multicast
-  range('240.0.0.0/4', 'reserved'), // reserved and broadcast
-];
-
-const IPV6_RANGES: Range[] = [
-  range('fd00:ec2::254/128', 'metadata'), // EC2 instance metadata over IPv6
-  range('::1/128', 'loopback'),
-  range('::/128', 'reserved'),
-  range('fc00::/7', 'private'), // unique local
-  range('fe80::/10', 'link-local'),
-  range('fec0::/10', 'private'), // deprecated site-local
-  range('ff00::/8', 'reserved'), // multicast
-  range('2001:db8::/32', 'reserved'), // documentation
-  range('100::/64', 'reserved'), // discard
-  range('2001::/32', 'reserved'), // Teredo: tunnels to an IPv4 address we cannot check
-  range('2002::/16', 'reserved'), // 6to4: same
-  range('::/96', 'reserved'), // deprecated IPv4-compatible
-];
-
-const NAT64 = range('64:ff9b::/96', 'reserved');
-
-const matches = (bytes: Uint8Array, r: Range): boolean => {
-  for (let bit = 0; bit < r.prefix; bit += 8) {
-    const take = Math.min(8, r.prefix - bit);
-    const mask = (0xff << (8 - take)) & 0xff;
-    if (((bytes[bit / 8] ?? 0) & mask) !== ((r.bytes[bit / 8] ?? 0) & mask)) return false;
-  }
-  return true;
-};
+/**
+ * IPv6 ranges whose last 32 bits are an IPv4 address the packet goes to: IPv4-mapped
+ * (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96, RFC 2765) and the well-known NAT64 prefix
+ * (64:ff9b::/96, RFC 6052). The embedded address is classified instead.
+ */
+const EMBEDS_IPV4 = blockList(['::ffff:0:0/96', '::ffff:0:0:0/96', '64:ff9b::/96']);
 
 /** The class of an IP address; a name that is not an IP address is `reserved` (never connected to). */
-export function classifyAddress(address: string): AddressClass {
-  const family = isIP(address.split('%')[0]!);
-  if (family === 4) {
-    const bytes = ipv4Bytes(address);
-    return IPV4_RANGES.find((r) => matches(bytes, r))?.kind ?? 'public';
-  }
-  if (family === 6) {
-    const bytes = ipv6Bytes(address);
-    // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses reach the embedded IPv4 one.
-    const embedsIpv4 =
-      (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) ||
-      matches(bytes, NAT64);
-    if (embedsIpv4) return classifyAddress(Array.from(bytes.slice(12)).join('.'));
-    return IPV6_RANGES.find((r) => matches(bytes, r))?.kind ?? 'public';
-  }
-  return 'reserved';
+export function classifyAddress(raw: string): AddressClass {
+  // A zone (fe80::1%eth0) says which interface; the address is what is classified.
+  const address = raw.split('%')[0]!;
+  const family = isIP(address);
+  if (family === 0) return 'reserved';
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (type === 'ipv6' && EMBEDS_IPV4.check(address, 'ipv6')) return classifyAddress(Array.from(ipv6Bytes(address).slice(12)).join('.'));
+  return CLASSES.find(([, list]) => list.check(address, type))?.[0] ?? 'public';
 }
 
 const allowed = (kind: AddressClass, policy: TargetPolicy): boolean => kind === 'public' || (kind === 'loopback' && policy.allowLoopback);
