@@ -75,7 +75,7 @@ export interface WrittenRun {
 export async function writeRun(
   s3: S3Client,
   bucket: string,
-  options: { forecastType: ForecastType; runId: string; issuedAt: string; tiles: TileSpec[]; success?: boolean; concurrency?: number },
+  options: { forecastType: ForecastType; runId: string; issuedAt: string; tiles: TileSpec[]; success?: boolean; concurrency?: number; /** Drill: each tile's data no longer matches its manifest checksum. */ corrupt?: boolean },
 ): Promise<WrittenRun> {
   const prefix = `${options.forecastType}/${options.runId}/`;
   const objects = new Map<string, Map<string, Uint8Array>>();
@@ -85,7 +85,9 @@ export async function writeRun(
     for (let spec = queue.shift(); spec; spec = queue.shift()) {
       const arrays = tileArrays(spec);
       const path = `tiles/${spec.id}.zarr`;
-      objects.set(spec.id, await writeTile(s3, bucket, `${prefix}${path}`, arrays));
+      // A corrupt tile: one value changed after the producer computed the checksum (a bad write, bit rot).
+      const written = options.corrupt ? arrays.map((a, i) => (i === arrays.length - 1 ? { ...a, data: a.data.map((v, j) => (j === 0 ? v + 7 : v)) as typeof a.data } : a)) : arrays;
+      objects.set(spec.id, await writeTile(s3, bucket, `${prefix}${path}`, written));
       tiles.push({ id: spec.id, path, bounds: spec.bounds, variables: Object.keys(spec.variables), checksum: tileChecksum(arrays) });
     }
   };

@@ -21,6 +21,10 @@ export interface RunPodStandIn {
   hotPoints: HotPoint[];
   /** Resolves with each run once its `_SUCCESS` is written. */
   onWritten(listener: (run: { forecastType: ForecastType; runId: string; tiles: number }) => void): void;
+  /** Drills: while set, /run answers 503 (RunPod is down) and no forecast arrives. */
+  down: boolean;
+  /** Drills: writes a run now, as a finished RunPod job would (corrupt: tiles that fail their checksum). */
+  writeNow(forecastType: ForecastType, runId: string, options?: { corrupt?: boolean; bucket: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,10 +35,10 @@ export async function startRunPodStandIn(options: { s3: S3Client; apiKey: string
   const timers = new Set<NodeJS.Timeout>();
   const writes = new Set<Promise<void>>();
 
-  const produce = (job: Job, input: { forecast_type: ForecastType; run_id: string; issued_at: string; output: { bucket: string; prefix: string } }) => {
+  const produce = (job: Job, input: { forecast_type: ForecastType; run_id: string; issued_at: string; output: { bucket: string; prefix: string } }, corrupt = false) => {
     job.status = 'IN_PROGRESS';
     const tiles = syntheticTiles(input.forecast_type, options.grid, hotPoints);
-    const write = writeRun(options.s3, input.output.bucket, { forecastType: input.forecast_type, runId: input.run_id, issuedAt: input.issued_at, tiles }).then(
+    const write = writeRun(options.s3, input.output.bucket, { forecastType: input.forecast_type, runId: input.run_id, issuedAt: input.issued_at, tiles, corrupt }).then(
       () => {
         job.status = 'COMPLETED';
         for (const listener of listeners) listener({ forecastType: input.forecast_type, runId: input.run_id, tiles: tiles.length });
@@ -70,6 +74,7 @@ export async function startRunPodStandIn(options: { s3: S3Client; apiKey: string
         const job = jobs.get(id);
         return job ? send(200, job) : send(404, { error: `job ${id} not found` });
       }
+      if (route === 'run' && req.method === 'POST' && standIn.down) return send(503, { error: 'RunPod stand-in is down (watchpoint dev --drill forecasts-stop): no worker accepts the run' });
       if (route === 'run' && req.method === 'POST') {
         let input: Parameters<typeof produce>[1];
         try {
@@ -91,9 +96,17 @@ export async function startRunPodStandIn(options: { s3: S3Client; apiKey: string
     });
   });
   const url = await listenLoopback(server);
-  return {
+  const standIn: RunPodStandIn = {
     baseUrl: `${url}/v2`,
     hotPoints,
+    down: false,
+    writeNow: async (forecastType, runId, extra) => {
+      const job: Job = { id: randomUUID(), status: 'IN_QUEUE' };
+      jobs.set(job.id, job);
+      produce(job, { forecast_type: forecastType, run_id: runId, issued_at: new Date().toISOString(), output: { bucket: extra?.bucket ?? '', prefix: `${forecastType}/${runId}/` } }, extra?.corrupt);
+      await Promise.all([...writes]);
+      if (job.status !== 'COMPLETED') throw new Error(job.error ?? `run ${runId} was not written`);
+    },
     onWritten: (listener) => listeners.push(listener),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
@@ -101,4 +114,5 @@ export async function startRunPodStandIn(options: { s3: S3Client; apiKey: string
       await closeServer(server);
     },
   };
+  return standIn;
 }

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, startDevPlatform, type DevPlatform } from '../../src/dev/platform.ts';
 import { sesStore, waitUntil } from '../../src/dev/once.ts';
+import { drillSummary, runDrill } from '../../src/dev/drills.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 
 const HOOK = '/hooks/drill';
@@ -156,5 +157,45 @@ describe('fault drill on watchpoint dev', () => {
     const human = await runCli(['status', '--env', 'local'], { cwd });
     expect(human.stdout).toContain('n/a (local)');
     expect(human.stdout + human.stderr).not.toContain('watchpoint drift');
+  });
+
+  it('runs each drill (watchpoint dev --drill NAME): the commands see it, and the listed fix works', { timeout: 240_000 }, async () => {
+    const notes: string[] = [];
+    const status = async () => {
+      const result = await runCli(['status', '--env', 'local', '--json'], { cwd });
+      return { code: result.code, alarms: new Map((JSON.parse(result.stdout) as { alarms: { name: string; state: string }[] }).alarms.map((a) => [a.name, a.state])) };
+    };
+
+    // A failing webhook receiver: the DLQ alarm fires; the listed redrive empties the DLQ.
+    const webhook = await runDrill(platform, 'webhook-failing', { speed: 180, notify: (line) => notes.push(line) });
+    expect(webhook.fix.join('\n')).toContain('watchpoint dlq redrive --env local --yes');
+    let seen = await status();
+    expect(seen.code).toBe(3);
+    expect(seen.alarms.get(webhook.alarm)).toBe('ALARM');
+    expect(await depth('DeadLetterQueue')).toBeGreaterThan(0);
+    const redrive = await runCli(['dlq', 'redrive', '--env', 'local', '--yes'], { cwd });
+    expect(redrive.code, redrive.stderr).toBe(0);
+    await waitUntil('the DLQ empty and its alarm OK', 60_000, async () => ((await depth('DeadLetterQueue')) === 0 && platform.alarms.statuses.get(webhook.alarm)?.state === 'OK' ? true : undefined), 250);
+
+    // A corrupt tile: CorruptForecast fires, and trace shows the failed job.
+    const corrupt = await runDrill(platform, 'corrupt-tile', { speed: 180, notify: (line) => notes.push(line) });
+    expect(corrupt.alarm).toBe('watchpoint-local-CorruptForecastAlarm');
+    expect(drillSummary(corrupt)).toMatch(/What was broken: .*checksum[\s\S]*Find the cause:[\s\S]*watchpoint trace drill-corrupt-tile-[\s\S]*Fix it:/);
+    seen = await status();
+    expect(seen.code).toBe(3);
+    expect(seen.alarms.get(corrupt.alarm)).toBe('ALARM');
+    const trace = await runCli(['trace', corrupt.runId!, '--env', 'local', '--since', '10m', '--json'], { cwd });
+    expect(trace.code, trace.stderr).toBe(0);
+    const jobs = (JSON.parse(trace.stdout) as { jobs: { items: { outcome: string }[] } }).jobs.items;
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.every((job) => job.outcome === 'corrupt')).toBe(true);
+
+    // Forecasts stop: the dead man's switch fires.
+    const stopped = await runDrill(platform, 'forecasts-stop', { speed: 180, notify: (line) => notes.push(line) });
+    expect(stopped.alarm).toBe('watchpoint-local-NowcastStaleAlarm');
+    seen = await status();
+    expect(seen.code).toBe(3);
+    expect(seen.alarms.get(stopped.alarm)).toBe('ALARM');
+    expect(notes.filter((line) => line.startsWith('BROKEN: '))).toHaveLength(3);
   });
 });

@@ -211,6 +211,8 @@ describe('flags and --env local', () => {
       [['--hot-point', '40.4,-3.7,snow=3'], 'unknown variable snow'],
       [['--database-url', 'mysql://x'], 'must be a postgres:// URL'],
       [['--json'], '--json only applies to --once'],
+      [['--drill', 'flood'], '--drill "flood" is not a drill'],
+      [['--drill', 'corrupt-tile', '--once'], '--drill and --once cannot be combined'],
     ] as const) {
       const { code, stderr } = await runCli(['dev', ...args], { cwd });
       expect(code, args.join(' ')).toBe(2);

@@ -7,6 +7,7 @@ import type { CommandContext } from '../context.ts';
 import type { DevFlags } from './dev.define.ts';
 import type { HotPoint } from '../../dev/forecast.ts';
 import { VARIABLES } from '../../dev/forecast.ts';
+import { DRILLS, type DrillName } from '../../dev/drill-names.ts';
 
 export interface DevCommandInput extends CommandContext {
   flags: DevFlags;
@@ -20,6 +21,12 @@ export function parseSpeed(raw: string): number {
     throw userError('DEV_SPEED_INVALID', `--speed must be a number from 1 to 3600, got "${raw.slice(0, 20)}".`, 'Pass e.g. --speed 60 (an hour in a minute), or leave it out for real time.');
   }
   return speed;
+}
+
+export function parseDrill(raw: string | undefined): DrillName | undefined {
+  if (raw === undefined) return undefined;
+  if (!(raw in DRILLS)) throw userError('DEV_DRILL_UNKNOWN', `--drill "${raw.slice(0, 40)}" is not a drill.`, `Pass one of ${Object.keys(DRILLS).join(', ')}.`);
+  return raw as DrillName;
 }
 
 export function parseHotPoint(raw: string): HotPoint {
@@ -51,7 +58,10 @@ function parseDatabaseUrl(raw: string | undefined): string | undefined {
 export async function devCommand(input: DevCommandInput): Promise<number> {
   const { io, flags } = input;
   // Everything is validated before anything starts.
-  const speed = parseSpeed(flags.speed);
+  const drill = parseDrill(flags.drill);
+  if (drill && flags.once) throw userError('DEV_DRILL_ONCE', '--drill and --once cannot be combined: a drill keeps the platform running for you to practise on.', 'Drop --once to run the drill, or drop --drill for the end-to-end check.');
+  // A drill's alarms have periods of 5 to 30 minutes; at x180 they fire in seconds.
+  const speed = parseSpeed(flags.speed ?? (drill ? '180' : '1'));
   const hotPoints = flags.hotPoint.map(parseHotPoint);
   const databaseUrl = parseDatabaseUrl(flags.databaseUrl);
   if (flags.json && !flags.once) throw userError('DEV_JSON_NEEDS_ONCE', '--json only applies to --once.', 'Add --once, or drop --json.');
@@ -77,7 +87,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       cwd: input.cwd,
       speed,
       ...(databaseUrl ? { databaseUrl } : {}),
-      allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks || flags.once),
+      allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks || flags.once || drill),
       hotPoints,
       runSchedulesAtStart: !flags.once,
       log,
@@ -139,10 +149,28 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
         `  AWS endpoint      ${state.endpoint}  (operator commands: --env local)`,
         `  Admin API key     ${platform.adminKey}   (shown once; stored in SSM /local/watchpoint/security/admin_api_key)`,
         `  Speed             x${speed}${hotPoints.length ? `; hot points ${hotPoints.map((p) => `${p.latitude},${p.longitude} ${p.variable}=${p.value}`).join('; ')}` : ''}`,
-        flags.allowLoopbackWebhooks ? '  Webhooks          loopback/http targets allowed (--allow-loopback-webhooks)' : '  Webhooks          public https only (add --allow-loopback-webhooks for the local receiver)',
+        flags.allowLoopbackWebhooks || drill ? `  Webhooks          loopback/http targets allowed (${drill ? '--drill' : '--allow-loopback-webhooks'})` : '  Webhooks          public https only (add --allow-loopback-webhooks for the local receiver)',
         'Ctrl-C stops everything.',
       ].join('\n'),
     );
+
+    if (drill) {
+      const { runDrill, drillSummary } = await import('../../dev/drills.ts');
+      io.notify('info', `Drill ${drill}: ${DRILLS[drill]}.`);
+      try {
+        const report = await Promise.race([
+          runDrill(platform, drill, { speed, notify: log }),
+          platform.crashed,
+          signal.then((code) => Promise.reject(new Error(code === ExitCode.interrupted ? 'interrupted by Ctrl-C' : 'stopped by SIGTERM'))),
+        ]);
+        io.result(drillSummary(report));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        io.notify('error', `The drill ${drill} did not complete: ${message}\nfix: read the lines above for what failed; the platform is stopped, start the drill again.`);
+        await stopAll('Failed.');
+        return ExitCode.failure;
+      }
+    }
 
     const outcome = await Promise.race([signal, input.stopSignal?.then(() => ExitCode.ok) ?? new Promise<number>(() => undefined), platform.crashed.catch((error: Error) => error)]);
     if (outcome instanceof Error) {
