@@ -427,7 +427,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     layer.putParameter(`/${LOCAL_ENV}/watchpoint/email/sender`, 'alerts@watchpoint.local', 'String');
 
     // The same code path as `watchpoint db migrate`; it runs while the functions load.
-    const migrations = import('../cli/commands/db-migrations.ts').then(({ applyMigrations }) =>
+    const migrations = import('../cli/db/migrations.ts').then(({ applyMigrations }) =>
       applyMigrations(databaseUrl, { info: () => undefined, warn: (text) => options.log(`db migrate: ${text}`) }).then(() => mark('migrations')),
     );
     migrations.catch(() => undefined);

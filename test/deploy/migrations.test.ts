@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { deployCommand } from '../../src/cli/commands/deploy.ts';
-import { migrationNames } from '../../src/cli/commands/db-migrations.ts';
+import { migrationNames } from '../../src/cli/db/migrations.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import type { MigrationsPort } from '../../src/cli/deploy/ports.ts';
 import { migrationsPort } from '../../src/cli/deploy/support.ts';

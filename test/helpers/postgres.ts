@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { freeLoopbackPort } from './net.ts';
-import { applyMigrations } from '../../src/cli/commands/db-migrations.ts';
+import { applyMigrations } from '../../src/cli/db/migrations.ts';
 
 const BIN = process.env.WATCHPOINT_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 

@@ -6,7 +6,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import pg from 'pg';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { dbMigrateCommand, maskDatabaseUrl, scrubSecret } from '../../src/cli/commands/db.ts';
-import { migrationNames } from '../../src/cli/commands/db-migrations.ts';
+import { migrationNames } from '../../src/cli/db/migrations.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { runCli, tempDir, VALID_DEV, writeConfig } from '../helpers/cli.ts';
 import { motoClient, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';

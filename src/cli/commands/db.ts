@@ -149,7 +149,7 @@ export interface MigrateOptions {
 /** Lists or applies the pending migrations. Used by `db migrate` and by `deploy` after its preflight. */
 export async function migrateDatabase(options: MigrateOptions): Promise<MigrateResult> {
   const { url, io } = options;
-  const { applyMigrations, pendingMigrations } = await import('./db-migrations.ts');
+  const { applyMigrations, pendingMigrations } = await import('../db/migrations.ts');
   const shown = maskDatabaseUrl(url);
   const base = { env: options.envName, database: shown, source: options.source, dryRun: options.dryRun };
   try {

@@ -11,7 +11,7 @@ import { deploy, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 import { createRecorder } from '../releases/recorder.ts';
-import { migrationNames } from './db-migrations.ts';
+import { migrationNames } from '../db/migrations.ts';
 import type { CloudPort, ContainerCli, MigrationsPort, SecretsPreflight } from '../deploy/ports.ts';
 import {
   awsClients,
