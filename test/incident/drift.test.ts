@@ -74,9 +74,35 @@ describe('watchpoint drift', () => {
     expect(stdout).toContain('modified QueuesEvalQueueUrgent1A2B3C4D (AWS::SQS::Queue');
     expect(stdout).toContain('~ /VisibilityTimeout: 5400 → 30');
     expect(stdout).toContain('+ /Tags/0:  → {"Key":"owner","Value":"someone"}');
-    expect(cfn.commandCalls(DescribeStackResourceDriftsCommand)[0]!.args[0].input.StackResourceDriftStatusFilters).toEqual(['MODIFIED', 'DELETED']);
+    expect(cfn.commandCalls(DescribeStackResourceDriftsCommand)[0]!.args[0].input.StackResourceDriftStatusFilters).toEqual(['MODIFIED', 'DELETED', 'UNKNOWN']);
     // Without --fail, a drift is a result, not a failure.
     expect((await drift()).code).toBe(0);
+  });
+
+  // StackResourceDrift (CloudFormation API reference): "UNKNOWN: CloudFormation could not run drift
+  // detection for the resource. See the DriftStatusReason for details."
+  it('UNKNOWN resources: asked for, shown as "could not check" with the reason; --fail does not count them as drift but says they exist', async () => {
+    detection(REGISTRY, { status: 'IN_SYNC' });
+    detection(PLATFORM, { status: 'IN_SYNC' });
+    cfn.on(DescribeStackResourceDriftsCommand).resolves({ StackResourceDrifts: [] });
+    cfn.on(DescribeStackResourceDriftsCommand, { StackName: PLATFORM }).resolves({
+      StackResourceDrifts: [{
+        StackId: 'x', LogicalResourceId: 'QueuesDeadLetterQueue1A2B3C4D', PhysicalResourceId: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+        ResourceType: 'AWS::SQS::Queue', StackResourceDriftStatus: 'UNKNOWN', Timestamp: checkedAt,
+        DriftStatusReason: 'Access denied for operation sqs:GetQueueAttributes',
+      }],
+    });
+    const { code, stdout, stderr } = await drift('--fail');
+    expect(code).toBe(0);
+    expect(cfn.commandCalls(DescribeStackResourceDriftsCommand)[0]!.args[0].input.StackResourceDriftStatusFilters).toEqual(['MODIFIED', 'DELETED', 'UNKNOWN']);
+    expect(stdout).toMatch(/watchpoint-dev {2}IN_SYNC/);
+    expect(stdout).toContain('could not check QueuesDeadLetterQueue1A2B3C4D (AWS::SQS::Queue https://sqs.eu-west-1.amazonaws.com/123456789012/dlq): Access denied for operation sqs:GetQueueAttributes');
+    expect(stdout).not.toContain('modified QueuesDeadLetterQueue');
+    expect(stderr).toContain('CloudFormation could not check 1 resource (drift status UNKNOWN; the reason is shown with each); --fail does not count them as drift.');
+    const json = JSON.parse((await drift('--json')).stdout);
+    expect(json).toMatchObject({ drifted: false, unchecked: 1 });
+    expect(json.stacks[1].unchecked[0]).toMatchObject({ logicalId: 'QueuesDeadLetterQueue1A2B3C4D', status: 'UNKNOWN', reason: 'Access denied for operation sqs:GetQueueAttributes' });
+    expect(json.stacks[1].resources).toEqual([]);
   });
 
   it('--json: one document with every property difference', async () => {
@@ -133,6 +159,13 @@ describe('watchpoint drift', () => {
     const { code, stderr } = await drift();
     expect(code).toBe(2);
     expect(stderr).toContain('watchpoint deploy --env dev');
+  });
+
+  it('--help makes no claim AWS does not document: no "one detection per stack at a time" (documented only for StackSets)', async () => {
+    const { stdout } = await drift('--help');
+    expect(stdout).toContain('DetectStackDrift');
+    expect(stdout).not.toMatch(/one per stack at a time|one detection per stack/i);
+    expect(stdout).not.toMatch(/takes from seconds to a few minutes/);
   });
 
   it('--timeout out of range: exit 2 before any AWS call', async () => {

@@ -3,7 +3,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClientConfig } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
-import { pickStyle } from '../status/report.ts';
+import { pickStyle } from '../output.ts';
 import { detectDrift } from '../drift/detect.ts';
 import { driftDocument, renderDrift } from '../drift/report.ts';
 import type { DriftFlags } from './drift.define.ts';
@@ -51,6 +51,13 @@ export async function driftCommand(context: DriftContext): Promise<number> {
       stack.detection === 'TIMED_OUT'
         ? `Drift detection on ${stack.stackName} did not finish within ${timeoutText} s.\n  fix: Wait and run \`watchpoint status --env ${envName}\` for its result, or run again with a longer --timeout.`
         : `Drift detection on ${stack.stackName} failed: ${stack.reason ?? 'no reason given'}.\n  fix: Resources CloudFormation could not check are usually missing permissions or deleted by hand; run again once fixed.`,
+    );
+  }
+  const unchecked = stacks.reduce((n, s) => n + s.unchecked.length, 0);
+  if (unchecked > 0) {
+    context.io.notify(
+      'warn',
+      `CloudFormation could not check ${unchecked} resource${unchecked === 1 ? '' : 's'} (drift status UNKNOWN; the reason is shown with each)${context.flags.fail ? '; --fail does not count them as drift' : ''}. Their state is unknown, not in sync.`,
     );
   }
   if (context.flags.fail && stacks.some((s) => s.status === 'DRIFTED')) return ExitCode.unhealthy;

@@ -13,6 +13,12 @@ export interface LogsFlags {
   follow?: boolean;
 }
 
+// Every claim about AWS in this help has a source (issue 26 item 10):
+// - one Live Tail session takes at most 10 log groups: StartLiveTail, logGroupIdentifiers (CloudWatch
+//   Logs API reference); sessions are billed per minute: the same page and the AWS CLI's start-live-tail;
+//   LimitExceededException when too many are open: StartLiveTail, Errors.
+// - FilterLogEvents' 5 calls per second per account and Region: "CloudWatch Logs quotas" (User Guide).
+// - FilterLogEvents has no per-GB scan charge, Logs Insights has one: the CloudWatch pricing page.
 export const defineLogs: DefineCommand = (program, definer) => {
   stageOptions(
     program

@@ -10,6 +10,9 @@ export interface TraceFlags {
   json?: boolean;
 }
 
+// Every claim about AWS in this help has a source (issue 26 item 10):
+// - Logs Insights is billed per GB scanned: the CloudWatch pricing page.
+// - Its concurrent-query quota counts queries on dashboards: StartQuery (CloudWatch Logs API reference).
 export const defineTrace: DefineCommand = (program, definer) => {
   stageOptions(
     program

@@ -1,6 +1,9 @@
 // Drift detection with CloudFormation itself: DetectStackDrift on each stack, then
 // DescribeStackDriftDetectionStatus until it is done (with a deadline), then
-// DescribeStackResourceDrifts for the resources that were changed or deleted, property by property.
+// DescribeStackResourceDrifts for the resources that were changed or deleted, property by property,
+// and those CloudFormation could not check (UNKNOWN, with its DriftStatusReason: "CloudFormation
+// could not run drift detection for the resource", StackResourceDrift in the CloudFormation API
+// reference). An UNKNOWN resource is not drift; it is shown as "could not check" with the reason.
 // toolkit-lib's drift action would first synthesize the app (seconds of CPU and bundling) to learn
 // what CloudFormation already knows about the deployed stacks, so it is not used here.
 import type { CloudFormationClient, StackResourceDrift } from '@aws-sdk/client-cloudformation';
@@ -19,9 +22,11 @@ export interface DriftedResource {
   logicalId: string;
   physicalId: string | undefined;
   type: string;
-  /** MODIFIED | DELETED */
+  /** MODIFIED | DELETED, or UNKNOWN: CloudFormation could not check it (see `reason`). */
   status: string;
   properties: PropertyChange[];
+  /** CloudFormation's DriftStatusReason (given for UNKNOWN). */
+  reason?: string;
 }
 
 export interface StackDrift {
@@ -34,7 +39,10 @@ export interface StackDrift {
   /** Why detection failed (CloudFormation's DetectionStatusReason). */
   reason: string | undefined;
   driftedCount: number;
+  /** The MODIFIED and DELETED resources. */
   resources: DriftedResource[];
+  /** The resources CloudFormation could not check (UNKNOWN); not counted as drift. */
+  unchecked: DriftedResource[];
   checkedAt: Date | undefined;
 }
 
@@ -62,14 +70,16 @@ export async function detectDrift(cloudformation: CloudFormationClient, stackNam
       const status = await cloudformation.send(new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: detectionId }), send);
       if (status.DetectionStatus === 'DETECTION_IN_PROGRESS') {
         if (now() >= deadline) {
-          return { stackName, status: 'UNKNOWN', detection: 'TIMED_OUT', detectionId, reason: undefined, driftedCount: 0, resources: [], checkedAt: undefined };
+          return { stackName, status: 'UNKNOWN', detection: 'TIMED_OUT', detectionId, reason: undefined, driftedCount: 0, resources: [], unchecked: [], checkedAt: undefined };
         }
         options.onProgress?.(`Waiting on CloudFormation drift detection for ${stackName}...`);
         await sleep(options.pollMs);
         continue;
       }
       // A failed detection can still have checked most resources: show what it found.
-      const resources = await driftedResources(cloudformation, stackName, send, DescribeStackResourceDriftsCommand);
+      const checked = await driftedResources(cloudformation, stackName, send, DescribeStackResourceDriftsCommand);
+      const resources = checked.filter((r) => r.status !== 'UNKNOWN');
+      const unchecked = checked.filter((r) => r.status === 'UNKNOWN');
       return {
         stackName,
         status: status.StackDriftStatus ?? 'UNKNOWN',
@@ -78,6 +88,7 @@ export async function detectDrift(cloudformation: CloudFormationClient, stackNam
         reason: status.DetectionStatusReason,
         driftedCount: status.DriftedStackResourceCount ?? resources.length,
         resources,
+        unchecked,
         checkedAt: status.Timestamp,
       };
     }
@@ -97,7 +108,7 @@ async function driftedResources(
   let nextToken: string | undefined;
   do {
     const page = await cloudformation.send(
-      new Command({ StackName: stackName, StackResourceDriftStatusFilters: ['MODIFIED', 'DELETED'], ...(nextToken ? { NextToken: nextToken } : {}) }),
+      new Command({ StackName: stackName, StackResourceDriftStatusFilters: ['MODIFIED', 'DELETED', 'UNKNOWN'], ...(nextToken ? { NextToken: nextToken } : {}) }),
       send,
     );
     drifts.push(...(page.StackResourceDrifts ?? []));
@@ -110,6 +121,7 @@ async function driftedResources(
       type: drift.ResourceType ?? '',
       status: drift.StackResourceDriftStatus ?? '',
       properties: (drift.PropertyDifferences ?? []).map((p) => ({ path: p.PropertyPath ?? '', change: p.DifferenceType ?? '', expected: p.ExpectedValue, actual: p.ActualValue })),
+      ...(drift.DriftStatusReason ? { reason: drift.DriftStatusReason } : {}),
     }))
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }

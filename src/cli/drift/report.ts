@@ -1,5 +1,5 @@
 // Drift results as text (resource by resource, property by property) or one JSON document.
-import type { Style } from '../status/report.ts';
+import type { Style } from '../output.ts';
 import type { StackDrift } from './detect.ts';
 
 export function driftDocument(stacks: readonly StackDrift[]) {
@@ -7,6 +7,8 @@ export function driftDocument(stacks: readonly StackDrift[]) {
     schemaVersion: 1,
     drifted: stacks.some((s) => s.status === 'DRIFTED'),
     complete: stacks.every((s) => s.detection === 'COMPLETE'),
+    /** Resources CloudFormation could not check (UNKNOWN), over both stacks: not drift, but unknown. */
+    unchecked: stacks.reduce((n, s) => n + s.unchecked.length, 0),
     stacks: stacks.map((s) => ({ ...s, checkedAt: s.checkedAt?.toISOString() ?? null })),
   };
 }
@@ -31,6 +33,9 @@ export function renderDrift(stacks: readonly StackDrift[], style: Style): string
         const sign = p.change === 'ADD' ? '+' : p.change === 'REMOVE' ? '-' : '~';
         out.push(`      ${sign} ${p.path}: ${clip(p.expected)} → ${clip(p.actual)}`);
       }
+    }
+    for (const resource of stack.unchecked) {
+      out.push(`  ${style.yellow('could not check')} ${resource.logicalId} (${resource.type}${resource.physicalId ? ` ${resource.physicalId}` : ''}): ${resource.reason ?? 'no reason given'}`);
     }
     out.push('');
   }
