@@ -59,6 +59,7 @@ const SUITES: Record<string, Suite> = {
   'synth-cache-warm': inner23.warm,
   'synth-cache-dry-run': inner23.dryRun,
   'synth-cache-dev-start': inner23.devStart,
+  'dev-watch-reload': inner23.watchReload,
   // issue 25: unit costs of a forecast cycle at several sizes, and the capacity model's validation
   capacity: capacity25.capacity,
 };

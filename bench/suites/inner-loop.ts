@@ -5,8 +5,9 @@
 // - synth-cache-dry-run: `deploy --dry-run` with nothing changed (bench/suites/deploy-child.ts: the
 //   preflight and the diffs against AWS mocked, toolkit-lib loaded), assembly cache warm. Budget 0.3x.
 // - synth-cache-dev-start: `watchpoint dev` start to ready (API answering), every cache warm. Budget 0.3x.
+// - dev-watch-reload: save to serving under `dev --watch` vs one esbuild build of that bundle. Budget 2x.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare, median, report, type Command } from '../harness.ts';
@@ -112,6 +113,73 @@ export async function devStart(): Promise<boolean> {
     } finally {
       if (saved === undefined) delete process.env.WATCHPOINT_SYNTH_CACHE;
       else process.env.WATCHPOINT_SYNTH_CACHE = saved;
+    }
+  });
+}
+
+/**
+ * dev-watch-reload: in a temp copy of src/lambdas, `watchpoint dev --watch`'s reload of the archiver
+ * (one string edited in archiver/tasks.ts, as synth-rebuild edits it) from the file write to a fresh
+ * container serving the new code, against one esbuild build of that one bundle with the deploy's
+ * options (BUNDLE_OPTIONS). Budget 2x.
+ */
+export async function watchReload(): Promise<boolean> {
+  const [{ FunctionHost }, { startHandlerWatch }, { BUNDLE_OPTIONS }, esbuild] = await Promise.all([
+    import('../../src/dev/function-host.ts'),
+    import('../../src/dev/watch.ts'),
+    import('../../src/stack/bundling/build.ts'),
+    import('esbuild'),
+  ]);
+  return withWork(async (work) => {
+    const project = join(work, 'project');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    cpSync(join(root, 'src', 'lambdas'), join(project, 'src', 'lambdas'), { recursive: true });
+    for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) cpSync(join(root, file), join(project, file));
+    symlinkSync(join(root, 'node_modules'), join(project, 'node_modules'));
+    const tasks = join(project, 'src', 'lambdas', 'archiver', 'tasks.ts');
+    const original = readFileSync(tasks, 'utf8');
+    if (!original.includes('Archiver event must be')) throw new Error(`the benchmark's edit no longer applies to ${tasks}`);
+    const host = new FunctionHost({ name: 'ArchiverFunction', modulePath: join(project, 'src', 'lambdas', 'archiver', 'index.ts'), timeoutSeconds: 60, memoryMb: 256, concurrency: 1, arn: 'arn:aws:lambda:us-east-1:000000000000:function:archiver' }, () => undefined);
+    host.configure({ PATH: process.env.PATH ?? '', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    await host.start();
+    let resolveReload: ((ms: number) => void) | undefined;
+    const watcher = startHandlerWatch({ root: project, functions: [{ host, handlerDir: 'archiver' }], log: () => undefined, onReload: (event) => event.reloaded.length > 0 && resolveReload?.(event.totalMs) });
+    try {
+      await watcher.ready;
+      const build = async (): Promise<number> => {
+        const started = performance.now();
+        await esbuild.build({ ...BUNDLE_OPTIONS, entryPoints: [join(project, 'src', 'lambdas', 'archiver', 'index.ts')], outdir: join(work, 'esbuild-out'), absWorkingDir: project, write: false, logLevel: 'silent' });
+        return performance.now() - started;
+      };
+      const reload = async (i: number): Promise<number> => {
+        const reloaded = new Promise<number>((resolve) => (resolveReload = resolve));
+        const started = performance.now();
+        writeFileSync(tasks, original.replace('Archiver event must be', `Archiver event (${i}) must be`));
+        await reloaded;
+        const ms = performance.now() - started;
+        // The fresh container runs the edited code.
+        const answer = await host.invoke({ task: 'bogus' }).then(() => '', (error: Error) => error.message);
+        if (!answer.includes(`Archiver event (${i}) must be`)) throw new Error(`after reload ${i} the archiver answered: ${answer}`);
+        return ms;
+      };
+      await build();
+      await reload(0);
+      const builds: number[] = [];
+      const reloads: number[] = [];
+      for (let i = 1; i <= 5; i += 1) {
+        builds.push(await build());
+        reloads.push(await reload(i));
+      }
+      const ratio = median(reloads) / median(builds);
+      const ok = ratio <= 2;
+      console.log('watchpoint dev --watch: save to the new code serving (archiver/tasks.ts edited) vs one esbuild build of that bundle');
+      console.log(`  esbuild build of the archiver bundle   median ${median(builds).toFixed(0).padStart(6)} ms   runs ${builds.map((v) => v.toFixed(0)).join(', ')}`);
+      console.log(`  save -> fresh container serving        median ${median(reloads).toFixed(0).padStart(6)} ms   runs ${reloads.map((v) => v.toFixed(0)).join(', ')}`);
+      console.log(`  ratio ${ratio.toFixed(2)}x (budget 2x): ${ok ? 'PASS' : 'OVER BUDGET'}\n`);
+      return ok;
+    } finally {
+      await watcher.close();
+      await host.stop();
     }
   });
 }

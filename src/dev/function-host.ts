@@ -34,6 +34,8 @@ interface Container {
   /** The log stream Lambda would give this container. */
   stream: string;
   pending?: { id: number; requestId: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+  /** Runs code older than the last reload(): ends once its in-flight invocation does, takes no new one. */
+  retiring?: boolean;
 }
 
 /** The lines that end an invocation the runtime could not finish, as Lambda writes them. */
@@ -121,8 +123,28 @@ export class FunctionHost {
   }
 
   private release(container: Container): void {
+    if (container.retiring) {
+      // Its exit handler drops it from the pool and wakes a waiting invocation.
+      void container.worker.terminate();
+      return;
+    }
     container.busy = false;
     this.waiting.shift()?.();
+  }
+
+  /**
+   * New code (`watchpoint dev --watch`): the next invocations go to fresh containers, which load the
+   * handler module again; invocations in flight finish on the old code, whose containers then end.
+   * Resolves once a fresh container is ready.
+   */
+  async reload(): Promise<void> {
+    for (const container of [...this.containers]) {
+      container.retiring = true;
+      if (!container.busy) this.release(container);
+    }
+    this.first = undefined;
+    this.prewarm();
+    await this.first;
   }
 
   private async acquire(): Promise<Container> {

@@ -21,6 +21,7 @@ import { DEFAULT_GRID, type HotPoint, type SyntheticGrid } from './forecast.ts';
 import { FunctionHost } from './function-host.ts';
 import { startGateway } from './gateway.ts';
 import { LambdaApi } from './lambda-api.ts';
+import type { ReloadEvent } from './watch.ts';
 import { startHttpApi } from './http-api.ts';
 import { installNetworkGuard } from './network-guard.ts';
 import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
@@ -64,6 +65,9 @@ export interface DevOptions {
   log: (line: string) => void;
   onCycle?: (cycle: CycleSummary) => void;
   onOutcome?: (outcome: Outcome) => void;
+  /** Reload a function's containers when its handler code changes (`--watch`, watch.ts). */
+  watch?: boolean;
+  onReload?: (event: ReloadEvent) => void;
 }
 
 export interface DevPlatform {
@@ -478,6 +482,14 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       hosts.get(fn.logicalId)!.configure(environment);
     }
     await Promise.all([migrations, ...[...hosts.values()].map((host) => host.start())]);
+    if (options.watch) {
+      // --watch: saved handler code reaches fresh containers; the servers and their data stay (watch.ts).
+      const { startHandlerWatch } = await import('./watch.ts');
+      const handlerWatch = startHandlerWatch({ root: dirname(SRC), functions: plan.functions.map((fn) => ({ host: hosts.get(fn.logicalId)!, handlerDir: fn.handlerDir })), log: options.log, ...(options.onReload ? { onReload: options.onReload } : {}) });
+      stops.push(() => handlerWatch.close());
+      await handlerWatch.ready;
+      mark('watch');
+    }
     apiHostRef.host = hosts.get(route.functionLogicalId);
     mark('functions');
 

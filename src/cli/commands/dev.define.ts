@@ -11,6 +11,7 @@ export interface DevFlags {
   allowLoopbackWebhooks?: boolean;
   hotPoint: string[];
   json?: boolean;
+  watch?: boolean;
 }
 
 export const defineDev: DefineCommand = (program, definer) => {
@@ -24,6 +25,7 @@ export const defineDev: DefineCommand = (program, definer) => {
     .option('--allow-loopback-webhooks', 'let the webhook worker POST to http:// and loopback URLs such as the local receiver (local mode only; --once turns it on)')
     .option('--hot-point <lat,lon[,variable=value]>', 'make the synthetic forecast read a value at the grid point nearest to a location (default temperature_2m=45), so a watchpoint there triggers; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--json', 'with --once: print the summary as JSON on stdout')
+    .option('--watch', 'reload a function when its handler code changes: only functions whose bundle changed get fresh containers (in-flight invocations finish on the old code); a build error is printed with file and line and the old code keeps serving. Changes under src/stack need a restart')
     .addHelpText(
       'after',
       `
@@ -38,7 +40,8 @@ Examples:
   watchpoint dev                          # run until Ctrl-C; prints the URLs and an admin key
   watchpoint dev --speed 60 --hot-point 40.4,-3.7
   watchpoint dev --once                   # the README's end-to-end check
-  watchpoint dev --drill webhook-failing  # practise an incident (time x180)`,
+  watchpoint dev --drill webhook-failing  # practise an incident (time x180)
+  watchpoint dev --watch                  # edit a handler, save, invoke it (watchpoint invoke --env local)`,
     )
     .action(async (options: DevFlags) => {
       const { devCommand } = await import('./dev.ts');

@@ -65,6 +65,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
   const hotPoints = flags.hotPoint.map(parseHotPoint);
   const databaseUrl = parseDatabaseUrl(flags.databaseUrl);
   if (flags.json && !flags.once) throw userError('DEV_JSON_NEEDS_ONCE', '--json only applies to --once.', 'Add --once, or drop --json.');
+  if (flags.watch && flags.once) throw userError('DEV_WATCH_WITH_ONCE', '--watch reloads code in a platform that keeps running; --once stops after one check.', 'Drop one of them: `watchpoint dev --watch`, or `watchpoint dev --once`.');
 
   const { startDevPlatform, DevAlreadyRunningError } = await import('../../dev/platform.ts');
   const log = (line: string) => io.notify('info', line);
@@ -90,6 +91,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks || flags.once || drill),
       hotPoints,
       runSchedulesAtStart: !flags.once,
+      watch: Boolean(flags.watch),
       log,
     });
     let platform: Awaited<typeof starting>;
