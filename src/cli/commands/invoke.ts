@@ -135,7 +135,7 @@ export async function runInvoke(options: InvokeOptions): Promise<number> {
       code: 'FUNCTION_ERROR',
       fault: 'system',
       exitCode: ExitCode.failure,
-      fix: `Read the error and the log tail above (\`watchpoint logs --env ${envName}\` shows more), fix the handler or the event, then invoke it again.`,
+      fix: `Read the function error and the log tail (${options.json ? 'functionError and logTail in the JSON document' : 'printed before this error'}; \`watchpoint logs --env ${envName}\` shows more), fix the handler or the event, then invoke it again.`,
     });
   }
   return ExitCode.ok;
