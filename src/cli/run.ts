@@ -17,6 +17,7 @@ import { defineSynth } from './commands/synth.define.ts';
 import { defineDb } from './commands/db.define.ts';
 import { defineDeploy } from './commands/deploy.define.ts';
 import { defineReleases } from './commands/releases.define.ts';
+import { defineRollback } from './commands/rollback.define.ts';
 import { defineDiff } from './commands/diff.define.ts';
 import { defineImage } from './commands/image.define.ts';
 import { defineDestroy } from './commands/destroy.define.ts';
@@ -108,6 +109,7 @@ Examples:
   defineDiff(program, definer);
   defineDeploy(program, definer);
   defineReleases(program, definer);
+  defineRollback(program, definer);
   defineImage(program, definer);
   defineDestroy(program, definer);
   defineSecrets(program, definer);

@@ -7,7 +7,7 @@ import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
 import { noQuestions } from '../io.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
-import { deploy, type InterruptWatch } from '../deploy/plan.ts';
+import { deploy, type DeployDeps, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 import { createRecorder } from '../releases/recorder.ts';
@@ -46,6 +46,8 @@ export interface DeployInjections {
   imageInputs?: ImageInputs;
   /** false skips esbuild bundling of the zip functions (tests). */
   bundling?: boolean;
+  /** Replaces synthesize() (tests that deploy hand-made bundles through the real stack code). */
+  synth?: DeployDeps['synth'];
   /** The waits between ledger write attempts (tests: none). */
   ledgerRetryDelays?: number[];
 }
@@ -95,7 +97,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
       containerName,
       secrets: injected.secrets ?? secretsPreflight(clients.ssm),
       migrations: injected.migrations ?? migrationsPort(clients.ssm, io),
-      synth: async ({ imageTag, outdir, progress }) => {
+      synth: injected.synth ?? (async ({ imageTag, outdir, progress }) => {
         const { synthesize, bundleCacheDirFor } = await import('./synth.ts');
         await synthesize({
           envName,
@@ -109,7 +111,7 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
           verbose: Boolean(context.verbose),
           ...(injected.bundling === false ? { bundling: false } : {}),
         });
-      },
+      }),
       imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
       recordRelease: createRecorder({ s3: clients.s3, io, spoolDir: paths.ledgerSpoolDir, checkout: projectRoot(), ...(injected.ledgerRetryDelays ? { retryDelays: injected.ledgerRetryDelays } : {}) }),
       latestMigration: () => migrationNames().at(-1) ?? null,

@@ -28,6 +28,8 @@ export interface ReleaseInput {
   /** A rollback: the stacks it restored, templates in hand. */
   captures?: StackCapture[];
   stackNames: string[];
+  /** The code's commit, when it is not this checkout's (a rollback runs the target release's code). */
+  git?: ReleaseDraft['git'];
 }
 
 export type RecordRelease = (input: ReleaseInput) => Promise<ReleaseRecord | undefined>;
@@ -54,7 +56,7 @@ export function createRecorder(options: RecorderOptions): RecordRelease {
   const delays = options.retryDelays ?? [1000, 3000];
   return async (input) => {
     const ledger = ledgerFor(options.s3, input.envName, input.account, input.region);
-    const git = await gitState(options.checkout);
+    const git = input.git ?? (await gitState(options.checkout));
     let spooled: Spooled | undefined;
     let lastError: unknown;
     for (let attempt = 0; attempt <= delays.length; attempt += 1) {

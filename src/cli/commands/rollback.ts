@@ -1,0 +1,282 @@
+// `watchpoint rollback`: restores a recorded release. Reads through ../releases/collect.ts, changes
+// through ../rollback/cloudformation.ts (change sets), decides in ../rollback/plan.ts.
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { sdkClients } from '../aws.ts';
+import { resolveStage, type CommandContext } from '../context.ts';
+import { isBusy } from '../deploy/plan.ts';
+import { describeState, isProduction } from '../deploy/policy.ts';
+import { projectRoot, workPaths } from '../deploy/support.ts';
+import { ExitCode, userError, WatchpointError } from '../errors.ts';
+import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
+import { templateUrl } from '../releases/ledger.ts';
+import { checkRestorable, readLedger, type ReleaseClients } from '../releases/collect.ts';
+import { createRecorder, type RecordRelease } from '../releases/recorder.ts';
+import type { Outcome, ReleaseRecord, StackCapture } from '../releases/record.ts';
+import { templateDiff } from '../releases/report.ts';
+import { createRollbackCloud, TEMPLATE_BODY_LIMIT, unUpdatable, type PreparedChangeSet, type RollbackCloud } from '../rollback/cloudformation.ts';
+import { changeSetName, describeChangeSet, migrationsSince, pickTarget, sameTemplate } from '../rollback/plan.ts';
+import type { RollbackFlags } from './rollback.define.ts';
+
+export interface RollbackClients extends ReleaseClients {
+  cloudformation: CloudFormationClient;
+}
+
+export interface RollbackOptions extends Runtime {
+  to: number | undefined;
+  dryRun: boolean;
+  yes: boolean;
+  clients?: RollbackClients;
+  /** Injected in tests; otherwise the SDK change-set path over `clients.cloudformation`. */
+  cloud?: RollbackCloud;
+  recordRelease?: RecordRelease;
+  /** The migration names this checkout knows (db-migrations.ts); injected in tests. */
+  migrationNames?: () => string[];
+}
+
+type Context = CommandContext & Injectable & Pick<RollbackOptions, 'clients' | 'cloud' | 'recordRelease' | 'migrationNames'>;
+
+export function parseRollbackOptions(flags: RollbackFlags, context: Context): RollbackOptions {
+  let to: number | undefined;
+  if (flags.to !== undefined) {
+    const raw = String(flags.to).trim().replace(/^#/, '');
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw flagError('--to', `"${String(flags.to)}" is not a release number.`, 'Give the number from the # column of `watchpoint releases`, e.g. --to 41.');
+    to = Number(raw);
+  }
+  return {
+    ...runtimeOf(context),
+    to,
+    dryRun: Boolean(flags.dryRun),
+    yes: Boolean(flags.yes ?? context.options.yes),
+    ...(context.clients ? { clients: context.clients } : {}),
+    ...(context.cloud ? { cloud: context.cloud } : {}),
+    ...(context.recordRelease ? { recordRelease: context.recordRelease } : {}),
+    ...(context.migrationNames ? { migrationNames: context.migrationNames } : {}),
+  };
+}
+
+interface StackPlan {
+  stackName: string;
+  templateKey: string;
+  body: string;
+  parameters: Record<string, string>;
+  /** The template deployed now. */
+  deployed: string | undefined;
+  /** The deployed template already is the target's. */
+  same: boolean;
+  prepared?: PreparedChangeSet;
+}
+
+export async function runRollback(options: RollbackOptions): Promise<number> {
+  const { io } = options;
+  const { envName, stage } = await resolveStage(options);
+  const prod = isProduction(envName);
+  if (!io.interactive && !options.yes && !options.dryRun) {
+    throw userError(
+      'CONFIRMATION_REQUIRED',
+      `Rolling back "${envName}" asks for confirmation before it changes anything, and there is no terminal to ask.`,
+      `Re-run with --yes to confirm (\`watchpoint rollback --env ${envName} --dry-run\` shows what it would do), or run it in a terminal.`,
+    );
+  }
+  const clients = options.clients ?? (await sdkClients(stage, ['sts', 's3', 'ecr', 'cloudformation']));
+  const cloud = options.cloud ?? createRollbackCloud(clients.cloudformation, { sleep: (ms, signal) => options.sleep(ms, signal) });
+
+  // 1. What is current, what goes back, and whether it can.
+  const view = await readLedger(clients, envName, stage.region);
+  const current = view.current;
+  if (!current) {
+    throw userError('NO_CURRENT_RELEASE', `"${envName}" has no succeeded release in its ledger, so there is nothing to roll back from.`, `See \`watchpoint releases --env ${envName}\`; deploy a working version with \`watchpoint deploy --env ${envName}\`.`);
+  }
+  const target = pickTarget(view.records, current, options.to, envName);
+  io.notify('info', `Rolling back "${envName}" (account ${view.account}, ${stage.region}) from #${current.sequence} to #${target.sequence} (${target.description} of ${target.startedAt.slice(0, 16).replace('T', ' ')} UTC, image ${target.imageTag}, commit ${target.git.commit?.slice(0, 7) ?? 'unknown'}).`);
+
+  for (const stack of target.stacks) {
+    const status = await cloud.stackStatus(stack.stackName);
+    if (isBusy(status)) {
+      throw userError('ROLLBACK_BUSY', `${stack.stackName} is ${status}: a deploy or rollback is in progress.`, `Wait for it to finish (\`watchpoint status --env ${envName}\`), then run rollback again.`);
+    }
+    const why = unUpdatable(stack.stackName, status, envName);
+    if (why) throw userError('STACK_NOT_UPDATABLE', `Cannot roll back "${envName}": ${why.problem}`, why.fix);
+  }
+  const restorable = (await checkRestorable(clients, view, [target])).get(target.sequence)!;
+  if (!restorable.ok) {
+    throw userError(
+      'RELEASE_NOT_RESTORABLE',
+      `Release #${target.sequence} cannot be restored:\n  ${restorable.reasons.join('\n  ')}`,
+      `Pick a restorable release from \`watchpoint releases --env ${envName}\`, or check out commit ${target.git.commit ?? '(unknown)'} and run \`watchpoint deploy --env ${envName}\`, which rebuilds what is gone.`,
+    );
+  }
+
+  const plans: StackPlan[] = [];
+  for (const stack of target.stacks) {
+    const body = await view.ledger.getTemplate(stack.templateKey);
+    if (body === undefined) throw userError('RELEASE_NOT_RESTORABLE', `${stack.stackName}'s template ${stack.templateKey} vanished from the ledger.`, `Pick another release from \`watchpoint releases --env ${envName}\`.`);
+    const deployed = await cloud.currentTemplate(stack.stackName);
+    plans.push({ stackName: stack.stackName, templateKey: stack.templateKey, body, parameters: stack.parameters, deployed, same: sameTemplate(deployed, body) });
+  }
+
+  // 2. The database: migrations are never reverted.
+  const since = migrationsSince(target.migrationLevel, current.migrationLevel, options.migrationNames?.() ?? (await localMigrations()));
+  if (since === undefined) {
+    io.notify('warn', `The database level of #${target.sequence} or #${current.sequence} is not recorded (deployed with --skip-migrations): check \`watchpoint db migrate --env ${envName} --dry-run\`. Migrations are never reverted.`);
+  } else if (since.length > 0) {
+    io.notify('warn', [
+      `${since.length} database migration(s) ran after #${target.sequence}; a rollback does NOT revert them, so #${target.sequence}'s code will run against the newer schema:`,
+      ...since.map((name) => `  ${name}`),
+      '  Migrations are meant to be expand-only (docs/deploy.md), so older code usually still works; check that these are.',
+    ].join('\n'));
+  }
+
+  if (options.dryRun) {
+    for (const line of dryRunLines(plans, target, envName, stage.region, view.ledger.bucket, stage.awsEndpointUrl || undefined, options.env)) io.result(line);
+    return ExitCode.ok;
+  }
+
+  // 3. Change sets, shown, then one confirmation (plus the database one).
+  const started = options.now();
+  const toChange = plans.filter((plan) => !plan.same);
+  try {
+    for (const plan of toChange) {
+      plan.prepared = await cloud.prepare({
+        stackName: plan.stackName,
+        changeSetName: changeSetName(target.sequence, started),
+        template: Buffer.byteLength(plan.body) <= TEMPLATE_BODY_LIMIT ? { body: plan.body } : { url: templateUrl(view.ledger.bucket, plan.templateKey, stage.region, stage.awsEndpointUrl || undefined, options.env) },
+        parameters: plan.parameters,
+        description: `watchpoint rollback of ${envName} to release #${target.sequence}`,
+      });
+    }
+  } catch (error) {
+    await discardAll(cloud, toChange);
+    throw new WatchpointError(`Preparing the rollback change sets failed; no stack was changed.`, { code: 'ROLLBACK_CHANGE_SET_FAILED', fault: 'system', fix: 'Read the cause below; fix it (permissions, the template URL), then run rollback again.', cause: error });
+  }
+  const executing = toChange.filter((plan) => plan.prepared && !plan.prepared.empty);
+  io.notify('info', ['What goes back (CloudFormation change sets):', ...plans.flatMap((plan) => (plan.prepared ? describeChangeSet(plan.prepared) : [`  ${plan.stackName}: already runs #${target.sequence}'s template`]))].join('\n'));
+  if (executing.length === 0) {
+    io.result(`Nothing to roll back: the stacks of "${envName}" already run release #${target.sequence}'s templates.`);
+    return ExitCode.ok;
+  }
+  const confirmed = await confirm(options, envName, prod, target, since ?? []);
+  if (!confirmed) {
+    await discardAll(cloud, executing);
+    io.notify('info', 'Not rolled back; the change sets were deleted and nothing was changed.');
+    return ExitCode.ok;
+  }
+
+  // 4. Execute, stack by stack, in the recorded order (registry before platform).
+  const stop = stopOnCtrlC();
+  let outcome: Outcome = 'succeeded';
+  let reason: string | undefined;
+  try {
+    for (const plan of executing) {
+      await cloud.execute(plan.stackName, plan.prepared!.changeSetName);
+      const final = await cloud.settle(plan.stackName, (status) => io.notify('info', `${plan.stackName}: ${status}`), stop.signal);
+      if (stop.signal.aborted && final.endsWith('_IN_PROGRESS')) {
+        const { state } = describeState(plan.stackName, final);
+        io.notify('warn', [
+          `Interrupted. CloudFormation keeps going without this command: ${state}`,
+          `  watch it:  watchpoint status --env ${envName}   (or the CloudFormation console)`,
+          ...(final === 'UPDATE_IN_PROGRESS' ? [`  stop it:   aws cloudformation cancel-update-stack --stack-name ${plan.stackName} (rolls this stack's update back)`] : []),
+          ...(executing.indexOf(plan) < executing.length - 1 ? [`  not started: ${executing.slice(executing.indexOf(plan) + 1).map((p) => p.stackName).join(', ')} (its change set is left for you to delete or run again)`] : []),
+          '  The rollback is not recorded in the ledger; run `watchpoint releases` after CloudFormation finishes and roll back again if needed.',
+        ].join('\n'));
+        return ExitCode.interrupted;
+      }
+      if (final !== 'UPDATE_COMPLETE') {
+        outcome = /ROLLBACK_COMPLETE$/.test(final) ? 'rolled-back-by-cloudformation' : 'failed';
+        reason = `${plan.stackName}: ${final}`;
+        break;
+      }
+    }
+  } finally {
+    stop.release();
+  }
+
+  const captures: StackCapture[] = plans.map((plan) => ({ stackName: plan.stackName, templateBody: plan.body, parameters: plan.parameters, zipAssets: target.stacks.find((s) => s.stackName === plan.stackName)!.zipAssets }));
+  const record =
+    options.recordRelease ?? createRecorder({ s3: clients.s3, io, spoolDir: workPaths(options.cwd, envName).ledgerSpoolDir, checkout: projectRoot() });
+  await record({
+    envName,
+    region: stage.region,
+    account: view.account,
+    operator: await callerArn(clients),
+    kind: 'rollback',
+    rollbackTo: target.sequence,
+    startedAt: started,
+    endedAt: options.now(),
+    outcome,
+    ...(reason ? { reason } : {}),
+    imageTag: target.imageTag,
+    // Migrations are not reverted: the database stays where the current release left it.
+    migrationLevel: current.migrationLevel,
+    captures,
+    stackNames: plans.map((plan) => plan.stackName),
+    git: target.git,
+  });
+  if (outcome !== 'succeeded') {
+    throw new WatchpointError(`The rollback to #${target.sequence} did not complete: ${reason}.`, {
+      code: 'ROLLBACK_FAILED',
+      fault: 'system',
+      fix: `Read the stack's events (CloudFormation console, or \`watchpoint status --env ${envName}\`) for the failed resource, fix it, then run rollback again.`,
+    });
+  }
+  io.result(`Rolled back "${envName}" to release #${target.sequence}: ${executing.map((plan) => plan.stackName).join(', ')} restored${plans.some((p) => p.same) ? ` (${plans.filter((p) => p.same).map((p) => p.stackName).join(', ')} already matched)` : ''}.`);
+  return ExitCode.ok;
+}
+
+async function confirm(options: RollbackOptions, envName: string, prod: boolean, target: ReleaseRecord, since: string[]): Promise<boolean> {
+  const { io } = options;
+  if (since.length > 0) {
+    const schema = await io.ask({ kind: 'confirm', message: `Run #${target.sequence}'s code against the database with ${since.length} newer migration(s) still applied (they are not reverted)?`, default: false, dangerous: true });
+    if (!schema) return false;
+  }
+  if (prod && io.interactive) {
+    await io.ask({
+      kind: 'input',
+      field: 'confirmation',
+      message: `Type the environment name (${envName}) to roll it back to #${target.sequence}`,
+      validate: (value) => (value.trim() === envName ? true : `does not match "${envName}"; press Ctrl-C to cancel`),
+    });
+    return true;
+  }
+  return io.ask({ kind: 'confirm', message: `Roll back "${envName}" to release #${target.sequence}?`, default: false, dangerous: true });
+}
+
+async function discardAll(cloud: RollbackCloud, plans: StackPlan[]): Promise<void> {
+  for (const plan of plans) if (plan.prepared && !plan.prepared.empty) await cloud.discard(plan.stackName, plan.prepared.changeSetName).catch(() => undefined);
+}
+
+function dryRunLines(plans: StackPlan[], target: ReleaseRecord, envName: string, region: string, bucket: string, endpoint: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  const lines = [`Dry run: nothing was created or changed. rollback to #${target.sequence} would, in order (region ${region}${endpoint ? `, endpoint ${endpoint} (not AWS)` : ''}):`];
+  let step = 1;
+  for (const plan of plans) {
+    if (plan.same) {
+      lines.push(`  ${step++}. ${plan.stackName}: already runs #${target.sequence}'s template; nothing to do`);
+      continue;
+    }
+    const source = Buffer.byteLength(plan.body) <= TEMPLATE_BODY_LIMIT ? 'TemplateBody from the ledger' : `TemplateURL ${templateUrl(bucket, plan.templateKey, region, endpoint, env)}`;
+    lines.push(`  ${step++}. cloudformation:CreateChangeSet ${plan.stackName} (UPDATE, ${source}, parameters ${Object.entries(plan.parameters).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}), show it, ask, ExecuteChangeSet, wait`);
+  }
+  lines.push(`  ${step}. record release "rollback to #${target.sequence}" in s3://${bucket}`);
+  const diffs = plans.filter((plan) => !plan.same);
+  if (diffs.length > 0) lines.push('', 'What would go back, against the deployed templates (the change sets add replacements):');
+  for (const plan of diffs) {
+    lines.push(`  ${plan.stackName}:`);
+    for (const line of templateDiff(plan.deployed, plan.body)) lines.push(`    ${line.change === 'added' ? '+' : line.change === 'removed' ? '-' : '~'} ${line.logicalId} (${line.type})${line.fields.length ? `: ${line.fields.join(', ')}` : ''}`);
+  }
+  return lines;
+}
+
+async function localMigrations(): Promise<string[]> {
+  try {
+    const { migrationNames } = await import('./db-migrations.ts');
+    return migrationNames();
+  } catch {
+    return [];
+  }
+}
+
+async function callerArn(clients: ReleaseClients): Promise<string> {
+  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  return (await clients.sts.send(new GetCallerIdentityCommand({}))).Arn ?? '';
+}
+
