@@ -29,6 +29,18 @@ const REFUSED: Record<string, { why: string; instead: string }> = {
     why: 'watchpoint dev runs the eval worker from source, with no image and no registry',
     instead: 'build locally with `watchpoint image build`; push to a deployed environment with `watchpoint image push --env <name>`',
   },
+  releases: {
+    why: 'watchpoint dev is never deployed, so it has no release ledger: every start runs the current source',
+    instead: 'list the releases of a deployed environment with `watchpoint releases --env <name>`',
+  },
+  'releases show': {
+    why: 'watchpoint dev is never deployed, so it has no release ledger: every start runs the current source',
+    instead: 'show a deployed release with `watchpoint releases show N --env <name>`',
+  },
+  rollback: {
+    why: 'watchpoint dev runs the current source and has no recorded releases to go back to',
+    instead: 'check out the older commit and restart `watchpoint dev`; roll back a deployed environment with `watchpoint rollback --env <name>`',
+  },
   'runpod rotate-keys': {
     why: "watchpoint dev's RunPod stand-in has no IAM user: its key is generated at each start and seeded in SSM",
     instead: 'restart `watchpoint dev` for a new key; `watchpoint secrets get forecast/runpod_api_key --env local` shows the current one is set',

@@ -82,3 +82,53 @@ if CloudFormationModel is not None:
         def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
             props = cloudformation_json.get("Properties", {})
             cloudwatch_backends[account_id][region_name].delete_alarms([props.get("AlarmName", resource_name)])
+
+
+# moto 5.2.1 finds a change set given by name (not ARN) by its name alone, across every stack of the
+# account. AWS scopes a change set name to its stack ("The name of the change set. The name must be
+# unique among all change sets that are associated with the specified stack", CreateChangeSet API
+# reference), and DescribeChangeSet, ExecuteChangeSet and DeleteChangeSet take StackName with a name.
+# Both CDK stacks use toolkit-lib's "cdk-deploy-change-set", so on moto a second deploy (toolkit-lib
+# deletes the old one, creates, then polls DescribeChangeSet) read the *other* stack's executed change
+# set and waited forever. This resolves a name to the newest change set of the named stack.
+try:
+    import contextvars
+
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+except Exception:  # not the moto interpreter: do nothing
+    CloudFormationBackend = None
+
+if CloudFormationBackend is not None:
+    _watchpoint_stack = contextvars.ContextVar("watchpoint_change_set_stack", default=None)
+
+    def _watchpoint_resolve(backend, name):
+        if name in backend.change_sets:
+            return name
+        stack = _watchpoint_stack.get()
+        matches = [
+            change_set_id
+            for change_set_id, change_set in backend.change_sets.items()
+            if change_set.change_set_name == name and (not stack or change_set.stack.name == stack or change_set.stack.stack_id == stack)
+        ]
+        return matches[-1] if matches else name
+
+    def _watchpoint_with_stack(method):
+        def wrapped(self):
+            token = _watchpoint_stack.set(self._get_param("StackName"))
+            try:
+                return method(self)
+            finally:
+                _watchpoint_stack.reset(token)
+
+        return wrapped
+
+    for _name in ("describe_change_set", "delete_change_set", "execute_change_set"):
+        setattr(CloudFormationResponse, _name, _watchpoint_with_stack(getattr(CloudFormationResponse, _name)))
+
+    _watchpoint_describe = CloudFormationBackend.describe_change_set
+    _watchpoint_delete = CloudFormationBackend.delete_change_set
+    _watchpoint_execute = CloudFormationBackend.execute_change_set
+    CloudFormationBackend.describe_change_set = lambda self, change_set_name: _watchpoint_describe(self, _watchpoint_resolve(self, change_set_name))
+    CloudFormationBackend.delete_change_set = lambda self, change_set_name: _watchpoint_delete(self, _watchpoint_resolve(self, change_set_name))
+    CloudFormationBackend.execute_change_set = lambda self, change_set_name, stack_name=None: _watchpoint_execute(self, _watchpoint_resolve(self, change_set_name), stack_name)
