@@ -96,7 +96,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       throw userError('ROLLBACK_BUSY', `${stack.stackName} is ${status}: a deploy or rollback is in progress.`, `Wait for it to finish (\`watchpoint status --env ${envName}\`), then run rollback again.`);
     }
     const why = unUpdatable(stack.stackName, status, envName);
-    if (why) throw userError('STACK_NOT_UPDATABLE', `Cannot roll back "${envName}": ${why.problem}`, why.fix);
+    if (why) throw userError('STACK_NOT_UPDATABLE', `Cannot roll back "${envName}": ${why.problem}`, why.whatToDo);
   }
   const restorable = (await checkRestorable(clients, view, [target])).get(target.sequence)!;
   if (!restorable.ok) {
@@ -147,7 +147,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
     }
   } catch (error) {
     await discardAll(cloud, toChange);
-    throw new WatchpointError(`Preparing the rollback change sets failed; no stack was changed.`, { code: 'ROLLBACK_CHANGE_SET_FAILED', fault: 'system', fix: 'Read the cause below; fix it (permissions, the template URL), then run rollback again.', cause: error });
+    throw new WatchpointError(`Preparing the rollback change sets failed; no stack was changed.`, { code: 'ROLLBACK_CHANGE_SET_FAILED', fault: 'system', fix: 'Fix what CloudFormation reported (for example s3:GetObject on the ledger bucket for the template, or the stack policy), then run rollback again.', cause: error });
   }
   const executing = toChange.filter((plan) => plan.prepared && !plan.prepared.empty);
   io.notify('info', ['What goes back (CloudFormation change sets):', ...plans.flatMap((plan) => (plan.prepared ? describeChangeSet(plan.prepared) : [`  ${plan.stackName}: already runs #${target.sequence}'s template`]))].join('\n'));

@@ -138,25 +138,25 @@ export function createRollbackCloud(cfn: CloudFormationClient, options: { pollMs
  * Stack states CloudFormation refuses an update from, and what the operator does about each. Undefined
  * when an update can start.
  */
-export function unUpdatable(stackName: string, status: string | undefined, envName: string): { problem: string; fix: string } | undefined {
-  if (status === undefined) return { problem: `${stackName} does not exist; a rollback restores existing stacks.`, fix: `Deploy with \`watchpoint deploy --env ${envName}\` (check out the release's commit first).` };
+export function unUpdatable(stackName: string, status: string | undefined, envName: string): { problem: string; whatToDo: string } | undefined {
+  if (status === undefined) return { problem: `${stackName} does not exist; a rollback restores existing stacks.`, whatToDo: `Deploy with \`watchpoint deploy --env ${envName}\` (check out the release's commit first).` };
   switch (status) {
     case 'UPDATE_ROLLBACK_FAILED':
       return {
         problem: `${stackName} is UPDATE_ROLLBACK_FAILED: CloudFormation cannot update it until its rollback finishes.`,
-        fix: `Finish the rollback: aws cloudformation continue-update-rollback --stack-name ${stackName} (add --resources-to-skip for resources that cannot roll back), then run rollback again.`,
+        whatToDo: `Finish the rollback: aws cloudformation continue-update-rollback --stack-name ${stackName} (add --resources-to-skip for resources that cannot roll back), then run rollback again.`,
       };
     case 'ROLLBACK_COMPLETE':
     case 'ROLLBACK_FAILED':
     case 'CREATE_FAILED':
       return {
         problem: `${stackName} is ${status}: its creation failed and CloudFormation can only delete it.`,
-        fix: `Delete it (aws cloudformation delete-stack --stack-name ${stackName}; retained buckets and the repository stay), then run \`watchpoint deploy --env ${envName}\`.`,
+        whatToDo: `Delete it (aws cloudformation delete-stack --stack-name ${stackName}; retained buckets and the repository stay), then run \`watchpoint deploy --env ${envName}\`.`,
       };
     case 'DELETE_FAILED':
-      return { problem: `${stackName} is DELETE_FAILED: CloudFormation cannot update it.`, fix: `Remove what blocked the delete (see its events), delete it again, then run \`watchpoint deploy --env ${envName}\`.` };
+      return { problem: `${stackName} is DELETE_FAILED: CloudFormation cannot update it.`, whatToDo: `Remove what blocked the delete (see its events), delete it again, then run \`watchpoint deploy --env ${envName}\`.` };
     case 'REVIEW_IN_PROGRESS':
-      return { problem: `${stackName} is REVIEW_IN_PROGRESS: it was never created.`, fix: `Deploy with \`watchpoint deploy --env ${envName}\`.` };
+      return { problem: `${stackName} is REVIEW_IN_PROGRESS: it was never created.`, whatToDo: `Deploy with \`watchpoint deploy --env ${envName}\`.` };
     default:
       return undefined;
   }
