@@ -268,7 +268,7 @@ function dryRunLines(plans: StackPlan[], target: ReleaseRecord, envName: string,
 
 async function localMigrations(): Promise<string[]> {
   try {
-    const { migrationNames } = await import('./db-migrations.ts');
+    const { migrationNames } = await import('../db/migrations.ts');
     return migrationNames();
   } catch {
     return [];
