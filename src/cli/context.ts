@@ -43,6 +43,7 @@ const KEYS_USED: Record<string, readonly StageKey[]> = {
   logs: WHERE_CALLS_GO,
   trace: WHERE_CALLS_GO,
   drift: WHERE_CALLS_GO,
+  'api-keys': WHERE_CALLS_GO,
   // Which secrets are required depends on the OAuth client IDs.
   secrets: [...WHERE_CALLS_GO, 'googleClientId', 'githubClientId'],
 };

@@ -31,6 +31,7 @@ import { defineDrift } from './commands/drift.define.ts';
 import { defineDev } from './commands/dev.define.ts';
 import { defineInvoke } from './commands/invoke.define.ts';
 import { defineCapacity } from './commands/capacity.define.ts';
+import { defineApiKeys } from './commands/api-keys.define.ts';
 
 export interface RunContext {
   /** Inject an Io (tests); otherwise one is chosen from the terminal and --yes. */
@@ -122,6 +123,7 @@ Examples:
   defineDev(program, definer);
   defineInvoke(program, definer);
   defineCapacity(program, definer);
+  defineApiKeys(program, definer);
 
   const signals = context.signals ?? !context.streams;
   const stopSignals = signals ? watchCtrlC(streams) : () => undefined;

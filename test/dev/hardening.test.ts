@@ -106,3 +106,50 @@ describe('the local AWS endpoint answers only the session\'s credentials (item 9
     expect(list.stdout).toMatch(/database\/url\s+set/);
   });
 });
+
+describe('watchpoint api-keys --env local: the admin API end to end (item 1)', () => {
+  it('lists keys, pauses and resumes by recipient and by key, revokes with --yes; flags are checked before any call', { timeout: 60_000 }, async () => {
+    const { key, id } = await post('/v1/api-keys', platform.adminKey, { name: 'incident' });
+    const body = (address: string) => ({ latitude: 10.5, longitude: 10.5, variable: 'wind_speed_10m', condition: 'gte', threshold: 30, window_end_hours: 6, channels: [{ type: 'email', address }] });
+    const victim = await post('/v1/watchpoints', key!, body('victim@example.com'));
+    const other = await post('/v1/watchpoints', key!, body('other@example.com'));
+    const pausedOf = async (wp: string) => (await db.pool.query('SELECT paused_reason FROM watchpoints WHERE id = $1', [wp])).rows[0].paused_reason;
+
+    const list = await runCli(['api-keys', 'list', '--env', 'local', '--recipient', 'victim@example.com', '--json'], { cwd });
+    expect(list.code, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout);
+    expect(listed.keys.map((k: { id: string }) => k.id)).toEqual([id]);
+    expect(listed.keys[0]).toMatchObject({ watchpoints: 1, paused: 0, recipients: 2, quotas: { watchpoints: 100, channels_per_watchpoint: 5, recipients: 20 } });
+    expect(list.stdout + list.stderr).not.toContain(platform.adminKey);
+
+    const pause = await runCli(['api-keys', 'pause', '--env', 'local', '--recipient', 'VICTIM@example.com'], { cwd });
+    expect(pause.code, pause.stderr).toBe(0);
+    expect(pause.stdout).toContain('Paused 1 watchpoint(s) emailing VICTIM@example.com');
+    expect([await pausedOf(victim.id), await pausedOf(other.id)]).toEqual(['operator', null]);
+
+    const human = await runCli(['api-keys', 'list', '--env', 'local'], { cwd });
+    expect(human.stdout).toMatch(new RegExp(`${id}\\s+${String(listed.keys[0].key_prefix)}\\s+incident`));
+
+    const resume = await runCli(['api-keys', 'resume', '--env', 'local', '--key', id, '--json'], { cwd });
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ action: 'resume', api_key_id: id, count: 1, watchpoint_ids: [victim.id] });
+
+    const refused = await runCli(['api-keys', 'revoke', id, '--env', 'local'], { cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('fix: Re-run with --yes');
+    const revoke = await runCli(['api-keys', 'revoke', id, '--env', 'local', '--yes', '--json'], { cwd });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(JSON.parse(revoke.stdout)).toEqual({ env: 'local', revoked: id, watchpoints_paused: 2 });
+    expect([await pausedOf(victim.id), await pausedOf(other.id)]).toEqual(['key_revoked', 'key_revoked']);
+    const again = await runCli(['api-keys', 'revoke', id, '--env', 'local', '--yes'], { cwd });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/refused with 404[\s\S]*fix: Find the key's id with `watchpoint api-keys list --env local`/);
+
+    for (const argv of [['pause'], ['pause', '--key', id, '--recipient', 'a@example.com'], ['resume', '--key', 'wp_abc'], ['list', '--recipient', 'nobody'], ['revoke', 'not-a-uuid']]) {
+      const bad = await runCli(['api-keys', ...argv, '--env', 'nowhere'], { cwd });
+      expect(bad.code, argv.join(' ')).toBe(2);
+      expect(bad.stderr).toContain('fix:');
+      expect(bad.stderr).not.toContain('nowhere');
+    }
+  });
+});
