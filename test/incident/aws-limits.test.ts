@@ -11,13 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { logsCommand, type LogsContext } from '../../src/cli/commands/logs.ts';
 import { traceCommand } from '../../src/cli/commands/trace.ts';
-import { awsRuntime } from '../../src/cli/aws/runtime.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { POLL_TPS, READ_CONCURRENCY } from '../../src/cli/logs/quota.ts';
 import { runCli, tempDir, VALID_DEV, writeConfig } from '../helpers/cli.ts';
-import { MOTO_CREDENTIALS, motoClient, motoEndpoint, motoStage, startMotoRecorder, uniqueEnvName, useMotoCredentials, type MotoRecorder } from '../helpers/moto.ts';
+import { MOTO_CREDENTIALS, motoClient, motoStage, startMotoRecorder, uniqueEnvName, useMotoCredentials, type MotoRecorder } from '../helpers/moto.ts';
 import { deployPlatform, motoClients, writeLogLines, type Platform } from './moto-world.ts';
-import { pause, startLiveTailServer, type LiveTailAnswer, type LiveTailRequest } from './live-tail-server.ts';
+import { pause, wireLogs } from './live-tail-server.ts';
 
 let platform: Platform;
 let recorder: MotoRecorder;
@@ -208,18 +207,6 @@ describe('Live Tail: LimitExceededException (too many concurrent sessions)', () 
   });
 });
 
-async function wireLogs(answer: (input: LiveTailRequest, index: number) => LiveTailAnswer) {
-  const server = await startLiveTailServer(answer, motoEndpoint());
-  const logs = new CloudWatchLogsClient({
-    region: VALID_DEV.region,
-    endpoint: server.url,
-    credentials: { ...MOTO_CREDENTIALS },
-    disableHostPrefix: true,
-    maxAttempts: 1,
-    requestHandler: awsRuntime().handler as never,
-  });
-  return { server, clients: { cloudformation: motoClient(CloudFormationClient), logs } };
-}
 
 function followContext(clients: LogsContext['clients'], stop: AbortSignal, overrides: Partial<LogsContext> = {}): LogsContext & { io: RecordingIo } {
   return { io: new RecordingIo([], false), options: { env: envName }, env: {}, cwd, functions: [], flags: { limit: '1000', follow: true }, clients, stop, ...overrides } as LogsContext & { io: RecordingIo };

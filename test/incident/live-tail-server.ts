@@ -11,6 +11,11 @@
 // LiveTailSessionStart, LiveTailSessionUpdate.
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { awsRuntime } from '../../src/cli/aws/runtime.ts';
+import { VALID_DEV } from '../helpers/cli.ts';
+import { MOTO_CREDENTIALS, motoClient, motoEndpoint } from '../helpers/moto.ts';
 
 export interface LiveTailRequest {
   logGroupIdentifiers: string[];
@@ -148,3 +153,21 @@ export async function startLiveTailServer(answer: (input: LiveTailRequest, index
 
 /** Waits `ms` (the fake's pace between updates). */
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The clients `logs` is given in these tests: CloudFormation on moto, and CloudWatch Logs through the
+ * CLI's own HTTP handler (aws/calls.ts) to the fake, which forwards all but StartLiveTail to moto.
+ */
+export async function wireLogs(answer: (input: LiveTailRequest, index: number) => LiveTailAnswer) {
+  const server = await startLiveTailServer(answer, motoEndpoint());
+  const logs = new CloudWatchLogsClient({
+    region: VALID_DEV.region,
+    endpoint: server.url,
+    credentials: { ...MOTO_CREDENTIALS },
+    // The fake has no streaming-<host> name: the SDK's host prefix for StartLiveTail is turned off.
+    disableHostPrefix: true,
+    maxAttempts: 1,
+    requestHandler: awsRuntime().handler as never,
+  });
+  return { server, clients: { cloudformation: motoClient(CloudFormationClient), logs } };
+}

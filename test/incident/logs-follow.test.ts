@@ -12,11 +12,9 @@ import { logsCommand, type LogsContext } from '../../src/cli/commands/logs.ts';
 import { processRun, type BatcherDeps } from '../../src/lambdas/batcher/batcher.ts';
 import { captureLogs } from '../pipeline/logs.ts';
 import { VALID_DEV, tempDir, writeConfig } from '../helpers/cli.ts';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { awsRuntime } from '../../src/cli/aws/runtime.ts';
-import { MOTO_CREDENTIALS, motoClient, motoEndpoint, motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
+import { motoStage, uniqueEnvName, useMotoCredentials } from '../helpers/moto.ts';
 import { deployPlatform, writeLogLines, type Platform } from './moto-world.ts';
-import { pause, startLiveTailServer, type LiveTailAnswer, type LiveTailRequest } from './live-tail-server.ts';
+import { pause, wireLogs } from './live-tail-server.ts';
 
 let cwd: string;
 let platform: Platform;
@@ -125,20 +123,6 @@ describe('--follow where Live Tail is not available: polls FilterLogEvents (moto
   });
 });
 
-/** The CLI's own handler (calls.ts) in front of the wire-level Live Tail fake; other calls go on to moto. */
-async function wireLogs(answer: (input: LiveTailRequest, index: number) => LiveTailAnswer) {
-  const server = await startLiveTailServer(answer, motoEndpoint());
-  const logs = new CloudWatchLogsClient({
-    region: VALID_DEV.region,
-    endpoint: server.url,
-    credentials: { ...MOTO_CREDENTIALS },
-    // The fake has no streaming-<host> name: the SDK's host prefix for StartLiveTail is turned off.
-    disableHostPrefix: true,
-    maxAttempts: 1,
-    requestHandler: awsRuntime().handler as never,
-  });
-  return { server, clients: { cloudformation: motoClient(CloudFormationClient), logs } };
-}
 
 describe('--follow on the wire: a real event stream through the CLI\'s HTTP handler', () => {
   it('Ctrl-C while Live Tail keeps streaming: stops within a second, closes the stream (ending the billed session), says so, exit 130', async () => {

@@ -6,7 +6,7 @@ import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
-import { pickStyle } from '../status/report.ts';
+import { pickStyle } from '../output.ts';
 import { fetchEvents, type LogEvent } from '../logs/fetch.ts';
 import { eventJson, formatEvent, levelFilter, levelPattern, LEVELS, type LevelName } from '../logs/format.ts';
 import { findLogGroups, resolveSources, type LogGroupTarget } from '../logs/groups.ts';

@@ -3,7 +3,7 @@ import { awsClientConfig } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { handleCtrlC } from '../interrupt.ts';
-import { pickStyle } from '../status/report.ts';
+import { pickStyle } from '../output.ts';
 import { parseWindow } from '../logs/window.ts';
 import { collectTrace, type TraceClients } from '../trace/collect.ts';
 import { parseKind, parseTraceId } from '../trace/ids.ts';

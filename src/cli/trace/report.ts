@@ -1,6 +1,5 @@
 // The trace as text (a timeline an operator reads top to bottom) or as one JSON document.
-import type { Style } from '../status/report.ts';
-import { duration } from '../status/report.ts';
+import { duration, type Style } from '../output.ts';
 import { KIND_LABEL } from './ids.ts';
 import { formatBytes } from './insights.ts';
 import type { TraceResult } from './collect.ts';
