@@ -89,16 +89,5 @@ export function stopOnCtrlC(external?: AbortSignal): StopSignal {
   };
 }
 
-/** Waits `ms`, or less when the signal aborts. The one sleep of the CLI. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** The one sleep (src/sleep.ts), here for the CLI's modules. */
+export { abortableSleep } from '../sleep.ts';

@@ -26,13 +26,35 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The service a request is for: `Credential=AKID/date/region/<service>/aws4_request`, else X-Amz-Target. */
+/**
+ * The one SigV4 credential-scope parser: `AKID/yyyymmdd/region/service/aws4_request` from the
+ * Authorization header's Credential= or a presigned URL's X-Amz-Credential. `service` only when the
+ * scope is complete.
+ */
+export function credentialScope(req: Pick<IncomingMessage, 'headers' | 'url'>): { accessKeyId: string; service?: string } | undefined {
+  let raw: string | undefined;
+  const header = /Credential=([^/,\s]+\/[^,\s]*)/.exec(req.headers.authorization ?? '');
+  if (header) raw = header[1];
+  else {
+    const query = /[?&]X-Amz-Credential=([^&]+)/i.exec(req.url ?? '');
+    if (query) {
+      try {
+        raw = decodeURIComponent(query[1]!);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  if (raw === undefined) return undefined;
+  const [accessKeyId, date, , service, terminator] = raw.split('/');
+  if (!accessKeyId) return undefined;
+  return { accessKeyId, ...(/^\d{8}$/.test(date ?? '') && terminator === 'aws4_request' && service && /^[a-z0-9-]+$/i.test(service) ? { service } : {}) };
+}
+
+/** The service a request is for: its credential scope's, else X-Amz-Target's. */
 export function serviceOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string | undefined {
-  const auth = req.headers.authorization ?? '';
-  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth);
-  if (scope) return scope[1];
-  const query = /X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request/i.exec(req.url ?? '');
-  if (query) return query[1];
+  const service = credentialScope(req)?.service;
+  if (service) return service;
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
     if (target.startsWith('AmazonSQS.')) return 'sqs';
@@ -45,10 +67,7 @@ export function serviceOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string
 
 /** The SigV4 access key id a request is signed with (Authorization header or presigned URL), or undefined. */
 export function accessKeyOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string | undefined {
-  const header = /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '');
-  if (header) return header[1];
-  const query = /[?&]X-Amz-Credential=([^&]+?)(?:%2F|\/)/i.exec(req.url ?? '');
-  return query ? decodeURIComponent(query[1]!) : undefined;
+  return credentialScope(req)?.accessKeyId;
 }
 
 const REFUSED_MESSAGE = 'The security token included in the request is invalid: watchpoint dev accepts only the credentials it generated for this session (.watchpoint/dev.json).';

@@ -5,6 +5,7 @@
 // in the SES store and the signed webhook at the local receiver. Each step has a name and a time
 // limit; the first that fails is the one reported.
 import type { DevPlatform } from './platform.ts';
+import { abortableSleep } from '../sleep.ts';
 
 export interface StepResult {
   step: string;
@@ -50,7 +51,7 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)} s`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await abortableSleep(intervalMs);
   }
 }
 

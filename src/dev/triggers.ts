@@ -6,6 +6,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FunctionHost } from './function-host.ts';
+import { abortableSleep } from '../sleep.ts';
 
 export interface Outcome {
   function: string;
@@ -100,7 +101,7 @@ export function startSqsMapping(options: SqsMappingOptions): Trigger {
       } catch (error) {
         if (abort.signal.aborted) return;
         options.onOutcome({ function: options.host.spec.name, trigger: options.queueName, ok: false, error: `ReceiveMessage failed: ${(error as Error).message}` });
-        await sleep(1000, abort.signal);
+        await abortableSleep(1000, abort.signal);
         continue;
       }
       if (messages.length === 0) continue;
@@ -200,7 +201,7 @@ export function startBucketWatch(options: BucketWatchOptions): Trigger {
   const loop = (async () => {
     while (!abort.signal.aborted) {
       await scan().catch(() => undefined);
-      await sleep(options.intervalMs, abort.signal);
+      await abortableSleep(options.intervalMs, abort.signal);
     }
   })();
   return {
@@ -254,13 +255,3 @@ export function startSchedule(options: ScheduleOptions): Trigger | undefined {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}

@@ -5,7 +5,7 @@ import { WatchpointError, userError } from '../errors.ts';
 import { sdkClients } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
-import { deadLetterTarget } from '../redrive-policy.ts';
+import { deadLetterTarget, queueNameOf } from '../sqs-queues.ts';
 
 export interface QueueRef {
   /** The stack output's name without "Url" (e.g. EvalQueueUrgent), else the logical ID. */
@@ -22,10 +22,6 @@ export interface DeadLetterSetup {
   dlq: QueueRef;
   /** Queues of the stack whose RedrivePolicy targets this DLQ. */
   sources: QueueRef[];
-}
-
-export function queueNameOf(url: string): string {
-  return url.replace(/\/+$/, '').split('/').pop() ?? url;
 }
 
 /**

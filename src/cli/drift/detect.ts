@@ -9,6 +9,7 @@
 import type { CloudFormationClient, StackResourceDrift } from '@aws-sdk/client-cloudformation';
 import { WatchpointError } from '../errors.ts';
 import { explainAwsError } from '../stack-resources.ts';
+import { abortableSleep } from '../../sleep.ts';
 
 export interface PropertyChange {
   path: string;
@@ -59,7 +60,7 @@ export interface DetectOptions {
 
 export async function detectDrift(cloudformation: CloudFormationClient, stackName: string, options: DetectOptions): Promise<StackDrift> {
   const { DetectStackDriftCommand, DescribeStackDriftDetectionStatusCommand, DescribeStackResourceDriftsCommand } = await import('@aws-sdk/client-cloudformation');
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
   const send = { abortSignal: options.abortSignal };
   const now = options.now ?? Date.now;
   try {

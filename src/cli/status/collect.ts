@@ -9,7 +9,9 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { explainAwsError, describeDeployedStack, type DeployedStack } from '../stack-resources.ts';
 import { stackNames } from '../context.ts';
 import { WatchpointError } from '../errors.ts';
-import { deadLetterTarget } from '../redrive-policy.ts';
+import { deadLetterTarget, queueNameOf } from '../sqs-queues.ts';
+
+export { queueNameOf };
 
 export interface StatusClients {
   cloudformation: CloudFormationClient;
@@ -365,12 +367,6 @@ function merge(results: Map<string, { timestamps: Date[]; values: number[]; stat
   entry.status = result.StatusCode ?? entry.status;
   for (const message of result.Messages ?? []) if (message.Value) entry.messages.push(message.Value);
   results.set(result.Id, entry);
-}
-
-/** The last path segment of a queue URL is the queue's name (the QueueName metric dimension). */
-export function queueNameOf(url: string): string {
-  const trimmed = url.replace(/\/+$/, '');
-  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
 }
 
 function outputNameFor(outputs: Record<string, string>, url: string): string | undefined {

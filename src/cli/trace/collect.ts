@@ -14,6 +14,7 @@ import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { candidateKinds, fieldFilter, FIELD_OF, isTraceId, KIND_LABEL, TRACE_KINDS, type TraceKind } from './ids.ts';
 import { runInsights, type InsightsRow } from './insights.ts';
 import { buildTimeline, type Timeline, type TraceLine } from './timeline.ts';
+import { parseRedrivePolicy } from '../sqs-queues.ts';
 
 export interface TraceClients {
   cloudformation: CloudFormationClient;
@@ -213,19 +214,10 @@ async function queueFacts(sqs: SQSClient, outputs: Record<string, string>, abort
       const url = outputs[output];
       if (!url) return [alias, undefined] as const;
       const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }), send).catch(() => undefined);
-      return [alias, maxReceiveCountOf(attributes?.Attributes?.RedrivePolicy)] as const;
+      return [alias, parseRedrivePolicy(attributes?.Attributes?.RedrivePolicy).maxReceiveCount] as const;
     }),
   ]);
   const depth = dlq?.Attributes?.ApproximateNumberOfMessages;
   return { dlqDepth: depth === undefined ? undefined : Number(depth), maxReceiveCount: Object.fromEntries(policies) };
 }
 
-function maxReceiveCountOf(policy: string | undefined): number | undefined {
-  if (!policy) return undefined;
-  try {
-    const count = Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
-    return Number.isFinite(count) && count > 0 ? count : undefined;
-  } catch {
-    return undefined;
-  }
-}

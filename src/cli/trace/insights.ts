@@ -3,6 +3,7 @@
 // gives up or is interrupted (a running query keeps scanning, and billing, otherwise).
 import type { CloudWatchLogsClient, ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import { WatchpointError } from '../errors.ts';
+import { abortableSleep } from '../../sleep.ts';
 
 /** Insights returns at most this many rows per query. */
 export const INSIGHTS_ROW_LIMIT = 10_000;
@@ -102,7 +103,7 @@ async function runWindow(logs: CloudWatchLogsClient, options: InsightsOptions, s
 
 async function oneQuery(logs: CloudWatchLogsClient, options: InsightsOptions, start: number, end: number, result: InsightsResult): Promise<InsightsRow[]> {
   const { StartQueryCommand, GetQueryResultsCommand, StopQueryCommand } = await import('@aws-sdk/client-cloudwatch-logs');
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
   const send = { abortSignal: options.abortSignal };
   result.queries += 1;
   const startQuery = () =>

@@ -1,6 +1,7 @@
 // SendMessageBatch for many messages: batches of 10 sent in parallel, and the entries SQS reports as
 // failed are retried (with backoff) up to a limit. Anything still unsent is reported, not dropped.
 import { SendMessageBatchCommand, type SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { abortableSleep } from '../../sleep.ts';
 
 export interface BatchSendOptions {
   /** Batches in flight at once. */
@@ -53,7 +54,7 @@ export async function sendMessageBatches(
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
     pending = retry;
-    if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+    if (pending.length > 0) await abortableSleep(backoffMs * 2 ** (attempt - 1));
   }
   return result;
 }
