@@ -3,6 +3,8 @@
 // decrypted in memory, never printed), and the admin routes of docs/api.md over HTTPS with a timeout.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Quotas } from '../../lambdas/api/quotas.ts';
+import type { ApiKeySummary, KeyQuotas } from '../../lambdas/api/store.ts';
 import { isStackMissing } from '../aws.ts';
 import { LOCAL_ENV_NAME, stackNames } from '../context.ts';
 import { WatchpointError, userError } from '../errors.ts';
@@ -12,24 +14,8 @@ export interface AdminClients {
   ssm: SSMClient;
 }
 
-export interface KeyQuotas {
-  watchpoints: number | null;
-  channels_per_watchpoint: number | null;
-  recipients: number | null;
-}
-
-export interface ApiKeyRow {
-  id: string;
-  name: string;
-  key_prefix: string;
-  created_at: string;
-  revoked_at: string | null;
-  watchpoints: number;
-  paused: number;
-  recipients: number;
-  quotas: { watchpoints: number; channels_per_watchpoint: number; recipients: number };
-  own_quotas: KeyQuotas;
-}
+/** One row of GET /v1/api-keys: the store's summary with the quotas in force and the key's own. */
+export type ApiKeyRow = Omit<ApiKeySummary, 'quotas'> & { quotas: Quotas; own_quotas: KeyQuotas };
 
 export type Selector = { key: string } | { recipient: string };
 
