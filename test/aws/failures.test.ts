@@ -35,19 +35,24 @@ interface Kind {
   name: string;
   region?: string;
   reply: (call: RecordedCall) => Reply;
-  /** What the explained error says. */
+  /** What the explained error says: the explainer's own words, which the raw SDK error never has. */
   says: RegExp;
+  /** The exact exit code. */
+  exit: number;
+  /** The explainer's fix for this kind, on the last line. */
+  fix?: RegExp;
 }
 
 const denied = (call: RecordedCall) =>
   awsError(call, call.protocol === 'json' ? 'AccessDeniedException' : 'AccessDenied', `User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ${call.service === 'monitoring' ? 'cloudwatch' : call.service}:${call.action} on resource: arn:aws:${call.service}:eu-west-1:123456789012:thing`, 403);
 
 const KINDS: Kind[] = [
-  { name: 'access denied', reply: denied, says: /denied/i },
-  { name: 'unknown action (wrong endpoint)', reply: (call) => awsError(call, call.protocol === 'json' ? 'UnknownOperationException' : 'InvalidAction', `Unknown action ${call.action}`), says: /does not know that action/ },
-  { name: 'throttling', reply: (call) => awsError(call, call.protocol === 'json' ? 'ThrottlingException' : 'Throttling', 'Rate exceeded'), says: /throttl/i },
-  { name: 'expired credentials', reply: (call) => awsError(call, call.protocol === 'json' ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired'), says: /credentials are missing, expired or invalid/ },
-  { name: 'region not enabled', region: 'af-south-1', reply: (call) => awsError(call, call.protocol === 'json' ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid', 403), says: /region af-south-1 is not enabled/ },
+  { name: 'access denied', reply: denied, says: /denied/i, exit: 1 },
+  { name: 'unknown action (wrong endpoint)', reply: (call) => awsError(call, call.protocol === 'json' ? 'UnknownOperationException' : 'InvalidAction', `Unknown action ${call.action}`), says: /does not know that action/, exit: 1 },
+  // Not /throttl/: the raw SDK name ThrottlingException matches that without the explainer.
+  { name: 'throttling', reply: (call) => awsError(call, call.protocol === 'json' ? 'ThrottlingException' : 'Throttling', 'Rate exceeded'), says: /^Error: (AWS|SSM) kept throttling .+ after the SDK's/m, exit: 1, fix: /^ {2}fix: Wait a minute and run the command again; another process/ },
+  { name: 'expired credentials', reply: (call) => awsError(call, call.protocol === 'json' ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired'), says: /credentials are missing, expired or invalid/, exit: 1 },
+  { name: 'region not enabled', region: 'af-south-1', reply: (call) => awsError(call, call.protocol === 'json' ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid', 403), says: /region af-south-1 is not enabled/, exit: 1 },
 ];
 
 let recorder: AwsRecorder;
@@ -80,9 +85,10 @@ describe.each(KINDS)('$name', (kind) => {
   it.each(COMMANDS.map((argv) => [argv.join(' '), argv] as const))('%s', async (_name, argv) => {
     current = kind;
     const result = await runCli([...argv, '--env', 'dev'], { cwd, env: { WATCHPOINT_AWS_TIMEOUT: '1.5' } });
-    expect(result.code, result.stderr).not.toBe(0);
+    expect(result.code, result.stderr).toBe(kind.exit);
     expect(result.stderr).toMatch(kind.says);
     expectFixLast(result.stderr);
+    if (kind.fix) expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(kind.fix);
     if (kind.name === 'access denied') expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/[a-z0-9-]+:[A-Z][A-Za-z]+/);
   });
 });
@@ -94,7 +100,7 @@ describe('unreachable endpoint', () => {
   });
   it.each(COMMANDS.map((argv) => [argv.join(' '), argv] as const))('%s', async (_name, argv) => {
     const result = await runCli([...argv, '--env', 'dev'], { cwd, env: { WATCHPOINT_AWS_TIMEOUT: '1.5' } });
-    expect(result.code, result.stderr).not.toBe(0);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/Cannot reach .* \(ECONNREFUSED\)/);
     expectFixLast(result.stderr);
   });
