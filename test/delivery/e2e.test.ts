@@ -115,6 +115,8 @@ describe('forecast to inbox end to end', () => {
       const text = logs.lines().join('\n');
       expect(text).not.toContain(rows[0]!.webhook_secret);
       expect(text).not.toContain('is forecast to be');
+      // The capture saw the handlers' lines (else "no error" holds on nothing): both deliveries, once each.
+      expect(logs.json().filter((line) => line.event === 'DeliverySucceeded').map((line) => line.channel).sort()).toEqual(['email', 'webhook']);
       expect(logs.json().filter((line) => line.level === 'ERROR')).toEqual([]);
     } finally {
       logs.restore();

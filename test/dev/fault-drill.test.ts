@@ -77,6 +77,7 @@ describe('fault drill on watchpoint dev', () => {
     expect(warnings.code, warnings.stderr).toBe(0);
     const warningLines = warnings.stdout.trim().split('\n').map((line) => JSON.parse(line) as { message: string });
     expect(warningLines.filter((line) => line.message.includes('"event":"DeliveryRetry"'))).toHaveLength(3 * notifications);
+    expect(warningLines.length).toBeGreaterThanOrEqual(3 * notifications);
     expect(warningLines.every((line) => !line.message.startsWith('START') && !line.message.startsWith('REPORT'))).toBe(true);
     const runId = started.started[0]!;
     const trace = await runCli(['trace', runId, '--env', 'local', '--since', '10m', '--json'], { cwd });
@@ -97,6 +98,7 @@ describe('fault drill on watchpoint dev', () => {
     expect(report.alarms.every((a) => !a.reason.includes('not evaluated'))).toBe(true);
     expect(report.problems).toContainEqual(expect.stringContaining(`alarm ${dlqAlarm} is in ALARM`));
     // The dead man's switch shows the run's ForecastReady, read through the template's metric filter.
+    expect(report.deadMansSwitch.length).toBeGreaterThan(0);
     expect(report.deadMansSwitch.every((series) => series.lastSeenAt !== null)).toBe(true);
     // The alarm action: the alert topic's email subscription, in the local mail store.
     const alert = await waitUntil('the alarm email', 10_000, async () => (await sesStore(platform.state.mail)).find((mail) => mail.subject.startsWith(`ALARM: "${dlqAlarm}"`)));
@@ -129,7 +131,9 @@ describe('fault drill on watchpoint dev', () => {
     const cleared = await runCli(['status', '--env', 'local', '--json'], { cwd });
     expect(JSON.parse(cleared.stdout).alarms.find((a: { name: string }) => a.name === dlqAlarm).state).toBe('OK');
     // The attempt count carried across the redrive: the 4th attempt delivered each.
-    expect(lines.filter((line) => line.includes('event=DeliverySucceeded')).every((line) => line.includes('attempt=4'))).toBe(true);
+    const succeeded = lines.filter((line) => line.includes('event=DeliverySucceeded'));
+    expect(succeeded).toHaveLength(notifications);
+    expect(succeeded.every((line) => line.includes('attempt=4'))).toBe(true);
   });
 
   it('serves secrets, db migrate and status with --env local through their normal code paths', { timeout: 60_000 }, async () => {
@@ -151,6 +155,7 @@ describe('fault drill on watchpoint dev', () => {
     expect(status.code, status.stderr).toBe(report.alarms.some((alarm: { state: string }) => alarm.state === 'ALARM') ? 3 : 0);
     expect(report.stacks.map((stack: { status: string }) => stack.status)).toEqual(['CREATE_COMPLETE', 'CREATE_COMPLETE']);
     expect(report.queues.find((queue: { isDeadLetterQueue: boolean }) => queue.isDeadLetterQueue)?.visible).toBe(0);
+    expect(report.alarms).toHaveLength(10);
     expect(report.alarms.every((alarm: { state: string }) => ['OK', 'ALARM'].includes(alarm.state))).toBe(true);
     expect(report.warnings.join(' ')).toContain('alarms are evaluated by watchpoint dev');
     // Nothing drifts locally, and `drift --env local` is refused: status does not send the operator there.

@@ -76,6 +76,7 @@ describe('watchpoint trace', () => {
     const { doc } = await traceJson(run.jobIds[0]!);
     expect(doc.kind).toBe('job');
     expect(doc.jobs.total).toBe(1);
+    expect(doc.deliveries.items.length).toBeGreaterThan(0);
     expect(doc.deliveries.items.every((d: { jobId: string }) => d.jobId === run.jobIds[0])).toBe(true);
     expect(doc.run).toMatchObject({ runId: run.runId });
   });
