@@ -52,7 +52,7 @@ export const YES_FLAG: NoQuestions = { why: '--yes turns questions off', instead
 export const CI_SET: NoQuestions = { why: 'CI is set, which turns questions off', instead: 'run it in a terminal without CI set' };
 
 /** Why `io` asks nobody; for an interactive one, what would be true if it did not. */
-export function noQuestions(io: Io): NoQuestions {
+export function noQuestions(io: Pick<Io, 'noQuestions'>): NoQuestions {
   return io.noQuestions ?? NO_TERMINAL;
 }
 

@@ -170,14 +170,19 @@ export function findSecretByNameOrAlias(key: string): SecretEntry | undefined {
   return findSecret(key) ?? SECRET_CATALOGUE.find((entry) => entry.envVar === key || `${entry.envVar}_SSM_PARAM` === key);
 }
 
-/** The catalogue name closest to a mistyped one (Levenshtein over names and aliases). */
-export function closestSecretName(input: string): string {
-  let best = SECRET_CATALOGUE[0]!.name;
+/**
+ * The catalogue name closest to a mistyped one (edit distance over names, aliases and short names),
+ * or undefined when nothing is close: within a quarter of the candidate's length (at least 2 edits),
+ * so "Did you mean" never offers an unrelated name.
+ */
+export function closestSecretName(input: string): string | undefined {
+  let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   const lower = input.toLowerCase();
   for (const entry of SECRET_CATALOGUE) {
     for (const candidate of [entry.name, entry.envVar.toLowerCase(), entry.name.split('/')[1] ?? entry.name]) {
       const distance = editDistance(lower, candidate.toLowerCase());
+      if (distance > Math.max(2, Math.floor(candidate.length / 4))) continue;
       if (distance < bestDistance) {
         bestDistance = distance;
         best = entry.name;

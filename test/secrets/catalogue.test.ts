@@ -87,6 +87,9 @@ describe('secrets catalogue', () => {
     expect(closestSecretName('database/uri')).toBe('database/url');
     expect(closestSecretName('stripe_secret')).toBe('billing/stripe_secret_key');
     expect(closestSecretName('auth/sesion_key')).toBe('auth/session_key');
+    // Nothing close: no suggestion, rather than an unrelated name.
+    expect(closestSecretName('grafana/token')).toBeUndefined();
+    expect(closestSecretName('x')).toBeUndefined();
     expect(findSecretByNameOrAlias('STRIPE_WEBHOOK_SECRET')?.name).toBe('billing/stripe_webhook_secret');
     expect(findSecretByNameOrAlias('GOOGLE_CLIENT_SECRET_SSM_PARAM')?.name).toBe('auth/google_secret');
   });

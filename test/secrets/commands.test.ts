@@ -75,6 +75,10 @@ describe('secrets set', () => {
     const r = await runCli(['secrets', 'set', 'database/uri', '--generate', '--env', envs.dev], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"database/uri" is not a WatchPoint secret. Did you mean database/url?');
+    const unrelated = await runCli(['secrets', 'set', 'grafana/token', '--generate', '--env', envs.dev], { cwd });
+    expect(unrelated.code).toBe(2);
+    expect(unrelated.stderr).toContain('"grafana/token" is not a WatchPoint secret.\n');
+    expect(unrelated.stderr).not.toContain('Did you mean');
     const pasted = await runCli(['secrets', 'get', LIVE_SECRET_KEY, '--env', envs.dev], { cwd });
     expect(pasted.code).toBe(2);
     expect(pasted.stderr).not.toContain(LIVE_SECRET_KEY);

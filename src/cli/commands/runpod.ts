@@ -5,6 +5,7 @@
 import { resolveStage, type CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
 import { abortableSleep } from '../interrupt.ts';
+import { noQuestions } from '../io.ts';
 import { explainRotationError, parameterNames, type RunPodClients } from '../runpod/aws.ts';
 import { runpodClients } from '../runpod/clients.ts';
 import { DEFAULT_VERIFY_TIMEOUT_S, MAX_VERIFY_TIMEOUT_S, Rotation, SECRET_GET, type RotateOptions } from '../runpod/rotation.ts';
@@ -94,12 +95,12 @@ export function parseRotateKeysOptions(options: RotateKeysOptions, interactive: 
 export async function rotateKeysCommand(context: RotateKeysContext, deps: RotateKeysDeps = {}): Promise<number> {
   const { io } = context;
   const options = parseRotateKeysOptions(context.rotate, io.interactive);
+  const { envName, stage } = await resolveStage(context);
   // Deactivate and delete always ask; without a terminal the answer can only be --yes, so say so
   // before touching AWS.
   if (!io.interactive && !context.options.yes && (options.stage === 'deactivate' || options.stage === 'delete')) {
-    throw userError('CONFIRMATION_REQUIRED', `--stage ${options.stage} asks for confirmation, and there is no terminal to ask.`, `Re-run with --yes to confirm (check first with \`watchpoint runpod rotate-keys --env <env> --status\`), or run it in a terminal.`);
+    throw userError('CONFIRMATION_REQUIRED', `--stage ${options.stage} asks for confirmation, and ${noQuestions(io).why}.`, `Re-run with --yes to confirm (check first with \`watchpoint runpod rotate-keys --env ${envName} --status\`), or ${noQuestions(io).instead}.`);
   }
-  const { envName, stage } = await resolveStage(context);
   const clients = deps.clients ?? (await runpodClients(stage));
   const rotation = new Rotation({
     io,

@@ -86,7 +86,7 @@ async function set(context: SecretsContext): Promise<number> {
   const { io, flags } = context;
   const entry = entryFor(context.name);
   refuseManaged(entry, 'set');
-  const { prompted, kmsKeyId } = parseSetFlags(flags, entry, io.interactive);
+  const { prompted, kmsKeyId } = parseSetFlags(flags, entry, io);
   const { envName, ssm, ssmCall } = await open(context);
   const warn = (text: string) => io.notify('warn', text);
   // A value from a flag or stdin is checked before any AWS call. One typed (pasted) at the prompt is

@@ -2,9 +2,9 @@
 // and every entry checked against the catalogue before anything is written.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { closestSecretName, findSecretByNameOrAlias, valueProblems, type SecretEntry } from '../../config/secrets-catalogue.ts';
+import { findSecretByNameOrAlias, valueProblems, type SecretEntry } from '../../config/secrets-catalogue.ts';
 import { userError } from '../errors.ts';
-import { shownName } from './input.ts';
+import { didYouMean, shownName } from './input.ts';
 
 export interface FileEntry {
   key: string;
@@ -25,7 +25,7 @@ export function checkImportEntries(entries: readonly FileEntry[], envName: strin
   for (const item of entries) {
     const entry = findSecretByNameOrAlias(item.key);
     if (!entry) {
-      problems.push(`${item.where}: ${shownName(item.key)} is not a WatchPoint secret; did you mean ${closestSecretName(item.key)}?`);
+      problems.push(`${item.where}: ${shownName(item.key)} is not a WatchPoint secret${didYouMean(item.key, '; did you mean ', '?')}`);
       continue;
     }
     if (entry.managedBy) {

@@ -12,7 +12,7 @@ import {
   type SecretEntry,
 } from '../../config/secrets-catalogue.ts';
 import { userError } from '../errors.ts';
-import type { Io } from '../io.ts';
+import { noQuestions, type Io } from '../io.ts';
 import { readStdinText } from '../stdin.ts';
 import type { SecretsOptions } from '../commands/secrets.define.ts';
 
@@ -35,7 +35,7 @@ export function entryFor(name: string | undefined): SecretEntry {
   if (!entry) {
     throw userError(
       'SECRET_UNKNOWN',
-      `${shownName(name ?? '')} is not a WatchPoint secret. Did you mean ${closestSecretName(name ?? '')}?`,
+      `${shownName(name ?? '')} is not a WatchPoint secret.${didYouMean(name ?? '', ' Did you mean ', '?')}`,
       `Use one of: ${SECRET_CATALOGUE.map((e) => e.name).join(', ')}.`,
     );
   }
@@ -54,14 +54,21 @@ export function refuseManaged(entry: SecretEntry, what: string): void {
  * The flags of a write (`set`), checked together before any AWS call: one value source at most,
  * --generate only where the catalogue allows it, a value or a terminal, and the KMS key's form.
  */
-export function parseSetFlags(flags: SecretsOptions, entry: SecretEntry, interactive: boolean): { prompted: boolean; kmsKeyId: string | undefined } {
+/** " Did you mean X?" when a catalogue name is close to `input`, else nothing. */
+export function didYouMean(input: string, before: string, after: string): string {
+  const close = closestSecretName(input);
+  return close ? `${before}${close}${after}` : '';
+}
+
+export function parseSetFlags(flags: SecretsOptions, entry: SecretEntry, io: Pick<Io, 'interactive' | 'noQuestions'>): { prompted: boolean; kmsKeyId: string | undefined } {
+  const interactive = io.interactive;
   const sources = (['stdin', 'generate', 'value'] as const).filter((flag) => flags[flag] !== undefined && flags[flag] !== false);
   if (sources.length > 1) throw userError('SECRET_SOURCE_CONFLICT', `--${sources.join(' and --')} cannot be used together.`, 'Give the value one way: --stdin, --generate, --value, or the hidden prompt.');
   if (flags.generate && !entry.generatable) {
     throw userError('SECRET_NOT_GENERATABLE', `${entry.name} cannot be generated: it comes from ${entry.name.startsWith('billing/') ? 'Stripe' : 'its provider'}.`, 'Pipe it with --stdin, or run in a terminal to type it at a hidden prompt.');
   }
   if (sources.length === 0 && !interactive) {
-    throw userError('SECRET_NO_TERMINAL', `No value for ${entry.name}: there is no terminal for a hidden prompt.`, `Pass --stdin (pipe the value in)${entry.generatable ? ', --generate' : ''} or --value.`);
+    throw userError('SECRET_NO_TERMINAL', `No value for ${entry.name}: it would be typed at a hidden prompt, and ${noQuestions(io).why}.`, `Pass --stdin (pipe the value in)${entry.generatable ? ', --generate' : ''} or --value; or ${noQuestions(io).instead}.`);
   }
   return { prompted: sources.length === 0, kmsKeyId: validateKmsKeyId(flags) };
 }
@@ -142,7 +149,7 @@ function readSecretStdin(): Promise<string> {
 export async function confirmOverwrite(context: ValueSource, what: string[]): Promise<boolean> {
   if (context.flags.overwrite || context.flags.yes) return true;
   if (!context.io.interactive) {
-    throw userError('SECRET_EXISTS', `Already set: ${what.join(', ')}. Replacing needs confirmation, and there is no terminal to ask.`, 'Re-run with --overwrite or --yes (the old value stays as a previous version).');
+    throw userError('SECRET_EXISTS', `Already set: ${what.join(', ')}. Replacing needs confirmation, and ${noQuestions(context.io).why}.`, 'Re-run with --overwrite or --yes (the old value stays as a previous version).');
   }
   return context.io.ask({ kind: 'confirm', message: `Replace ${what.join(', ')}? The old value stays as a previous version.`, default: false, dangerous: true });
 }

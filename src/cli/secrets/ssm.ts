@@ -394,7 +394,7 @@ export async function putAll(
       const cause = explainSsmError(error, { envName: context.envName, action: 'PutParameter', path: plan.path, region: context.region, secrets });
       throw new WatchpointError(
         `Import stopped at ${name}. Written: ${written.length > 0 ? written.join(', ') : 'none'}. Not written: ${left.join(', ')}.`,
-        { code: 'IMPORT_INCOMPLETE', fault: 'system', fix: `Fix the cause below, then re-run the import with --overwrite (entries already written get a new version; old ones are kept).`, cause },
+        { code: 'IMPORT_INCOMPLETE', fault: 'system', fix: `Fix the cause in the "caused by" line above, then re-run the import with --overwrite (entries already written get a new version; old ones are kept).`, cause },
       );
     }
     written.push(name);
