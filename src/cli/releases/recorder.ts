@@ -9,6 +9,7 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import type { Io } from '../io.ts';
 import { ledgerFor, type Ledger } from './ledger.ts';
 import { captureStack, currentRelease, stackRelease, type Outcome, type ReleaseDraft, type ReleaseRecord, type StackCapture } from './record.ts';
+import { abortableSleep } from '../../sleep.ts';
 
 export interface ReleaseInput {
   envName: string;
@@ -52,7 +53,7 @@ interface Spooled {
 }
 
 export function createRecorder(options: RecorderOptions): RecordRelease {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
   const delays = options.retryDelays ?? [1000, 3000];
   return async (input) => {
     const ledger = ledgerFor(options.s3, input.envName, input.account, input.region);

@@ -4,6 +4,7 @@
 // template names is already in S3 and ECR.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { isStackMissing } from '../aws.ts';
+import { abortableSleep } from '../../sleep.ts';
 
 export interface ChangeLine {
   action: string;
@@ -40,7 +41,7 @@ const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO
 export function createRollbackCloud(cfn: CloudFormationClient, options: { pollMs?: number; sleep?: (ms: number, signal?: AbortSignal) => Promise<void>; changeSetTimeoutMs?: number } = {}): RollbackCloud {
   const sdk = () => import('@aws-sdk/client-cloudformation');
   const pollMs = options.pollMs ?? 3000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
   const stackStatus = async (stackName: string): Promise<string | undefined> => {
     const { DescribeStacksCommand } = await sdk();
     try {
