@@ -19,9 +19,9 @@
 // no entry uses are pruned once old; two checkouts may share one directory (each gets its own entries,
 // since the project directory is in the key).
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { makeDirectory, sha256 } from '../bundling/cache.ts';
+import { atomicWrite, makeDirectory, safeReaddir, sha256, touch } from '../bundling/cache.ts';
 
 /** Bumped whenever the entry format or the meaning of a key part changes. */
 export const ASSEMBLY_ENTRY_VERSION = 1;
@@ -329,27 +329,4 @@ function mtimeOf(path: string): number {
   } catch {
     return 0;
   }
-}
-
-function touch(path: string): void {
-  const now = new Date();
-  try {
-    utimesSync(path, now, now);
-  } catch {
-    // read-only: pruning is only tidiness
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function atomicWrite(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, path);
 }

@@ -239,7 +239,7 @@ export function outputHash(files: readonly Uint8Array[]): string {
   return sha256(files.map((file) => sha256(file)).join('\n')).slice(0, 32);
 }
 
-function touch(path: string): void {
+export function touch(path: string): void {
   const now = new Date();
   try {
     utimesSync(path, now, now);
@@ -248,7 +248,7 @@ function touch(path: string): void {
   }
 }
 
-function safeReaddir(dir: string): string[] {
+export function safeReaddir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {
@@ -256,7 +256,7 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
-function atomicWrite(path: string, text: string): void {
+export function atomicWrite(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temp, text);
