@@ -34,7 +34,7 @@ export function motoServerCommand(env: NodeJS.ProcessEnv = process.env): string 
  */
 export async function startMoto(options: { timeoutMs?: number; command?: string } = {}): Promise<TestMoto> {
   const command = options.command ?? motoServerCommand();
-  // moto-plugins/sitecustomize.py teaches moto's CloudFormation AWS::CloudWatch::Alarm (see there).
+  // moto-plugins/sitecustomize.py teaches moto's CloudFormation AWS::CloudWatch::Alarm and scopes change-set names to their stack, as AWS does (see there).
   const plugins = join(REPO, 'test', 'helpers', 'moto-plugins');
   const env = { ...process.env, PYTHONPATH: [plugins, process.env.PYTHONPATH].filter(Boolean).join(':') };
   const child = spawn(command, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env });

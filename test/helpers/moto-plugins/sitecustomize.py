@@ -90,45 +90,82 @@ if CloudFormationModel is not None:
 # reference), and DescribeChangeSet, ExecuteChangeSet and DeleteChangeSet take StackName with a name.
 # Both CDK stacks use toolkit-lib's "cdk-deploy-change-set", so on moto a second deploy (toolkit-lib
 # deletes the old one, creates, then polls DescribeChangeSet) read the *other* stack's executed change
-# set and waited forever. This resolves a name to the newest change set of the named stack.
-try:
+# set and waited forever. This resolves a name to the newest change set of the named stack, and
+# answers ChangeSetNotFound (as AWS does) when that stack has none by that name.
+# Importing moto's CloudFormation here would load nearly every moto service at start-up (its
+# template parser imports them all) and slow the server's start several-fold on a busy machine, so
+# the patch is applied when moto itself first imports moto.cloudformation.responses.
+import sys as _watchpoint_sys
+
+
+def _watchpoint_patch_change_sets():
     import contextvars
 
+    from moto.cloudformation.exceptions import CloudFormationError
     from moto.cloudformation.models import CloudFormationBackend
     from moto.cloudformation.responses import CloudFormationResponse
-except Exception:  # not the moto interpreter: do nothing
-    CloudFormationBackend = None
 
-if CloudFormationBackend is not None:
-    _watchpoint_stack = contextvars.ContextVar("watchpoint_change_set_stack", default=None)
+    stack_var = contextvars.ContextVar("watchpoint_change_set_stack", default=None)
 
-    def _watchpoint_resolve(backend, name):
+    class WatchpointChangeSetNotFound(CloudFormationError):
+        # AWS: error code ChangeSetNotFound (the SDK's ChangeSetNotFoundException), which toolkit-lib
+        # waits for after DeleteChangeSet; moto answers ValidationError.
+        code = "ChangeSetNotFound"
+
+    def resolve(backend, name):
         if name in backend.change_sets:
             return name
-        stack = _watchpoint_stack.get()
+        stack = stack_var.get()
         matches = [
             change_set_id
             for change_set_id, change_set in backend.change_sets.items()
             if change_set.change_set_name == name and (not stack or change_set.stack.name == stack or change_set.stack.stack_id == stack)
         ]
-        return matches[-1] if matches else name
+        if not matches:
+            raise WatchpointChangeSetNotFound(f"ChangeSet [{name}] does not exist")
+        return matches[-1]
 
-    def _watchpoint_with_stack(method):
+    def with_stack(method):
         def wrapped(self):
-            token = _watchpoint_stack.set(self._get_param("StackName"))
+            token = stack_var.set(self._get_param("StackName"))
             try:
                 return method(self)
             finally:
-                _watchpoint_stack.reset(token)
+                stack_var.reset(token)
 
         return wrapped
 
-    for _name in ("describe_change_set", "delete_change_set", "execute_change_set"):
-        setattr(CloudFormationResponse, _name, _watchpoint_with_stack(getattr(CloudFormationResponse, _name)))
+    for name in ("describe_change_set", "delete_change_set", "execute_change_set"):
+        setattr(CloudFormationResponse, name, with_stack(getattr(CloudFormationResponse, name)))
+    describe, delete, execute = CloudFormationBackend.describe_change_set, CloudFormationBackend.delete_change_set, CloudFormationBackend.execute_change_set
+    CloudFormationBackend.describe_change_set = lambda self, change_set_name: describe(self, resolve(self, change_set_name))
+    CloudFormationBackend.delete_change_set = lambda self, change_set_name: delete(self, resolve(self, change_set_name))
+    CloudFormationBackend.execute_change_set = lambda self, change_set_name, stack_name=None: execute(self, resolve(self, change_set_name), stack_name)
 
-    _watchpoint_describe = CloudFormationBackend.describe_change_set
-    _watchpoint_delete = CloudFormationBackend.delete_change_set
-    _watchpoint_execute = CloudFormationBackend.execute_change_set
-    CloudFormationBackend.describe_change_set = lambda self, change_set_name: _watchpoint_describe(self, _watchpoint_resolve(self, change_set_name))
-    CloudFormationBackend.delete_change_set = lambda self, change_set_name: _watchpoint_delete(self, _watchpoint_resolve(self, change_set_name))
-    CloudFormationBackend.execute_change_set = lambda self, change_set_name, stack_name=None: _watchpoint_execute(self, _watchpoint_resolve(self, change_set_name), stack_name)
+
+class _WatchpointPatchOnImport:
+    """A meta-path finder that runs the patch right after moto.cloudformation.responses is loaded."""
+
+    target = "moto.cloudformation.responses"
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.target:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module):
+            original(module)
+            _watchpoint_sys.meta_path[:] = [finder for finder in _watchpoint_sys.meta_path if not isinstance(finder, _WatchpointPatchOnImport)]
+            _watchpoint_patch_change_sets()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+_watchpoint_sys.meta_path.insert(0, _WatchpointPatchOnImport())

@@ -1,0 +1,130 @@
+// Issue 21: `watchpoint rollback` against the deploy it undoes, on moto, in the same run. Each round
+// deploys a changed `api` handler (`watchpoint deploy`: real stack code, cdk-nag, toolkit-lib's
+// change set, asset upload, ledger record) and then rolls it back (`watchpoint rollback --yes`:
+// recorded templates through change sets, ledger record). Budget: rollback <= 0.3x the deploy.
+//
+// The deploy's bundles: esbuild builds the six handlers once, before the rounds, into a warm cache;
+// each round then copies the api bundle with one changed line. So the deploy measured here does no
+// esbuild work of its own: a real deploy of a changed handler also runs esbuild, and is slower,
+// which makes this ratio an upper bound.
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { median, report, type Sample } from '../harness.ts';
+import { startMoto } from '../../test/helpers/moto-server.ts';
+
+export async function rollback(): Promise<boolean> {
+  const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-rollback-'));
+  const moto = await startMoto({ timeoutMs: 120_000 });
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: moto.endpoint.replace('127.0.0.1', 'localhost'),
+    });
+    const account = '123456789012';
+    const region = 'eu-west-1';
+    const env = 'bench';
+    const client = { region, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    writeFileSync(
+      join(work, 'watchpoint.config.json'),
+      JSON.stringify({ environments: { [env]: { region, account, alertEmail: 'oncall@example.com', runPodEndpointId: 'abc123xyz', awsEndpointUrl: moto.endpoint } } }),
+    );
+    // A bootstrap as toolkit-lib reads it (assets bucket, version parameter), in one CreateStack.
+    const assets = `cdk-hnb659fds-assets-${account}-${region}`;
+    await new CloudFormationClient(client).send(
+      new CreateStackCommand({
+        StackName: 'CDKToolkit',
+        TemplateBody: JSON.stringify({
+          Resources: {
+            StagingBucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: assets } },
+            CdkBootstrapVersion: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cdk-bootstrap/hnb659fds/version', Type: 'String', Value: '30' } },
+          },
+        }),
+      }),
+    );
+
+    const { buildZipBundles } = await import('../../src/stack/bundling/build.ts');
+    const real = (await buildZipBundles({ cacheDir: join(work, 'bundle-cache') })).bundles;
+    const bundlesFor = (version: string) => {
+      const code = `${readFileSync(join(real.api.dir, 'index.mjs'), 'utf8')}\n// ${version}\n`;
+      const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
+      const dir = join(work, 'bundles', hash);
+      mkdirSync(dir, { recursive: true });
+      cpSync(real.api.dir, dir, { recursive: true });
+      writeFileSync(join(dir, 'index.mjs'), code);
+      return { ...real, api: { ...real.api, dir, hash, reused: false } };
+    };
+
+    const { deployCommand } = await import('../../src/cli/commands/deploy.ts');
+    const { NonInteractiveIo } = await import('../../src/cli/io.ts');
+    const { run } = await import('../../src/cli/run.ts');
+    const { startAwsRuntime, endAwsRuntime } = await import('../../src/cli/aws/runtime.ts');
+    const { createPlatformApp } = await import('../../src/stack/app.ts');
+    const { resolveStage } = await import('../../src/cli/context.ts');
+    const quiet = { stdout: { write: () => true }, stderr: { write: () => true } };
+    const ecr = new ECRClient(client);
+
+    const deploy = async (version: string): Promise<number> => {
+      const io = new NonInteractiveIo(quiet, true);
+      startAwsRuntime({ io, env: {}, verbose: false });
+      const started = performance.now();
+      try {
+        const code = await deployCommand(
+          { flags: { imageTag: `img-${version}`, requireApproval: 'never' }, env: { WATCHPOINT_ENV: env }, cwd: work, io, options: { env, yes: true } },
+          {
+            container: {
+              name: 'bench-push',
+              async build() {},
+              async login() {},
+              async push(image) {
+                const [repositoryName, imageTag] = image.slice(image.indexOf('/') + 1).split(':') as [string, string];
+                const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(imageTag).digest('hex')}`, size: 2 }, layers: [] };
+                await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest), imageManifestMediaType: manifest.mediaType }));
+              },
+            },
+            secrets: async () => ({ ok: true, problems: [] }),
+            migrations: { pending: async () => ({ database: 'bench', pending: [] }), apply: async () => ({ database: 'bench', applied: [] }) },
+            synth: async ({ imageTag, outdir }) => {
+              const { stage } = await resolveStage({ env: { WATCHPOINT_ENV: env }, cwd: work, io, options: { env } });
+              createPlatformApp({ envName: env, stage, imageTag, outdir, bundles: bundlesFor(version) }).app.synth();
+            },
+          },
+        );
+        if (code !== 0) throw new Error(`deploy ${version} exited ${code}`);
+      } finally {
+        endAwsRuntime();
+      }
+      return performance.now() - started;
+    };
+    const rollBack = async (): Promise<number> => {
+      const started = performance.now();
+      const err: string[] = [];
+      const code = await run(['rollback', '--env', env, '--yes'], { cwd: work, env: { AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: process.env.AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION! }, tty: false, streams: { stdout: quiet.stdout, stderr: { write: (text: string) => err.push(text) } } });
+      if (code !== 0) throw new Error(`rollback exited ${code}: ${err.join('')}`);
+      return performance.now() - started;
+    };
+
+    await deploy('v0');
+    const deploys: number[] = [];
+    const rollbacks: number[] = [];
+    for (let round = 1; round <= 3; round += 1) {
+      deploys.push(await deploy(`v${round}`));
+      rollbacks.push(await rollBack());
+    }
+    const sample = (label: string, runs: number[]): Sample => ({ label, runs, median: median(runs), min: Math.min(...runs) });
+    return report('rollback: `watchpoint rollback` vs the deploy of a changed handler it undoes (moto, in-process)', [sample('deploy (changed api handler)', deploys), sample('rollback --yes (recorded templates)', rollbacks)], 0.3);
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    await moto.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
