@@ -37,6 +37,11 @@ beforeEach(async () => {
 const echo = (value: string) => ({ code: 'ValidationException', message: `1 validation error detected: Value '${value}' at 'value' failed to satisfy constraint` });
 
 type Scenario = [string, () => Promise<DirectResult>];
+
+async function invalidOldVersion(): Promise<void> {
+  await ssm.seed(`/${dev}/watchpoint/database/url`, SENTINEL_BAD);
+  await ssm.seed(`/${dev}/watchpoint/database/url`, SENTINEL_DB);
+}
 const scenarios: Scenario[] = [
   ['set --stdin (new)', () => direct('set', 'billing/stripe_webhook_secret', { stdin: true, env: 'prod' }, { cwd, stdin: `${VALUES['billing/stripe_webhook_secret']}\n` })],
   ['set --stdin invalid value', () => direct('set', 'database/url', { stdin: true, overwrite: true, env: dev }, { cwd, stdin: SENTINEL_BAD })],
@@ -45,7 +50,8 @@ const scenarios: Scenario[] = [
   ['set live key outside prod --force', () => direct('set', 'billing/stripe_secret_key', { stdin: true, overwrite: true, force: true, env: dev }, { cwd, stdin: LIVE_SECRET_KEY })],
   ['set existing without --overwrite', () => direct('set', 'database/url', { stdin: true, env: dev }, { cwd, stdin: SENTINEL_DB })],
   ['set existing with --overwrite', () => direct('set', 'database/url', { stdin: true, overwrite: true, env: dev }, { cwd, stdin: SENTINEL_DB })],
-  ['set at the hidden prompt', () => direct('set', 'database/url', { env: dev }, { cwd, interactive: true, answers: [SENTINEL_DB, true] })],
+  // The replace confirmation comes first, then the hidden prompt.
+  ['set at the hidden prompt', () => direct('set', 'database/url', { env: dev }, { cwd, interactive: true, answers: [true, SENTINEL_DB] })],
   ['set --value', () => direct('set', 'database/url', { value: SENTINEL_DB, overwrite: true, env: dev }, { cwd })],
   ['set --generate', () => direct('set', 'security/admin_api_key', { generate: true, overwrite: true, env: dev }, { cwd, randomBytes: () => Buffer.from(GENERATED) })],
   ['set --dry-run', () => direct('set', 'database/url', { stdin: true, dryRun: true, env: dev }, { cwd, stdin: SENTINEL_DB })],
@@ -80,10 +86,17 @@ const scenarios: Scenario[] = [
   ['get, not set', () => direct('get', 'database/url', { env: 'prod' }, { cwd })],
   ['history', () => direct('history', 'auth/session_key', { env: dev }, { cwd })],
   ['history --json', () => direct('history', 'auth/session_key', { json: true, env: dev }, { cwd })],
-  ['rollback to an old value that is now invalid', () => direct('rollback', 'auth/session_key', { toVersion: '1', yes: true, env: dev }, { cwd, interactive: true, answers: [true] })],
+  // database/url: version 2 holds a value its schema refuses (a MySQL URL), version 3 a good one.
+  ['rollback to an old value that is now invalid', async () => {
+    await invalidOldVersion();
+    return direct('rollback', 'database/url', { toVersion: '2', yes: true, env: dev }, { cwd, interactive: true, answers: [true] });
+  }],
+  // --force lets through only a Stripe mode mismatch: version 2 holds a live key outside prod.
   ['rollback --force of an invalid old value, AWS echoes it', async () => {
-    recorder.fail('PutParameter', echo(SENTINEL_OLD_BAD));
-    return direct('rollback', 'auth/session_key', { toVersion: '1', force: true, env: dev }, { cwd, interactive: true, answers: [true] });
+    await ssm.seed(`/${dev}/watchpoint/billing/stripe_secret_key`, LIVE_SECRET_KEY);
+    await ssm.seed(`/${dev}/watchpoint/billing/stripe_secret_key`, VALUES['billing/stripe_secret_key']!);
+    recorder.fail('PutParameter', echo(LIVE_SECRET_KEY));
+    return direct('rollback', 'billing/stripe_secret_key', { toVersion: '2', force: true, env: dev }, { cwd, interactive: true, answers: [true] });
   }],
   ['rollback --dry-run', () => direct('rollback', 'auth/session_key', { toVersion: '1', force: true, dryRun: true, env: dev }, { cwd })],
   ['import ok', async () => direct('import', undefined, { file: await writeFileIn(cwd, 'a.env', `database/url=${SENTINEL_DB}\n`), overwrite: true, env: dev }, { cwd })],
@@ -97,10 +110,72 @@ const scenarios: Scenario[] = [
   ['import --dry-run', async () => direct('import', undefined, { file: await writeFileIn(cwd, 'f.env', `database/url=${SENTINEL_DB}\n`), dryRun: true, env: dev }, { cwd })],
 ];
 
+/**
+ * Each scenario's exit code: a scenario that fails before the step it is about (and so prints no
+ * secret because it never got there) fails here instead of passing.
+ */
+const EXIT: Record<string, number> = {
+  'set --stdin (new)': 0,
+  'set --stdin invalid value': 2,
+  'set --stdin oversize': 2,
+  'set live key outside prod': 2,
+  'set live key outside prod --force': 0,
+  'set existing without --overwrite': 2,
+  'set existing with --overwrite': 0,
+  'set at the hidden prompt': 0,
+  'set --value': 0,
+  'set --generate': 0,
+  'set --dry-run': 0,
+  'set, AWS echoes the value': 1,
+  'set, AWS error quotes part of the value': 1,
+  'set, KMS key unusable': 1,
+  'set, a value pasted as the name': 2,
+  'set, no terminal': 2,
+  'list': 0,
+  'list --json': 0,
+  'check': 0,
+  'check --json, invalid values': 1,
+  'check in prod (test keys refused)': 1,
+  'check, GetParameters fails echoing': 1,
+  'get (masked)': 0,
+  'get, not set': 1,
+  'history': 0,
+  'history --json': 0,
+  'rollback to an old value that is now invalid': 2,
+  'rollback --force of an invalid old value, AWS echoes it': 1,
+  'rollback --dry-run': 0,
+  'import ok': 0,
+  'import invalid': 2,
+  'import malformed JSON': 2,
+  'import malformed dotenv': 2,
+  'import, write fails echoing': 1,
+  'import --dry-run': 0,
+};
+
+/** Scenarios whose AWS error echoes a value: the echo must really have been served to the CLI. */
+const ECHOES: Record<string, { action: string; value: string }> = {
+  'set, AWS echoes the value': { action: 'PutParameter', value: SENTINEL_DB },
+  'set, AWS error quotes part of the value': { action: 'PutParameter', value: SENTINEL_DB.slice(5, 30) },
+  'check, GetParameters fails echoing': { action: 'GetParameters', value: VALUES['database/url']! },
+  'rollback --force of an invalid old value, AWS echoes it': { action: 'PutParameter', value: LIVE_SECRET_KEY },
+  'import, write fails echoing': { action: 'PutParameter', value: SENTINEL_DB },
+};
+
 describe('no secret value ever reaches the output', () => {
-  it.each(scenarios)('%s', async (_label, scenario) => {
+  it('every scenario has its exit code, and each echo names a scenario', () => {
+    expect(Object.keys(EXIT).sort()).toEqual(scenarios.map(([label]) => label).sort());
+    for (const label of Object.keys(ECHOES)) expect(scenarios.map(([name]) => name)).toContain(label);
+  });
+
+  it.each(scenarios)('%s', async (label, scenario) => {
     const result = await scenario();
     for (const secret of ALL_SECRETS) expect(result.everything, `leaked ${secret.slice(0, 12)}…`).not.toContain(secret);
+    expect(result.code, result.everything.slice(0, 2000)).toBe(EXIT[label]);
+    const echo = ECHOES[label];
+    if (echo) {
+      // The value reached the CLI inside AWS's answer, and it still did not come out.
+      expect(recorder.calls.filter((call) => call.action === echo.action && call.response?.includes(echo.value))).not.toEqual([]);
+    }
   });
 
   it('the sweep covers both success and failure exits', async () => {
