@@ -41,6 +41,11 @@ export function isStackMissing(error: unknown): boolean {
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError', 'AuthorizationErrorException', 'UnauthorizedException']);
+
+/** The one test for "AWS said no" by error name (every explainer of an access-denied error uses it). */
+export function isAccessDenied(error: unknown): boolean {
+  return error instanceof Error && (ACCESS_DENIED.has(error.name) || /AccessDenied/.test(error.name));
+}
 const UNKNOWN_ACTION = new Set(['InvalidAction', 'UnknownOperationException', 'UnknownOperation', 'InvalidActionException', 'NotImplemented', 'UnsupportedOperation']);
 const THROTTLING = new Set([
   'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException',
@@ -143,7 +148,7 @@ export function explainAwsError(error: unknown, context: ExplainContext = {}): u
   }
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const denied = /is not authorized to perform:?\s+([a-z0-9-]+:[A-Za-z0-9*]+)(?:\s+on resource:?\s+(\S+))?/i.exec(error.message);
-  if (ACCESS_DENIED.has(error.name) || denied || (status === 403 && /denied|not authorized/i.test(error.message))) {
+  if (isAccessDenied(error) || denied || (status === 403 && /denied|not authorized/i.test(error.message))) {
     const permission = denied?.[1] ?? (call && /^[A-Z]/.test(call.action) ? callName(call) : context.action);
     const resource = (denied?.[2] ?? context.resource)?.replace(/[.,;]+$/, '');
     const principal = /User:\s+(arn:\S+)/.exec(error.message)?.[1];

@@ -7,6 +7,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { WatchpointError, userError } from '../errors.ts';
 import { stackNames } from '../context.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
+import { isAccessDenied } from '../aws/explain.ts';
 import { describeOne } from '../secrets/ssm.ts';
 import { pathPrefix } from '../../config/secrets-catalogue.ts';
 import type { KeyInfo, Snapshot, SsmInfo } from './state.ts';
@@ -58,9 +59,7 @@ function isNoSuchEntity(error: unknown): boolean {
   return error instanceof Error && (error.name === 'NoSuchEntityException' || error.name === 'NoSuchEntity');
 }
 
-export function isAccessDenied(error: unknown): boolean {
-  return error instanceof Error && /AccessDenied/.test(error.name);
-}
+export { isAccessDenied };
 
 /** Explains the IAM/SSM errors operators hit: a user that is gone, missing permissions, credentials. */
 export function explainRotationError(error: unknown, envName: string, userName?: string): unknown {

@@ -4,6 +4,7 @@ import type { ParameterMetadata, SSMClient } from '@aws-sdk/client-ssm';
 import { isCredentialError } from '../aws.ts';
 import { WatchpointError, userError } from '../errors.ts';
 import { explainAwsError } from '../stack-resources.ts';
+import { isAccessDenied } from '../aws/explain.ts';
 import { STANDARD_TIER_MAX_BYTES, pathPrefix } from '../../config/secrets-catalogue.ts';
 
 /** GetParameters takes at most 10 names a call. */
@@ -275,7 +276,7 @@ export function explainSsmError(
   }
   const name = cause.name;
   const text = cause.message;
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+  if (isAccessDenied(cause)) {
     const kms = /kms|key/i.test(text);
     return new WatchpointError(`AWS denied ${context.action} on ${what}${kms ? ' (the KMS key refused the request)' : ''}.`, {
       code: 'SSM_ACCESS_DENIED',
