@@ -16,6 +16,8 @@ export const UNITS: MeasuredUnitCosts = {
     perNotification: { wallMs: 0.5, cpuMs: 0.2, dbMs: 0.05 },
     bytesPerTile: 40_000,
     getsPerTile: 15,
+    pureCpuMsPerWatchpoint: 0.002,
+    standInCpuMsPerTile: 10,
     fit: { r2: 1, rmseMs: 0, points: 100 },
   },
   delivery: { email: { perNotification: { wallMs: 5, cpuMs: 1, dbMs: 1 }, samples: 100 }, webhook: { perNotification: { wallMs: 3, cpuMs: 1, dbMs: 0.8 }, samples: 100 } },

@@ -13,7 +13,18 @@ export interface MeasuredUnitCosts {
   /** The baseline invocation (webhook handler, one already-delivered notification), ms. */
   baselineMs: number;
   batcher: { fixed: UnitCost; perTile: UnitCost; perWatchpoint: UnitCost; fit: FitInfo };
-  eval: { perTile: UnitCost; perWatchpoint: UnitCost; perNotification: UnitCost; bytesPerTile: number; getsPerTile: number; fit: FitInfo };
+  eval: {
+    perTile: UnitCost;
+    perWatchpoint: UnitCost;
+    perNotification: UnitCost;
+    bytesPerTile: number;
+    getsPerTile: number;
+    /** evaluateWatchpoint alone, measured on its own (a floor under perWatchpoint.cpuMs). */
+    pureCpuMsPerWatchpoint: number;
+    /** CPU the local S3/SQS stand-ins spent per job (AWS's side of the calls; used for the local prediction only). */
+    standInCpuMsPerTile: number;
+    fit: FitInfo;
+  };
   delivery: Record<Channel, { perNotification: UnitCost; samples: number }>;
   measurements: unknown[];
   /** Whole cycles through `watchpoint dev` against the local prediction (predictLocalCycle). */
@@ -30,6 +41,9 @@ export interface MeasuredUnitCosts {
     mainThreadBusy: number;
     /** CPU the platform's process used during the cycle, in cores. */
     processCores: number;
+    /** CPU of the platform's process by the unit costs, and as measured, ms. */
+    predictedCpuMs: number;
+    measuredCpuMs: number;
     differencePercent: number;
   }[];
 }
