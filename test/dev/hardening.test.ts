@@ -139,7 +139,7 @@ describe('watchpoint api-keys --env local: the admin API end to end (item 1)', (
     expect(refused.stderr).toContain('fix: Re-run with --yes');
     const revoke = await runCli(['api-keys', 'revoke', id, '--env', 'local', '--yes', '--json'], { cwd });
     expect(revoke.code, revoke.stderr).toBe(0);
-    expect(JSON.parse(revoke.stdout)).toEqual({ env: 'local', revoked: id, watchpoints_paused: 2 });
+    expect(JSON.parse(revoke.stdout)).toEqual({ env: 'local', revoked: id, watchpoints_paused: 2, watchpoints: 2 });
     expect([await pausedOf(victim.id), await pausedOf(other.id)]).toEqual(['key_revoked', 'key_revoked']);
     const again = await runCli(['api-keys', 'revoke', id, '--env', 'local', '--yes'], { cwd });
     expect(again.code).toBe(2);

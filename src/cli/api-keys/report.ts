@@ -40,6 +40,6 @@ export function renderChange(action: 'pause' | 'resume', selector: Selector, cou
   return count === 0 ? `No paused watchpoint ${whose(selector)}; nothing changed.` : `Resumed ${count} watchpoint(s) ${whose(selector)}: they notify again from the next eval job on.`;
 }
 
-export function renderRevoked(keyId: string, paused: number): string {
-  return `Revoked API key ${keyId}: it can no longer authenticate, and its ${paused} unpaused watchpoint(s) are paused. Resume them with \`watchpoint api-keys resume --key ${keyId}\` if they should keep running.`;
+export function renderRevoked(keyId: string, paused: number, watchpoints: number): string {
+  return `Revoked API key ${keyId}: it can no longer authenticate, and ${paused} of its ${watchpoints} watchpoint(s) are paused now. Resume them with \`watchpoint api-keys resume --key ${keyId}\` if they should keep running.`;
 }

@@ -88,8 +88,10 @@ export async function runApiKeys(options: ApiKeysOptions): Promise<number> {
       return ExitCode.ok;
     }
     await admin.revoke(keyId);
-    const paused = before ? before.watchpoints - before.paused : 0;
-    print({ env: envName, revoked: keyId, watchpoints_paused: paused }, renderRevoked(keyId, paused));
+    // Read back rather than computed from the list before: what is paused now, never more than that.
+    const after = (await admin.list(undefined)).data.find((row) => row.id === keyId);
+    const paused = after?.paused ?? 0;
+    print({ env: envName, revoked: keyId, watchpoints_paused: paused, watchpoints: after?.watchpoints ?? 0 }, renderRevoked(keyId, paused, after?.watchpoints ?? 0));
     return ExitCode.ok;
   }
   const selector = options.selector!;
