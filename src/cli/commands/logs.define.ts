@@ -44,7 +44,7 @@ level, so --level drops them.
 --follow prints new events only (--since, --until and --limit do not apply) and ends with Ctrl-C
 (exit 130), which closes the Live Tail session. It uses one Live Tail session per 10 log groups; where
 Live Tail is not available, not allowed, or refused (too many sessions on the account) it polls
-FilterLogEvents every 2 s instead, and says so.
+FilterLogEvents every 2 s instead (every 5 s for all nine groups, at 2 calls per second), and says so.
 
 FilterLogEvents is limited to 5 calls per second per account and Region: a window is read at most
 5 calls at once, polling sends at most 2 per second, and throttling while polling waits and goes on.

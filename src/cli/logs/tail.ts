@@ -15,7 +15,11 @@ import { FILTER_LOG_EVENTS_TPS, isThrottling, Pacer, POLL_TPS, THROTTLED_BACKOFF
 export const LIVE_TAIL_GROUP_LIMIT = 10;
 export const POLL_INTERVAL_MS = 2000;
 /** How the fallback is described when it starts. */
-const POLLING = `polling FilterLogEvents every ${POLL_INTERVAL_MS / 1000} s instead (at most ${POLL_TPS} calls per second, under its quota of ${FILTER_LOG_EVENTS_TPS} per account and Region).`;
+function polling(groups: number): string {
+  // A round reads every group once, at POLL_TPS calls per second: more groups, longer rounds.
+  const every = Math.max(POLL_INTERVAL_MS / 1000, Math.ceil(groups / POLL_TPS));
+  return `polling FilterLogEvents every ${every} s instead (at most ${POLL_TPS} calls per second, under its quota of ${FILTER_LOG_EVENTS_TPS} per account and Region).`;
+}
 /** Polls re-read this far back, for events ingested late; seen event ids are skipped. */
 const POLL_OVERLAP_MS = 10_000;
 
@@ -48,15 +52,15 @@ export async function follow(logs: CloudWatchLogsClient, targets: readonly LogGr
     } catch (error) {
       if (options.signal.aborted) return 'live-tail';
       if (isSessionLimit(error)) {
-        options.notify('warn', `Live Tail refused a new session: the account already has as many concurrent Live Tail sessions as it allows (${describe(error)}); ${POLLING}`);
+        options.notify('warn', `Live Tail refused a new session: the account already has as many concurrent Live Tail sessions as it allows (${describe(error)}); ${polling(targets.length)}`);
       } else if (isLiveTailUnavailable(error)) {
-        options.notify('warn', `Live Tail is not available here (${describe(error)}); ${POLLING}`);
+        options.notify('warn', `Live Tail is not available here (${describe(error)}); ${polling(targets.length)}`);
       } else {
         throw error;
       }
     }
   } else {
-    options.notify('warn', `The stack's ARN is unknown, so Live Tail cannot name the log groups; ${POLLING}`);
+    options.notify('warn', `The stack's ARN is unknown, so Live Tail cannot name the log groups; ${polling(targets.length)}`);
   }
   await poll(logs, targets, options);
   return 'polling';
