@@ -26,10 +26,10 @@ function template(env: string, code: string): string {
 }
 
 /** An environment with releases #1 (v1, migration 0001) and #2 (v2, migrations 0002 and 0003). */
-async function environment(name: string): Promise<{ env: string; cwd: string }> {
-  const env = uniqueEnvName(name);
+async function environment(name: string, exact = false): Promise<{ env: string; cwd: string }> {
+  const env = exact ? name : uniqueEnvName(name);
   const cwd = await tempDir();
-  await writeConfig(cwd, { [env]: motoStage(), prod: motoStage() });
+  await writeConfig(cwd, { [env]: motoStage() });
   await s3.send(new CreateBucketCommand({ Bucket: releaseLedgerBucketName(env, MOTO_ACCOUNT, 'eu-west-1'), CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   for (const code of ['v1', 'v2']) await s3.send(new PutObjectCommand({ Bucket: assets, Key: `${env}-${code}.zip`, Body: 'zip' }));
   const ecr = motoClient(ECRClient);
@@ -105,6 +105,8 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     // The CDK bootstrap bucket of moto's default account (another test file may have made it).
     await s3.send(new CreateBucketCommand({ Bucket: assets, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })).catch(() => undefined);
     envs = await Promise.all(['ra', 'rb', 'rc', 'rd'].map((name) => environment(name)));
+    // isProduction() names: "prod-" plus a suffix no other test uses.
+    envs.push(await environment(`prod-${uniqueEnvName('p')}`, true));
   }, 60_000);
 
   it('--to must be a release number; without a terminal --yes is required, before any AWS call', async () => {
@@ -154,6 +156,17 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
       `DeleteChangeSet watchpoint-${env}`,
     ]);
     expect((await createLedger(s3, releaseLedgerBucketName(env, MOTO_ACCOUNT, 'eu-west-1')).list())!).toHaveLength(2);
+  });
+
+  it('prod: the operator types the environment name before anything runs', async () => {
+    const { env, cwd } = envs[4]!;
+    const { cloud, log } = fakeCloud(env);
+    const io = new RecordingIo([true, env], true);
+    expect(await runRollback(options(cwd, env, io, cloud))).toBe(0);
+    const typed = io.questions[1]!;
+    expect(typed).toMatchObject({ kind: 'input', message: `Type the environment name (${env}) to roll it back to #1` });
+    expect(typed.kind === 'input' && typed.validate?.('prod')).toMatch(/does not match/);
+    expect(log).toContain(`ExecuteChangeSet watchpoint-${env}`);
   });
 
   it('executes after yes and records "rollback to #1" with the current database level', async () => {
