@@ -91,7 +91,8 @@ if CloudFormationModel is not None:
 # Both CDK stacks use toolkit-lib's "cdk-deploy-change-set", so on moto a second deploy (toolkit-lib
 # deletes the old one, creates, then polls DescribeChangeSet) read the *other* stack's executed change
 # set and waited forever. This resolves a name to the newest change set of the named stack, and
-# answers ChangeSetNotFound (as AWS does) when that stack has none by that name.
+# answers ChangeSetNotFound (as AWS does) when that stack has none by that name; deleting one that is
+# not there succeeds, as on AWS.
 # Importing moto's CloudFormation here would load nearly every moto service at start-up (its
 # template parser imports them all) and slow the server's start several-fold on a busy machine, so
 # the patch is applied when moto itself first imports moto.cloudformation.responses.
@@ -139,7 +140,16 @@ def _watchpoint_patch_change_sets():
         setattr(CloudFormationResponse, name, with_stack(getattr(CloudFormationResponse, name)))
     describe, delete, execute = CloudFormationBackend.describe_change_set, CloudFormationBackend.delete_change_set, CloudFormationBackend.execute_change_set
     CloudFormationBackend.describe_change_set = lambda self, change_set_name: describe(self, resolve(self, change_set_name))
-    CloudFormationBackend.delete_change_set = lambda self, change_set_name: delete(self, resolve(self, change_set_name))
+    def delete_quietly(self, change_set_name):
+        # AWS: "The delete request is successful as long as the stack exists (even if the change set
+        # does not exist)", as toolkit-lib's cleanupOldChangeset relies on before each change set.
+        try:
+            resolved = resolve(self, change_set_name)
+        except WatchpointChangeSetNotFound:
+            return None
+        return delete(self, resolved)
+
+    CloudFormationBackend.delete_change_set = delete_quietly
     CloudFormationBackend.execute_change_set = lambda self, change_set_name, stack_name=None: execute(self, resolve(self, change_set_name), stack_name)
 
 
