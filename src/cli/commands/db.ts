@@ -3,7 +3,7 @@
 // argv, and is masked in every message, including error causes.
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../config/schema.ts';
-import { awsClientConfig } from '../aws.ts';
+import { sdkClients } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, WatchpointError, userError } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -122,8 +122,8 @@ export function validateDatabaseUrl(url: string, source: string): void {
 
 /** Reads the URL from SSM (SecureString, decrypted). */
 export async function databaseUrlFromSsm(envName: string, stage: StageConfig, injected?: SSMClient): Promise<string> {
-  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
-  const ssm = injected ?? new SSMClient(awsClientConfig(stage));
+  const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const ssm = injected ?? (await sdkClients(stage, ['ssm'])).ssm;
   const name = databaseUrlParameter(envName);
   try {
     const response = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));

@@ -1,6 +1,6 @@
 // `watchpoint drift`: CloudFormation drift detection on both stacks of an environment.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { awsClientConfig } from '../aws.ts';
+import { sdkClients } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { pickStyle } from '../output.ts';
@@ -17,13 +17,20 @@ export interface DriftContext extends CommandContext {
   now?: () => number;
 }
 
-export async function driftCommand(context: DriftContext): Promise<number> {
-  const timeoutText = String(context.flags.timeout ?? '600').trim();
+/** The flag contract: --timeout validated once, before any AWS call (exit 2 naming it). */
+export function parseDriftFlags(flags: DriftFlags): { timeoutText: string; json: boolean; fail: boolean } {
+  const timeoutText = String(flags.timeout ?? '600').trim();
   if (!/^\d+$/.test(timeoutText) || Number(timeoutText) < 10 || Number(timeoutText) > 3600) {
-    throw userError('TIMEOUT_INVALID', `--timeout "${context.flags.timeout}" is not a whole number of seconds from 10 to 3600.`, 'Give e.g. --timeout 900.');
+    throw userError('TIMEOUT_INVALID', `--timeout "${flags.timeout}" is not a whole number of seconds from 10 to 3600.`, 'Give e.g. --timeout 900.');
   }
+  return { timeoutText, json: Boolean(flags.json), fail: Boolean(flags.fail) };
+}
+
+export async function driftCommand(context: DriftContext): Promise<number> {
+  const flags = parseDriftFlags(context.flags);
+  const { timeoutText } = flags;
   const { envName, stage } = await resolveStage(context);
-  const cloudformation = context.cloudformation ?? (await buildClient(stage));
+  const cloudformation = context.cloudformation ?? (await sdkClients(stage, ['cloudformation'])).cloudformation;
   const names = stackNames(envName);
   context.io.notify('info', `Detecting drift on ${names.registry} and ${names.platform} (read-only; usually under a few minutes)...`);
   let lastProgress = 0;
@@ -41,7 +48,7 @@ export async function driftCommand(context: DriftContext): Promise<number> {
   };
   const stacks = await Promise.all([detectDrift(cloudformation, names.registry, options), detectDrift(cloudformation, names.platform, options)]);
 
-  if (context.flags.json) context.io.result(JSON.stringify(driftDocument(stacks), null, 2));
+  if (flags.json) context.io.result(JSON.stringify(driftDocument(stacks), null, 2));
   else context.io.result(renderDrift(stacks, pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env)));
 
   const incomplete = stacks.filter((s) => s.detection !== 'COMPLETE');
@@ -57,14 +64,9 @@ export async function driftCommand(context: DriftContext): Promise<number> {
   if (unchecked > 0) {
     context.io.notify(
       'warn',
-      `CloudFormation could not check ${unchecked} resource${unchecked === 1 ? '' : 's'} (drift status UNKNOWN; the reason is shown with each)${context.flags.fail ? '; --fail does not count them as drift' : ''}. Their state is unknown, not in sync.`,
+      `CloudFormation could not check ${unchecked} resource${unchecked === 1 ? '' : 's'} (drift status UNKNOWN; the reason is shown with each)${flags.fail ? '; --fail does not count them as drift' : ''}. Their state is unknown, not in sync.`,
     );
   }
-  if (context.flags.fail && stacks.some((s) => s.status === 'DRIFTED')) return ExitCode.unhealthy;
+  if (flags.fail && stacks.some((s) => s.status === 'DRIFTED')) return ExitCode.unhealthy;
   return incomplete.length > 0 ? ExitCode.failure : ExitCode.ok;
-}
-
-async function buildClient(stage: Parameters<typeof awsClientConfig>[0]): Promise<CloudFormationClient> {
-  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
-  return new CloudFormationClient(awsClientConfig(stage));
 }

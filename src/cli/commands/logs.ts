@@ -1,7 +1,7 @@
 // `watchpoint logs`: a window of every function's log events, or a live tail of them (read-only).
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { awsClientConfig } from '../aws.ts';
+import { sdkClients } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
@@ -66,7 +66,7 @@ export async function logsCommand(context: LogsContext): Promise<number> {
     throw userError('FOLLOW_UNTIL', '--follow and --until cannot be combined: --follow prints new events until Ctrl-C.', 'Drop --until to follow, or drop --follow to read a past window.');
   }
   const { envName, stage } = await resolveStage(context);
-  const clients = context.clients ?? (await buildClients(stage));
+  const clients = context.clients ?? (await sdkClients(stage, ['cloudformation', 'logs']));
   const { targets, stackId } = await logGroupsOf(clients.cloudformation, envName, request.sources, context);
 
   const style = pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env);
@@ -164,10 +164,4 @@ async function logGroupsOf(
 
 function describeTargets(targets: readonly LogGroupTarget[]): string {
   return targets.length === 1 ? `${targets[0]!.source.alias} (${targets[0]!.logGroupName})` : `${targets.length} log groups (${targets.map((t) => t.source.alias).join(', ')})`;
-}
-
-async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<LogsClients> {
-  const [{ CloudFormationClient }, { CloudWatchLogsClient }] = await Promise.all([import('@aws-sdk/client-cloudformation'), import('@aws-sdk/client-cloudwatch-logs')]);
-  const config = awsClientConfig(stage);
-  return { cloudformation: new CloudFormationClient(config), logs: new CloudWatchLogsClient(config) };
 }

@@ -1,5 +1,5 @@
 // `watchpoint trace ID`: every line that carries an id, across every function, as one timeline.
-import { awsClientConfig } from '../aws.ts';
+import { sdkClients } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
 import { handleCtrlC } from '../interrupt.ts';
@@ -20,17 +20,23 @@ export interface TraceContext extends CommandContext {
   pollMs?: number;
 }
 
+/** The flag contract: the id and every flag, validated once, before any AWS call (exit 2 naming it). */
+export function parseTraceRequest(rawId: string, flags: TraceFlags, now: Date) {
+  const id = parseTraceId(rawId);
+  const kind = parseKind(flags.kind);
+  const { start, end } = parseWindow(flags.since, flags.until, now, '24h');
+  const timeoutText = String(flags.timeout ?? '120').trim();
+  if (!/^\d+$/.test(timeoutText) || Number(timeoutText) < 5 || Number(timeoutText) > 3600) {
+    throw userError('TIMEOUT_INVALID', `--timeout "${flags.timeout}" is not a whole number of seconds from 5 to 3600.`, 'Give e.g. --timeout 300.');
+  }
+  return { id, kind, start, end, timeoutText };
+}
+
 export async function traceCommand(context: TraceContext): Promise<number> {
   const now = (context.now ?? (() => new Date()))();
-  const id = parseTraceId(context.id);
-  const kind = parseKind(context.flags.kind);
-  const { start, end } = parseWindow(context.flags.since, context.flags.until, now, '24h');
-  const timeoutText = String(context.flags.timeout ?? '120').trim();
-  if (!/^\d+$/.test(timeoutText) || Number(timeoutText) < 5 || Number(timeoutText) > 3600) {
-    throw userError('TIMEOUT_INVALID', `--timeout "${context.flags.timeout}" is not a whole number of seconds from 5 to 3600.`, 'Give e.g. --timeout 300.');
-  }
+  const { id, kind, start, end, timeoutText } = parseTraceRequest(context.id, context.flags, now);
   const { envName, stage } = await resolveStage(context);
-  const clients = context.clients ?? (await buildClients(stage));
+  const clients = context.clients ?? (await sdkClients(stage, ['cloudformation', 'logs', 'sqs']));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -69,14 +75,4 @@ export async function traceCommand(context: TraceContext): Promise<number> {
   } finally {
     releaseCtrlC();
   }
-}
-
-async function buildClients(stage: Parameters<typeof awsClientConfig>[0]): Promise<TraceClients> {
-  const [{ CloudFormationClient }, { CloudWatchLogsClient }, { SQSClient }] = await Promise.all([
-    import('@aws-sdk/client-cloudformation'),
-    import('@aws-sdk/client-cloudwatch-logs'),
-    import('@aws-sdk/client-sqs'),
-  ]);
-  const config = awsClientConfig(stage);
-  return { cloudformation: new CloudFormationClient(config), logs: new CloudWatchLogsClient(config), sqs: new SQSClient(config) };
 }
