@@ -126,6 +126,26 @@ function alarmEmail(alarm: AlarmDefinition, status: AlarmStatus, previous: Alarm
   ].join('\n');
 }
 
+/**
+ * fauxqs imports node:sqlite, which prints "ExperimentalWarning: SQLite is an experimental feature"
+ * to the operator's terminal on Node 22: nothing they can act on. Only that warning is dropped, and
+ * only while fauxqs loads.
+ */
+async function withoutSqliteWarning<T>(load: () => Promise<T>): Promise<T> {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type ?? (warning as Error).name;
+    if (type === 'ExperimentalWarning' && /SQLite/.test(text)) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return await load();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
 /** The physical name of a resource with no local server behind it (log groups, roles, ...). */
 function localPhysicalName(logicalId: string): string {
   return `${logicalId}-local`;
@@ -225,12 +245,13 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     stops.push(() => gateway.close());
 
     // Servers and synth in parallel: initdb runs in its own process while the synth holds this one.
-    const { buildApp } = await import('fauxqs');
+    const { buildApp } = await withoutSqliteWarning(() => import('fauxqs'));
     const fauxqsApp = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
     const fauxqsPromise = fauxqsApp.listen({ host: '127.0.0.1', port: 0 });
     stops.push(() => fauxqsApp.close());
     const sesPromise = startSes();
-    const postgresPromise = options.databaseUrl ? undefined : startDevPostgres();
+    // A kill -9'd predecessor's server is ended by its watchdog; whatever is still left is cleaned here.
+    const postgresPromise = options.databaseUrl ? undefined : startDevPostgres({ recordFile: join(options.cwd, '.watchpoint', 'dev-postgres.json') });
     const receiverPromise = startWebhookReceiver();
     const templatesPromise = localTemplates((text) => options.log(`warning: ${text}`)).then((t) => (mark(t.cached ? 'template (cached)' : 'synth'), t));
     const cycles = new CycleTracker((cycle) => {
@@ -239,11 +260,22 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     });
     const logStore = new LogStore();
     const logGroupOf = new Map<string, string>();
+    const repeated = new Set<string>();
     const onLine = (fn: string, line: string, stream: string) => {
       logStore.put(logGroupOf.get(fn) ?? `/aws/lambda/${prefix}-${fn}`, stream, line);
       cycles.observe(line);
       // The runtime's own START/END/REPORT lines are in the store (and `watchpoint logs`), not the terminal.
-      if (!RUNTIME_LINE.test(line)) options.log(prettyLine(fn, line));
+      if (RUNTIME_LINE.test(line)) return;
+      // A schedule whose task this deployment does not enable says so on every tick (every 0.3 s at
+      // --speed 180): shown once; `watchpoint logs archiver --env local` has every one.
+      const notEnabled = /"event":"TaskNotEnabled".*?"task":"([^"]+)"/.exec(line) ?? /"task":"([^"]+)".*?"event":"TaskNotEnabled"/.exec(line);
+      if (notEnabled) {
+        if (repeated.has(notEnabled[1]!)) return;
+        repeated.add(notEnabled[1]!);
+        options.log(`${prettyLine(fn, line)} (repeats on every tick; not shown again)`);
+        return;
+      }
+      options.log(prettyLine(fn, line));
     };
     const prefix = `watchpoint-${LOCAL_ENV}`;
     const hosts = new Map<string, FunctionHost>();

@@ -11,9 +11,9 @@
 // Why not PGlite over pglite-socket (bench/suites/dev.ts "database"): one session multiplexed
 // between connections, so an open transaction on one connection blocks every other pool, the
 // default allows one connection, and it used ~7x the memory in the same probe.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freeLoopbackPort } from './net.ts';
@@ -67,15 +67,11 @@ function hydrateSymlinks(packageDir: string): void {
   }
 }
 
-function run(file: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(file, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => (code === 0 ? resolveRun() : reject(new Error(`${file.split('/').pop()} ${signal ? `was ended by ${signal}` : `exited with ${code}`}: ${output.trim().slice(-800)}`))));
-  });
+async function run(file: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
+  const result = await execa(file, args, { ...ids, stdin: 'ignore', all: true, reject: false, extendEnv: false, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+  if (result.failed) {
+    throw new Error(`${file.split('/').pop()} ${result.signal ? `was ended by ${result.signal}` : `exited with ${result.exitCode ?? result.code}`}: ${(result.all ?? result.shortMessage).trim().slice(-800)}`);
+  }
 }
 
 /** Whether `nobody` can run the binaries where they are (a checkout under /root, mode 700, is not). */
@@ -88,7 +84,56 @@ async function runnableAs(postgres: string, ids: { uid: number; gid: number }): 
   }
 }
 
-export async function startDevPostgres(options: { onLog?: (line: string) => void } = {}): Promise<DevPostgres> {
+/**
+ * What a start leaves for the next one: the server's pid and its temp directory. A `watchpoint dev`
+ * killed with -9 cannot stop its server; its watchdog (below) does, and if even that was killed, the
+ * next start ends the server and removes the directory.
+ */
+interface Leftover {
+  owner: number;
+  pid: number;
+  dir: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Ends a server a previous, dead `watchpoint dev` left (only if it is still that server), and removes its directory. */
+export function cleanLeftover(recordFile: string, log: (line: string) => void = () => undefined): void {
+  let leftover: Leftover;
+  try {
+    leftover = JSON.parse(readFileSync(recordFile, 'utf8')) as Leftover;
+  } catch {
+    return;
+  }
+  if (alive(leftover.owner) && leftover.owner !== process.pid) return;
+  const ours = leftover.dir.startsWith(join(tmpdir(), 'watchpoint-dev-pg-'));
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${leftover.pid}/cmdline`, 'utf8');
+  } catch {
+    // gone already
+  }
+  if (ours && cmdline.includes(leftover.dir)) {
+    log(`Stopping the PostgreSQL (pid ${leftover.pid}) a previous watchpoint dev (pid ${leftover.owner}) left running.`);
+    try {
+      process.kill(leftover.pid, 'SIGQUIT');
+    } catch {
+      // ended meanwhile
+    }
+  }
+  if (ours) rmSync(leftover.dir, { recursive: true, force: true });
+  rmSync(recordFile, { force: true });
+}
+
+export async function startDevPostgres(options: { onLog?: (line: string) => void; recordFile?: string } = {}): Promise<DevPostgres> {
+  if (options.recordFile) cleanLeftover(options.recordFile, options.onLog);
   let bins = await binaries();
   const asRoot = userInfo().uid === 0;
   const ids = asRoot ? NOBODY : undefined;
@@ -123,28 +168,42 @@ export async function startDevPostgres(options: { onLog?: (line: string) => void
     for (let attempt = 1; ; attempt += 1) {
       const port = await freeLoopbackPort();
       try {
-        const child = await startServer(bins.postgres, data, dir, port, ids, options.onLog);
+        const { child, pid, finished } = await startServer(bins.postgres, data, dir, port, ids, options.onLog);
+        if (options.recordFile) {
+          mkdirSync(dirname(options.recordFile), { recursive: true });
+          writeFileSync(options.recordFile, JSON.stringify({ owner: process.pid, pid, dir } satisfies Leftover), { mode: 0o600 });
+        }
         let stopping = false;
+        let ended = false;
         const exited = new Promise<never>((_, reject) => {
-          child.once('exit', (code, signal) => {
+          void finished.then(({ code, signal }) => {
+            ended = true;
             if (!stopping) reject(new Error(`PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}).`));
           });
         });
         exited.catch(() => undefined);
         return {
           url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-          pid: child.pid,
+          pid,
           exited,
           stop: async () => {
             stopping = true;
-            if (child.exitCode === null && child.signalCode === null) {
-              const gone = new Promise<void>((done) => child.once('exit', () => done()));
-              // SIGQUIT: immediate shutdown; nothing here must survive.
+            if (!ended) {
+              const gone = finished;
+              // SIGQUIT to the watchdog: it ends PostgreSQL with SIGQUIT (immediate shutdown; nothing here must survive).
               child.kill('SIGQUIT');
-              const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+              const timer = setTimeout(() => {
+                child.kill('SIGKILL');
+                try {
+                  process.kill(pid, 'SIGKILL');
+                } catch {
+                  // gone
+                }
+              }, 5_000);
               await gone;
               clearTimeout(timer);
             }
+            if (options.recordFile) rmSync(options.recordFile, { force: true });
             cleanup();
           },
         };
@@ -158,25 +217,59 @@ export async function startDevPostgres(options: { onLog?: (line: string) => void
   }
 }
 
-function startServer(postgres: string, data: string, socketDir: string, port: number, ids: { uid: number; gid: number } | undefined, onLog?: (line: string) => void): Promise<ChildProcess> {
+/**
+ * PostgreSQL under a small shell watchdog whose stdin is a pipe from this process. However this
+ * process ends (kill -9 included) the pipe closes, the watchdog's read returns, and it ends the
+ * server with SIGQUIT, so no PostgreSQL outlives `watchpoint dev`. SIGQUIT/SIGTERM to the watchdog
+ * do the same. It prints the server's pid first.
+ */
+const WATCHDOG = `
+exec 3<&0
+"$@" </dev/null &
+pg=$!
+echo "watchpoint-dev-postgres-pid $pg"
+(read -r _ <&3; kill -QUIT "$pg" 2>/dev/null) &
+watch=$!
+trap 'kill -QUIT "$pg" 2>/dev/null' TERM INT QUIT
+status=0
+while kill -0 "$pg" 2>/dev/null; do wait "$pg"; status=$?; done
+kill "$watch" 2>/dev/null
+exit $status
+`;
+
+function startServer(postgres: string, data: string, socketDir: string, port: number, ids: { uid: number; gid: number } | undefined, onLog?: (line: string) => void): Promise<{ child: ResultPromise; pid: number; finished: Promise<{ code: number | undefined; signal: string | undefined }> }> {
   const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
   return new Promise((resolveStart, reject) => {
-    const child = spawn(postgres, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+    const child = execa('/bin/sh', ['-c', WATCHDOG, 'watchpoint-dev-postgres', postgres, ...args], {
+      ...ids,
+      stdin: 'pipe',
+      buffer: false,
+      reject: false,
+      // The watchdog does the cleanup; execa's own exit hook would only cover a normal exit.
+      cleanup: false,
+      extendEnv: false,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+    });
+    const finished = child.then((result) => ({ code: result.exitCode, signal: result.signal }));
     let log = '';
     let ready = false;
+    let pid: number | undefined;
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       if (!ready) log += text;
-      for (const line of text.split('\n')) if (line.trim() !== '') onLog?.(line);
-      if (!ready && log.includes('ready to accept connections')) {
+      for (const line of text.split('\n')) {
+        const announced = /^watchpoint-dev-postgres-pid (\d+)$/.exec(line.trim());
+        if (announced) pid = Number(announced[1]);
+        else if (line.trim() !== '') onLog?.(line);
+      }
+      if (!ready && pid !== undefined && log.includes('ready to accept connections')) {
         ready = true;
-        resolveStart(child);
+        resolveStart({ child, pid, finished });
       }
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => {
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void finished.then(({ code }) => {
       if (!ready) reject(new Error(`PostgreSQL did not start (exit ${code}): ${log.trim().slice(-600)}`));
     });
   });

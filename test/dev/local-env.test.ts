@@ -74,3 +74,27 @@ describe('errors of the local endpoint', () => {
     expect(stderr).not.toMatch(AWS_ADVICE);
   });
 });
+
+describe('a production install runs watchpoint dev', () => {
+  it('every package src/dev and the handlers import at run time is a dependency, not a devDependency', async () => {
+    const { readdirSync, readFileSync: read } = await import('node:fs');
+    const root = new URL('../../', import.meta.url).pathname;
+    const pkg = JSON.parse(read(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    const imported = new Set<string>();
+    for (const file of [...files('src/dev'), ...files('src/lambdas'), 'src/cli/commands/dev.ts', 'src/cli/commands/db-migrations.ts']) {
+      const text = read(join(root, file), 'utf8');
+      // Runtime imports only: `import type` and `import { type X }`-only lines are erased.
+      for (const match of text.matchAll(/^(?!import type )(?:import|export)\s[^;]*?from '([^.'][^']*)'|import\('([^.'][^']*)'\)/gm)) {
+        const name = (match[1] ?? match[2])!;
+        if (name.startsWith('node:')) continue;
+        imported.add(name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!);
+      }
+    }
+    expect([...imported].filter((name) => !(name in pkg.dependencies)).sort()).toEqual([]);
+    expect(imported.has('fauxqs') && imported.has('aws-ses-v2-local')).toBe(true);
+    // Exact versions for the two local servers.
+    expect(pkg.dependencies.fauxqs).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pkg.dependencies['aws-ses-v2-local']).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
