@@ -19,6 +19,8 @@ export interface FunctionSpec {
   arn: string;
   /** The template's log group for this function (Lambda's default /aws/lambda/<name> otherwise). */
   logGroupName?: string;
+  /** Stop a container idle this long, as Lambda reclaims idle ones; the next invocation starts cold. Default: never. */
+  idleMs?: number;
 }
 
 export class InvocationError extends Error {
@@ -36,6 +38,8 @@ interface Container {
   pending?: { id: number; requestId: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
   /** Runs code older than the last reload(): ends once its in-flight invocation does, takes no new one. */
   retiring?: boolean;
+  /** Stops the container once it has been idle for the spec's idleMs. */
+  idleTimer?: NodeJS.Timeout;
 }
 
 /** The lines that end an invocation the runtime could not finish, as Lambda writes them. */
@@ -129,6 +133,16 @@ export class FunctionHost {
       return;
     }
     container.busy = false;
+    if (this.spec.idleMs !== undefined) {
+      clearTimeout(container.idleTimer);
+      container.idleTimer = setTimeout(() => {
+        if (container.busy || this.stopped) return;
+        // Busy from here, so no invocation picks it while it ends; its exit handler drops it from the pool.
+        container.busy = true;
+        void container.worker.terminate();
+      }, this.spec.idleMs);
+      container.idleTimer.unref();
+    }
     this.waiting.shift()?.();
   }
 
@@ -152,12 +166,14 @@ export class FunctionHost {
       if (this.stopped) throw new InvocationError('Stopped', `${this.spec.name} is stopping.`);
       const idle = this.containers.find((c) => !c.busy);
       if (idle) {
+        clearTimeout(idle.idleTimer);
         idle.busy = true;
         return idle;
       }
       if (this.containers.length < this.spec.concurrency) {
         const fresh = await this.spawn();
         if (!fresh.busy) {
+          clearTimeout(fresh.idleTimer);
           fresh.busy = true;
           return fresh;
         }

@@ -146,6 +146,15 @@ async function withoutSqliteWarning<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * How long an idle function container lives: Lambda reclaims idle execution environments after
+ * minutes (not documented exactly; 5 is typical), here divided by --speed, at least 10 s so a
+ * queue's next batch does not start cold every time.
+ */
+export function idleContainerMs(speed: number): number {
+  return Math.max(10_000, 300_000 / speed);
+}
+
 /** The physical name of a resource with no local server behind it (log groups, roles, ...). */
 function localPhysicalName(logicalId: string): string {
   return `${logicalId}-local`;
@@ -279,8 +288,8 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     };
     const prefix = `watchpoint-${LOCAL_ENV}`;
     const hosts = new Map<string, FunctionHost>();
-    // Each function's first container starts loading its handler while the servers start.
-    const prewarm = (plan: DevPlan) => {
+    // One host per function; its containers start on demand (lazily, as Lambda's) and stop when idle.
+    const createHosts = (plan: DevPlan) => {
       for (const fn of plan.functions) {
         if (fn.logGroupLogicalId) logGroupOf.set(fn.id, localPhysicalName(fn.logGroupLogicalId));
         const host = new FunctionHost(
@@ -292,12 +301,13 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
             concurrency: fn.handlerDir === 'eval-worker' ? (options.evalConcurrency ?? 1) : 1,
             arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${prefix}-${fn.id}`,
             ...(logGroupOf.has(fn.id) ? { logGroupName: logGroupOf.get(fn.id)! } : {}),
+            idleMs: idleContainerMs(options.speed),
           },
           onLine,
         );
         hosts.set(fn.logicalId, host);
         stops.push(() => host.stop());
-        host.prewarm();
+        // Lazy, as Lambda: a function's first container starts with its first invocation.
       }
       return plan;
     };
@@ -307,7 +317,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       postgresPromise?.then((p) => (stops.push(() => p.stop()), p)),
       receiverPromise.then((r) => (stops.push(() => r.close()), r)),
       templatesPromise,
-      templatesPromise.then((t) => prewarm(readPlan(t.platform))),
+      templatesPromise.then((t) => createHosts(readPlan(t.platform))),
     ]);
     mark('servers');
     if (postgres) crashes.push(postgres.exited);
@@ -513,7 +523,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       };
       hosts.get(fn.logicalId)!.configure(environment);
     }
-    await Promise.all([migrations, ...[...hosts.values()].map((host) => host.start())]);
+    await migrations;
     if (options.watch) {
       // --watch: saved handler code reaches fresh containers; the servers and their data stay (watch.ts).
       const { startHandlerWatch } = await import('./watch.ts');

@@ -62,4 +62,25 @@ describe('FunctionHost', () => {
     // The timed-out container was replaced: a second stream.
     expect(streams.size).toBe(2);
   });
+
+  it('starts no container until the first invocation, and stops one idle past idleMs (the next starts cold)', { timeout: 30_000 }, async () => {
+    const dir = await tempDir();
+    const module = join(dir, 'handler.mjs');
+    writeFileSync(module, 'export const handler = async () => ({ ok: true });\n');
+    const streams: string[] = [];
+    const host = new FunctionHost({ name: 'Lazy', modulePath: module, timeoutSeconds: 5, memoryMb: 128, concurrency: 1, arn: 'arn:aws:lambda:us-east-1:000000000000:function:lazy', idleMs: 300 }, (_fn, line, stream) => {
+      if (line.startsWith('START')) streams.push(stream);
+    });
+    hosts.push(host);
+    host.configure({ PATH: process.env.PATH ?? '' });
+    expect(await host.invoke({})).toEqual({ ok: true });
+    expect(await host.invoke({})).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await host.invoke({})).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Two back-to-back invocations share a container; after the idle time the next one is in a new one.
+    expect(streams).toHaveLength(3);
+    expect(streams[0]).toBe(streams[1]);
+    expect(streams[2]).not.toBe(streams[1]);
+  });
 });
