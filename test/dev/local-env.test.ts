@@ -82,7 +82,7 @@ describe('a production install runs watchpoint dev', () => {
     const pkg = JSON.parse(read(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
     const imported = new Set<string>();
-    for (const file of [...files('src/dev'), ...files('src/lambdas'), 'src/cli/commands/dev.ts', 'src/cli/commands/db-migrations.ts']) {
+    for (const file of [...files('src/dev'), ...files('src/lambdas'), 'src/cli/commands/dev.ts', 'src/cli/db/migrations.ts']) {
       const text = read(join(root, file), 'utf8');
       // Runtime imports only: `import type` and `import { type X }`-only lines are erased.
       for (const match of text.matchAll(/^(?!import type )(?:import|export)\s[^;]*?from '([^.'][^']*)'|import\('([^.'][^']*)'\)/gm)) {

@@ -54,7 +54,11 @@ describe('watchpoint dev --once', () => {
     // (or RunPod) host name, refused or not.
     const lines = readFileSync(dnsLog, 'utf8').split('\n').filter(Boolean);
     const guarded = new Set(lines.filter((line) => line.startsWith('# guard ')).map((line) => line.slice('# guard '.length)));
-    expect([...guarded].sort()).toEqual(['main', ...Object.keys(FUNCTION_HANDLERS)].sort());
+    // Containers start lazily: every function the cycle invoked had one (the Archiver's schedule may not have come yet).
+    const invoked = ['ApiFunction', 'DataPollerFunction', 'BatcherFunction', 'EvalWorkerUrgent', 'EvalWorkerStandard', 'EmailWorkerFunction', 'WebhookWorkerFunction'];
+    expect([...guarded].filter((name) => name !== 'main' && !invoked.includes(name)).every((name) => name in FUNCTION_HANDLERS)).toBe(true);
+    expect(invoked.every((name) => name in FUNCTION_HANDLERS && guarded.has(name))).toBe(true);
+    expect(guarded.has('main')).toBe(true);
     const looked = lines.filter((line) => !line.startsWith('# '));
     expect(looked.filter((host) => /amazonaws|aws\.amazon|api\.aws|runpod/i.test(host))).toEqual([]);
     // Nothing left running: the embedded PostgreSQL has exited and the lock file is gone.
