@@ -1,5 +1,6 @@
 // `watchpoint capacity`: the flag contract (exit 2 naming the flag, before any config or synth),
 // the settings read from a real synthesized template, --json, and the text an operator reads.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { parseCapacityOptions, parseShare, runCapacity } from '../../src/cli/commands/capacity.ts';
@@ -42,9 +43,17 @@ describe('capacity on a synthesized template', () => {
     const cwd = await tempDir();
     await writeConfig(cwd, { dev: VALID_DEV });
     // No AWS endpoint and no credentials: nothing here may call AWS.
-    const { code, stdout, stderr } = await runCli(['capacity', '--env', 'dev', '--watchpoints', '1000000', '--trigger-share', '10%', '--json'], { cwd, env: { AWS_ACCESS_KEY_ID: '', AWS_EC2_METADATA_DISABLED: 'true' } });
+    const env = { AWS_ACCESS_KEY_ID: '', AWS_EC2_METADATA_DISABLED: 'true', WATCHPOINT_SYNTH_CACHE: join(cwd, 'synth-cache') };
+    const argv = ['capacity', '--env', 'dev', '--watchpoints', '1000000', '--trigger-share', '10%', '--json'];
+    const { code, stdout, stderr } = await runCli(argv, { cwd, env });
     expect(code, stderr).toBe(0);
     expect(stderr).toContain('offline');
+    expect(stderr).not.toContain('reused from the synth cache');
+    // The second run reads the same template from the synth cache (no synth), and models the same.
+    const again = await runCli(argv, { cwd, env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('reused from the synth cache');
+    expect(JSON.parse(again.stdout).settings).toEqual(JSON.parse(stdout).settings);
     const model = JSON.parse(stdout) as { schemaVersion: number; settings: TemplateSettings; limits: { id: string; hit: boolean; change?: string }[]; firstLimit: { id: string; hitAt: number } | null; monthly: { totalUsd: number } };
     expect(model.schemaVersion).toBe(1);
     const f = model.settings.functions;

@@ -2,7 +2,7 @@
 // here): each pipeline function's memory, timeout, reserved and provisioned concurrency and SQS batch
 // size, each queue's visibility timeout, redrive and retention, the queue depth alarms' thresholds
 // and the delivery-attempt spike alarm, and the DataPoller's schedule.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StageConfig, StageConfigInput } from '../../config/schema.ts';
@@ -141,16 +141,34 @@ export function settingsFromTemplate(template: Template, stackName: string): Tem
 
 /**
  * Synthesizes the environment's platform stack offline (no bundling, no cdk-nag: neither changes a
- * setting read here) into a temporary directory, and reads the settings from its template.
+ * setting read here) and reads the settings from its template. Through the assembly cache `synth`,
+ * `deploy` and `watchpoint dev` use (src/stack/assembly): with nothing changed, no synth at all.
  */
-export async function readTemplateSettings(input: { envName: string; stage: StageConfig | StageConfigInput }): Promise<TemplateSettings> {
-  const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../../stack/app.ts'), import('../../config/schema.ts')]);
+export async function readTemplateSettings(input: { envName: string; stage: StageConfig | StageConfigInput; env?: NodeJS.ProcessEnv; warn?: (text: string) => void }): Promise<TemplateSettings & { cached: boolean }> {
+  const [{ openAssemblyCache }, { stageConfigSchema }] = await Promise.all([import('../../stack/assembly/session.ts'), import('../../config/schema.ts')]);
   const stage = stageConfigSchema.parse(input.stage);
+  const imageTag = 'capacity';
+  const cached = await openAssemblyCache({ envName: input.envName, stage, imageTag, bundles: null, nag: false, pathMetadata: true, env: input.env ?? process.env, ...(input.warn ? { warn: input.warn } : {}) });
+  const read = (dir: string, stacks: { name: string; templateFile: string }[]): TemplateSettings => {
+    const platform = stacks.find((stack) => stack.name === `watchpoint-${input.envName}`) ?? stacks.at(-1);
+    if (!platform) throw new TemplateSettingsError(`The assembly in ${dir} has no platform stack.`);
+    return settingsFromTemplate(JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template, platform.name);
+  };
+  if (cached?.hit) {
+    try {
+      return { ...read(cached.hit.dir, cached.hit.entry.stacks), cached: true };
+    } catch (error) {
+      input.warn?.(`The cached templates could not be read (${(error as Error).message}); synthesizing.`);
+    }
+  }
+  const { createPlatformApp } = await import('../../stack/app.ts');
   const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-capacity-'));
   try {
-    const { app, platformStack } = createPlatformApp({ envName: input.envName, stage, imageTag: 'capacity', bundling: false, nag: false, pathMetadata: true, outdir });
-    const template = app.synth().getStackByName(platformStack.stackName).template as Template;
-    return settingsFromTemplate(template, platformStack.stackName);
+    const { app, platformStack, registryStack } = createPlatformApp({ envName: input.envName, stage, imageTag, bundling: false, nag: false, pathMetadata: true, outdir });
+    app.synth();
+    const stacks = [registryStack, platformStack].map((stack) => ({ name: stack.stackName, templateFile: stack.templateFile }));
+    cached?.store(outdir, stacks);
+    return { ...read(outdir, stacks), cached: false };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -52,9 +52,11 @@ export async function runCapacity(options: CapacityOptions): Promise<number> {
   const units = options.units ?? (await import('../capacity/units.ts')).loadMeasuredUnitCosts();
   let settings = options.settings;
   if (!settings) {
-    options.io.notify('info', `Synthesizing watchpoint-${envName} offline to read its settings (no AWS call) ...`);
+    options.io.notify('info', `Reading watchpoint-${envName}'s settings from its template, synthesized offline (no AWS call) ...`);
     const { readTemplateSettings } = await import('../capacity/settings.ts');
-    settings = await readTemplateSettings({ envName, stage });
+    const { cached, ...read } = await readTemplateSettings({ envName, stage, env: options.env, warn: (text) => options.io.notify('warn', text) });
+    if (cached) options.io.notify('info', 'Template: nothing it is built from changed; reused from the synth cache (no synth).');
+    settings = read;
   }
   const model = capacityModel(units, settings, { watchpoints: options.watchpoints, triggerShare: options.triggerShare, tiles: options.tiles });
   if (options.json) options.io.result(JSON.stringify(buildCapacityJson(model, { envName, region: stage.region }), null, 2));
