@@ -1,6 +1,8 @@
 // The one way the CLI reads stdin: `secrets set --stdin`, `runpod rotate-keys --store-secret --stdin`
 // and `db migrate --database-url-stdin` all come here, each with its own words for a terminal and a
-// size limit.
+// size limit. node:stream/consumers does the reading and the UTF-8 decoding (a character split across
+// two chunks stays whole); the size limit stops the read as soon as it is passed.
+import { text } from 'node:stream/consumers';
 
 export interface StdinOptions {
   /** Default: process.stdin. */
@@ -16,13 +18,16 @@ export interface StdinOptions {
 export async function readStdinText(options: StdinOptions = {}): Promise<string> {
   const stream = options.stream ?? process.stdin;
   if (stream.isTTY && options.onTerminal) throw options.onTerminal();
-  const chunks: Buffer[] = [];
+  return text(options.maxBytes === undefined ? stream : capped(stream, options.maxBytes, options.onTooLarge));
+}
+
+/** The stream's chunks until more than `maxBytes` arrived: then the read stops with onTooLarge's error. */
+async function* capped(stream: AsyncIterable<unknown>, maxBytes: number, onTooLarge?: (maxBytes: number) => Error): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of stream) {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buffer.length;
-    if (options.maxBytes !== undefined && size > options.maxBytes) throw options.onTooLarge?.(options.maxBytes) ?? new Error(`stdin is over ${options.maxBytes} bytes.`);
-    chunks.push(buffer);
+    if (size > maxBytes) throw onTooLarge?.(maxBytes) ?? new Error(`stdin is over ${maxBytes} bytes.`);
+    yield buffer;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
