@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
@@ -8,7 +8,7 @@ export const defineImage: DefineCommand = (program, definer) => {
   const image = program.command('image').description('Build or push the eval-worker container image (tag = content hash of its inputs).');
   const common = (command: Command) =>
     stageOptions(command)
-      .addOption(new Option('--container-cli <cli>', 'container CLI (default: first of these on PATH)').choices(['docker', 'podman', 'finch', 'buildah']))
+      .option('--container-cli <cli>', 'container CLI: docker, podman, finch or buildah (default: first of these on PATH)')
       .option('--image-tag <tag>', 'use this tag instead of the content hash');
   common(image.command('build').description('Build the image for linux/arm64 locally (no AWS calls).')).action(async (options: ImageOptions) => {
     const { imageCommand } = await import('./image.ts');

@@ -1,4 +1,3 @@
-import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 import { LOG_SOURCES } from '../logs/groups.ts';
@@ -28,7 +27,7 @@ export const defineLogs: DefineCommand = (program, definer) => {
       .option('--since <when>', 'start of the window: a duration back from now (15m, 2h, 3d) or an ISO 8601 time', '15m')
       .option('--until <when>', 'end of the window, same forms (default: now)')
       .option('--filter <pattern>', `CloudWatch filter pattern, e.g. '"Task timed out"' or '{ $.run_id = "r-1" }'`)
-      .addOption(new Option('--level <level>', 'only Powertools lines at this level or above, and crash lines (errors)').choices(['error', 'warn', 'info', 'debug']))
+      .option('--level <level>', 'only Powertools lines at this level or above (error, warn, info or debug), and crash lines (errors)')
       .option('--limit <n>', 'stop after this many events, 1-100000', '1000')
       .option('--json', 'one JSON object per event on stdout (NDJSON), the message untouched')
       .option('-f, --follow', 'print new events as they arrive (CloudWatch Logs Live Tail) until Ctrl-C')

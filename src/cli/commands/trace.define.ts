@@ -1,4 +1,3 @@
-import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
@@ -19,7 +18,7 @@ export const defineTrace: DefineCommand = (program, definer) => {
       .command('trace')
       .description('Follow one forecast run, eval job, notification, watchpoint or API request through every function (read-only).')
       .argument('<id>', 'a run id, eval job id, notification id, watchpoint id or API request id')
-      .addOption(new Option('--kind <kind>', 'what the id is (default: detected from the log lines)').choices(['run', 'job', 'notification', 'watchpoint', 'request']))
+      .option('--kind <kind>', 'what the id is: run, job, notification, watchpoint or request (default: detected from the log lines)')
       .option('--since <when>', 'start of the window: a duration back from now (24h, 3d) or an ISO 8601 time', '24h')
       .option('--until <when>', 'end of the window, same forms (default: now)')
       .option('--timeout <seconds>', 'give up on a Logs Insights query after this long (it is then stopped)', '120')
