@@ -14,6 +14,7 @@ import * as dev from './suites/dev.ts';
 import * as aws14 from './suites/aws.ts';
 import * as inner23 from './suites/inner-loop.ts';
 import * as rollback21 from './suites/rollback.ts';
+import * as capacity25 from './suites/capacity.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -59,8 +60,11 @@ const SUITES: Record<string, Suite> = {
   'synth-cache-warm': inner23.warm,
   'synth-cache-dry-run': inner23.dryRun,
   'synth-cache-dev-start': inner23.devStart,
+  'dev-watch-reload': inner23.watchReload,
   // issue 21: rollback costs a fraction of the deploy it undoes
   rollback: rollback21.rollback,
+  // issue 25: unit costs of a forecast cycle at several sizes, and the capacity model's validation
+  capacity: capacity25.capacity,
 };
 
 const wanted = process.argv.slice(2);
