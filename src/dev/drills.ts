@@ -6,7 +6,7 @@
 import type { DevPlatform } from './platform.ts';
 import { waitUntil } from './once.ts';
 
-import { DRILLS, type DrillName } from './drill-names.ts';
+import { DRILLS, type DrillName } from '../config/drills.ts';
 export { DRILLS, type DrillName };
 
 export interface DrillReport {

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
-import { DRILLS } from '../../dev/drill-names.ts';
+import { DRILLS } from '../../config/drills.ts';
 
 export interface DevFlags {
   once?: boolean;

@@ -7,7 +7,7 @@ import type { CommandContext } from '../context.ts';
 import type { DevFlags } from './dev.define.ts';
 import type { HotPoint } from '../../dev/forecast.ts';
 import { VARIABLES } from '../../dev/forecast.ts';
-import { DRILLS, type DrillName } from '../../dev/drill-names.ts';
+import { DRILLS, type DrillName } from '../../config/drills.ts';
 
 export interface DevCommandInput extends CommandContext {
   flags: DevFlags;
