@@ -14,9 +14,13 @@ import { createTestDatabase, startPostgres } from '../../test/helpers/postgres.t
 
 const REQUESTS = 1000;
 const WARMUP = 200;
-/** Budgets: p50 within 4x the bare query (2 queries + auth hash + JSON), p99 under 25 ms. */
+/**
+ * Budgets, as ratios to the bare query measured interleaved in the same run: p50 within 4x (2 queries
+ * + auth hash + JSON), and the tail, p99, within 3x the bare query's p99 (an absolute 25 ms passed or
+ * failed with the machine's load, not the code).
+ */
 const P50_RATIO_BUDGET = 4;
-const P99_BUDGET_MS = 25;
+const P99_RATIO_BUDGET = 3;
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
@@ -79,11 +83,13 @@ export async function list(): Promise<boolean> {
       baseline.sort((a, b) => a - b);
       const [h50, h99, b50, b99] = [percentile(handler, 50), percentile(handler, 99), percentile(baseline, 50), percentile(baseline, 99)];
       const ratio = h50 / b50;
-      const ok = ratio <= P50_RATIO_BUDGET && h99 <= P99_BUDGET_MS;
+      const tailRatio = h99 / b99;
+      const ok = ratio <= P50_RATIO_BUDGET && tailRatio <= P99_RATIO_BUDGET;
       console.log(`ApiFunction GET /v1/watchpoints (50 of 5,050 rows, warm, local PostgreSQL 15), ${REQUESTS} requests each`);
       console.log(`  baseline: the page query through pg   p50 ${b50.toFixed(2).padStart(6)} ms   p99 ${b99.toFixed(2).padStart(6)} ms`);
       console.log(`  handler (auth + query + JSON)          p50 ${h50.toFixed(2).padStart(6)} ms   p99 ${h99.toFixed(2).padStart(6)} ms`);
-      console.log(`  p50 ratio ${ratio.toFixed(2)} (budget ${P50_RATIO_BUDGET})   p99 ${h99.toFixed(2)} ms (budget ${P99_BUDGET_MS} ms)   ${ok ? 'PASS' : 'FAIL'}`);
+      // Every handler answer was checked above: status 200 and a page of 50 (else the run throws).
+      console.log(`  p50 ratio ${ratio.toFixed(2)} (budget ${P50_RATIO_BUDGET})   p99 ratio ${tailRatio.toFixed(2)} (budget ${P99_RATIO_BUDGET})   ${handler.length} answers of 50 rows checked   ${ok ? 'PASS' : 'FAIL'}`);
       return ok;
     } finally {
       await db.drop();

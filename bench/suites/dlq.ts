@@ -1,6 +1,8 @@
 // Issue 6: selective redrive of 20,000 messages against fauxqs on loopback, against a naive
 // one-message-at-a-time loop (receive 1, send 1, delete 1) in the same run. fauxqs runs in a child
-// process so that server and client do not share one event loop. Target: >= 2,000 msg/s, 0 lost.
+// process so that server and client do not share one event loop. Budget: at least MIN_RATIO times the
+// naive loop's rate measured in the same run, with every message moved to its source queue (proof the
+// work was done: a walk that moved nothing loses nothing either), none lost, none left in the DLQ.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,8 @@ import { failInto, sqsClient, type FixtureQueue } from '../../test/dlq/fixture.t
 
 const SUBJECT_MESSAGES = 20_000;
 const NAIVE_MESSAGES = 2_000;
-const TARGET_MSG_PER_SECOND = 2_000;
+/** The subject's msg/s over the naive loop's, measured in the same run. */
+const MIN_RATIO = 3;
 
 export async function selectiveRedriveBench(): Promise<boolean> {
   const server = await startServer();
@@ -32,13 +35,14 @@ export async function selectiveRedriveBench(): Promise<boolean> {
     });
     const naive = await trial(sqs, NAIVE_MESSAGES, (dlq, source) => naiveLoop(sqs, dlq, source));
     const ratio = subject.perSecond / naive.perSecond;
-    const ok = subject.lost === 0 && naive.lost === 0 && subject.perSecond >= TARGET_MSG_PER_SECOND && subject.duplicates <= DEFAULT_CONCURRENCY * 10;
+    const done = (t: Trial) => t.moved === t.messages && t.inSource === t.messages && t.leftInDlq === 0 && t.lost === 0;
+    const ok = done(subject) && done(naive) && ratio >= MIN_RATIO && subject.duplicates <= DEFAULT_CONCURRENCY * 10;
     const row = (label: string, t: Trial) =>
-      `  ${label.padEnd(44)} ${String(t.messages).padStart(6)} msgs  ${t.seconds.toFixed(2).padStart(6)} s  ${t.perSecond.toFixed(0).padStart(6)} msg/s   lost ${t.lost}  duplicates ${t.duplicates}`;
+      `  ${label.padEnd(44)} ${String(t.messages).padStart(6)} msgs  ${t.seconds.toFixed(2).padStart(6)} s  ${t.perSecond.toFixed(0).padStart(6)} msg/s   moved ${t.moved} (in source ${t.inSource}, left in DLQ ${t.leftInDlq})  lost ${t.lost}  duplicates ${t.duplicates}`;
     console.log('dlq selective redrive vs naive loop (fauxqs on 127.0.0.1, server in a child process)');
     console.log(row('naive: receive 1, send 1, delete 1', naive));
     console.log(row(`watchpoint: ${DEFAULT_CONCURRENCY} workers, batches of 10`, subject));
-    console.log(`  ratio ${ratio.toFixed(1)}x faster; target >= ${TARGET_MSG_PER_SECOND} msg/s with 0 lost: ${ok ? 'PASS' : 'FAIL'}\n`);
+    console.log(`  ratio ${ratio.toFixed(1)}x the naive loop (budget >= ${MIN_RATIO}x), every message moved, 0 lost: ${ok ? 'PASS' : 'FAIL'}\n`);
     return ok;
   } finally {
     sqs.destroy();
@@ -52,6 +56,10 @@ interface Trial {
   perSecond: number;
   lost: number;
   duplicates: number;
+  /** What the mover said it moved, and where the bodies really are afterwards. */
+  moved: number;
+  inSource: number;
+  leftInDlq: number;
 }
 
 async function trial(sqs: SQSClient, count: number, move: (dlq: FixtureQueue, source: FixtureQueue) => Promise<number>): Promise<Trial> {
@@ -63,12 +71,14 @@ async function trial(sqs: SQSClient, count: number, move: (dlq: FixtureQueue, so
   const inDlq = await depth(sqs, dlq.url);
   if (inDlq !== count) throw new Error(`setup: expected ${count} messages in the DLQ, found ${inDlq}`);
   const started = process.hrtime.bigint();
-  await move(dlq, source);
+  const moved = await move(dlq, source);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const found = [...(await drain(sqs, source.url)), ...(await drain(sqs, dlq.url))];
+  const inSourceBodies = await drain(sqs, source.url);
+  const leftBodies = await drain(sqs, dlq.url);
+  const found = [...inSourceBodies, ...leftBodies];
   const distinct = new Set(found);
   const lost = bodies.filter((body) => !distinct.has(body)).length;
-  return { messages: count, seconds, perSecond: count / seconds, lost, duplicates: found.length - distinct.size };
+  return { messages: count, seconds, perSecond: count / seconds, lost, duplicates: found.length - distinct.size, moved, inSource: new Set(inSourceBodies).size, leftInDlq: leftBodies.length };
 }
 
 async function naiveLoop(sqs: SQSClient, dlq: FixtureQueue, source: FixtureQueue): Promise<number> {

@@ -2,7 +2,10 @@
 // - pipeline-batcher: a 2,000-tile run with 100,000 active watchpoints (PostgreSQL + fauxqs): jobs/s
 //   and queries per run, against a naive one-query-per-tile baseline measured in the same run.
 // - pipeline-eval: the eval worker on one tile with 1,000 watchpoints: the pure evaluation, and the
-//   whole job (S3 Zarr read + checksum, query, evaluate, claim, enqueue).
+//   whole job (S3 Zarr read + checksum, query, evaluate, claim, enqueue), each as a ratio to reading
+//   and verifying the tile alone in the same run, and only when evaluation triggered something and
+//   the job enqueued one notification per trigger (absolute 50 ms / 2,000 ms limits passed or failed
+//   with the machine's load and never checked that work was done).
 // - pipeline-bundles: each zip bundle built as the stack builds it (buildZipBundles), its size
 //   (budget 1 MB) and its module init time in a fresh Node process, as a ratio to the init of one SDK
 //   client bundled the same way, in the same run (budget 2x; an absolute 150 ms passed on one
@@ -139,6 +142,10 @@ export async function batcher(): Promise<boolean> {
   });
 }
 
+/** pipeline-eval budgets, as ratios to reading and verifying the job's tile from S3 in the same run. */
+const EVAL_PURE_RATIO = 0.05;
+const EVAL_WHOLE_RATIO = 5;
+
 export async function evalWorker(): Promise<boolean> {
   return withServices(async ({ endpoint, adminUrl }) => {
     const db = await createTestDatabase(adminUrl);
@@ -199,12 +206,17 @@ export async function evalWorker(): Promise<boolean> {
       await readOnly();
       const read = [await readOnly(), await readOnly(), await readOnly(), await readOnly(), await readOnly()].sort((a, b) => a - b)[2]!;
 
-      const ok = pure.ms < 50 && whole.ms < 2000;
+      // Budgets are ratios to the tile read measured above in this run, and the work must have been
+      // done: evaluation triggered something, and the job enqueued one notification per trigger.
+      const pureRatio = pure.ms / read;
+      const wholeRatio = whole.ms / read;
+      const worked = pure.triggered > 0 && whole.enqueued === pure.triggered;
+      const ok = worked && pureRatio <= EVAL_PURE_RATIO && wholeRatio <= EVAL_WHOLE_RATIO;
       console.log('Eval worker: 1 tile (64 x 64 points, 48 leads, 3 variables), 1,000 watchpoints');
-      console.log(`  evaluation only (pure core)                 median ${pure.ms.toFixed(2).padStart(8)} ms   ${pure.triggered} triggered   budget 50 ms`);
+      console.log(`  evaluation only (pure core)                 median ${pure.ms.toFixed(2).padStart(8)} ms   ${pure.triggered} triggered   ratio to the read ${pureRatio.toFixed(4)} (budget ${EVAL_PURE_RATIO}x)`);
       console.log(`  read + verify the tile from S3 (baseline)   median ${read.toFixed(1).padStart(8)} ms`);
-      console.log(`  whole job: read, query, evaluate, enqueue   median ${whole.ms.toFixed(1).padStart(8)} ms   ${whole.enqueued} notifications   budget 2000 ms`);
-      console.log(`  ratio whole job / tile read: ${(whole.ms / read).toFixed(2)}   ${ok ? 'PASS' : 'FAIL'}`);
+      console.log(`  whole job: read, query, evaluate, enqueue   median ${whole.ms.toFixed(1).padStart(8)} ms   ${whole.enqueued} notifications   ratio to the read ${wholeRatio.toFixed(2)} (budget ${EVAL_WHOLE_RATIO}x)`);
+      console.log(`  work done (triggers > 0, one notification per trigger): ${worked ? 'yes' : 'NO'}   ${ok ? 'PASS' : 'FAIL'}`);
       return ok;
     } finally {
       await db.drop();
