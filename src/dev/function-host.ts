@@ -149,14 +149,17 @@ export class FunctionHost {
   /**
    * New code (`watchpoint dev --watch`): the next invocations go to fresh containers, which load the
    * handler module again; invocations in flight finish on the old code, whose containers then end.
-   * Resolves once a fresh container is ready.
+   * Resolves once a fresh container is ready (at once for a function that has no container yet).
    */
   async reload(): Promise<void> {
+    const started = this.containers.length > 0;
     for (const container of [...this.containers]) {
       container.retiring = true;
       if (!container.busy) this.release(container);
     }
     this.first = undefined;
+    // Never started (containers are lazy): the first invocation loads the new code anyway.
+    if (!started) return;
     this.prewarm();
     await this.first;
   }

@@ -32,7 +32,7 @@ import { CloudWatchApi } from './cloudwatch-api.ts';
 import { startDevPostgres } from './postgres.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 import { startRunPodStandIn, type RunPodStandIn } from './runpod-standin.ts';
-import { readPlan, resolveValue, type DevPlan, type PhysicalResource, type Template } from './template.ts';
+import { readPlan, resolveValue, type DevPlan, type FunctionPlan, type PhysicalResource, type Template } from './template.ts';
 import { startBucketWatch, startSchedule, startSqsMapping, type Outcome, type Trigger } from './triggers.ts';
 
 export const LOCAL_ENV = 'local';
@@ -68,6 +68,8 @@ export interface DevOptions {
   /** Reload a function's containers when its handler code changes (`--watch`, watch.ts). */
   watch?: boolean;
   onReload?: (event: ReloadEvent) => void;
+  /** After a src/stack change was applied (--watch): functions restarted, and what needs a restart. */
+  onStackReload?: (event: { restarted: string[]; needRestart: string[] }) => void;
 }
 
 export interface DevPlatform {
@@ -181,7 +183,7 @@ const LOCAL_STAGE_INPUT = { region: LOCAL_REGION, alertEmail: 'oncall@example.co
  * no cdk-nag: it checks deployments), through the assembly cache `synth` and `deploy` use
  * (src/stack/assembly): a start with nothing changed reads the cached templates and skips the synth.
  */
-async function localTemplates(warn: (text: string) => void): Promise<LocalTemplates & { cached: boolean }> {
+export async function localTemplates(warn: (text: string) => void): Promise<LocalTemplates & { cached: boolean }> {
   const { openAssemblyCache } = await import('../stack/assembly/session.ts');
   const request = { envName: LOCAL_ENV, stage: LOCAL_STAGE_INPUT, imageTag: 'local', bundles: null, nag: false, pathMetadata: true, env: process.env, warn };
   const cached = await openAssemblyCache(request);
@@ -484,14 +486,15 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     // --- functions ----------------------------------------------------------------------------
     const api = { url: '' };
     const pseudo = stackPseudo;
-    const environments = new Map<string, Record<string, string>>();
-    for (const fn of plan.functions) {
+    const resolvedEnvironment = (fn: FunctionPlan): Record<string, string> => {
       const environment: Record<string, string> = {};
       for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, physical, pseudo, `${fn.id} ${name}`);
       // The template's AWS endpoint is this run's gateway (it was synthesized with a placeholder).
       if (environment.AWS_ENDPOINT_URL === TEMPLATE_ENDPOINT) environment.AWS_ENDPOINT_URL = gateway.url;
-      environments.set(fn.logicalId, environment);
-    }
+      return environment;
+    };
+    const environments = new Map<string, Record<string, string>>();
+    for (const fn of plan.functions) environments.set(fn.logicalId, resolvedEnvironment(fn));
     // The HTTP API server starts first (its URL is API_EXTERNAL_URL), answering once ApiFunction is up.
     const routes = plan.routes.filter((route) => route.payloadFormatVersion === '2.0');
     if (routes.length !== 1) throw new Error(`The template has ${routes.length} HTTP API v2 routes; the dev runtime serves exactly one (ANY /{proxy+}).`);
@@ -506,12 +509,11 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     api.url = http.url;
     stops.push(() => http.close());
 
-    for (const fn of plan.functions) {
-      const environment = {
-        ...environments.get(fn.logicalId)!,
+    const configuredEnvironment = (resolved: Record<string, string>): Record<string, string> => ({
+        ...resolved,
         // Endpoints aside, exactly the template's variables, plus what the Lambda runtime provides.
-        ...(environments.get(fn.logicalId)!.API_EXTERNAL_URL === undefined ? {} : { API_EXTERNAL_URL: api.url }),
-        ...(environments.get(fn.logicalId)!.RUNPOD_API_BASE_URL === undefined ? {} : { RUNPOD_API_BASE_URL: runpod.baseUrl }),
+        ...(resolved.API_EXTERNAL_URL === undefined ? {} : { API_EXTERNAL_URL: api.url }),
+        ...(resolved.RUNPOD_API_BASE_URL === undefined ? {} : { RUNPOD_API_BASE_URL: runpod.baseUrl }),
         AWS_REGION: LOCAL_REGION,
         AWS_DEFAULT_REGION: LOCAL_REGION,
         AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -520,14 +522,48 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         ...(options.allowLoopbackWebhooks ? { WEBHOOK_ALLOW_INSECURE_TARGETS: 'loopback' } : {}),
         PATH: process.env.PATH ?? '',
         TZ: 'UTC',
-      };
-      hosts.get(fn.logicalId)!.configure(environment);
-    }
+      });
+    for (const fn of plan.functions) hosts.get(fn.logicalId)!.configure(configuredEnvironment(environments.get(fn.logicalId)!));
     await migrations;
     if (options.watch) {
       // --watch: saved handler code reaches fresh containers; the servers and their data stay (watch.ts).
       const { startHandlerWatch } = await import('./watch.ts');
-      const handlerWatch = startHandlerWatch({ root: dirname(SRC), functions: plan.functions.map((fn) => ({ host: hosts.get(fn.logicalId)!, handlerDir: fn.handlerDir })), log: options.log, ...(options.onReload ? { onReload: options.onReload } : {}) });
+      const { diffPlans, synthLocalInChild } = await import('./stack-watch.ts');
+      let running = plan;
+      // A change under src/stack or src/config: the new template from a fresh process, then only the functions whose settings changed.
+      const onStackChange = async (): Promise<void> => {
+        const next = await synthLocalInChild(dirname(SRC));
+        if ('error' in next) return options.log(`watch: the stack does not synthesize; everything keeps running as it was:\n${next.error}`);
+        let nextPlan: DevPlan;
+        try {
+          nextPlan = readPlan(next.platform);
+        } catch (error) {
+          return options.log(`watch: the new template cannot run locally (${(error as Error).message}); everything keeps running as it was.`);
+        }
+        const changes = diffPlans(running, nextPlan);
+        const restarted: string[] = [];
+        for (const logicalId of changes.functions) {
+          const fn = nextPlan.functions.find((f) => f.logicalId === logicalId)!;
+          const host = hosts.get(logicalId)!;
+          try {
+            host.spec.timeoutSeconds = fn.timeoutSeconds;
+            host.spec.memoryMb = fn.memoryMb;
+            host.spec.modulePath = join(SRC, 'lambdas', fn.handlerDir, 'index.ts');
+            host.configure(configuredEnvironment(resolvedEnvironment(fn)));
+            await host.reload();
+            restarted.push(fn.id);
+          } catch (error) {
+            options.log(`watch: ${fn.id} keeps its previous settings: ${(error as Error).message}`);
+          }
+        }
+        running = { ...nextPlan, functions: nextPlan.functions.filter((fn) => !changes.functions.includes(fn.logicalId) || restarted.includes(fn.id)) };
+        options.log(
+          `watch: stack re-read: ${restarted.length > 0 ? `${restarted.join(', ')} restarted with the new settings` : 'no function setting changed'}; queues, buckets and their data untouched` +
+            (changes.needRestart.length > 0 ? `. Not applied while running (restart \`watchpoint dev\` for them): ${changes.needRestart.join('; ')}.` : '.'),
+        );
+        options.onStackReload?.({ restarted, needRestart: changes.needRestart });
+      };
+      const handlerWatch = startHandlerWatch({ root: dirname(SRC), functions: plan.functions.map((fn) => ({ host: hosts.get(fn.logicalId)!, handlerDir: fn.handlerDir })), log: options.log, onStackChange, ...(options.onReload ? { onReload: options.onReload } : {}) });
       stops.push(() => handlerWatch.close());
       await handlerWatch.ready;
       mark('watch');

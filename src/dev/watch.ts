@@ -3,9 +3,10 @@
 // external, nothing written); after each change its per-entry output is hashed, and only functions
 // whose bundle changed get fresh containers (FunctionHost.reload: in-flight invocations finish on
 // the old code). A syntax or resolution error is printed with its file and line, and the old code
-// keeps serving. PostgreSQL, the queues and the buckets are never touched.
+// keeps serving. PostgreSQL, the queues and the buckets are never touched. A change under src/stack
+// or src/config goes to onStackChange (the platform re-reads the template: stack-watch.ts).
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { BuildContext, BuildResult, Message } from 'esbuild';
 import type { FunctionHost } from './function-host.ts';
@@ -37,6 +38,8 @@ export interface HandlerWatch {
 }
 
 const DEBOUNCE_MS = 40;
+/** An editor saving several stack files at once starts one synth, not one per file. */
+const STACK_DEBOUNCE_MS = 300;
 
 export function startHandlerWatch(options: {
   /** The project root: src/lambdas/<dir>/index.ts are the entries; src/ is watched. */
@@ -44,12 +47,15 @@ export function startHandlerWatch(options: {
   functions: readonly WatchedFunction[];
   log: (line: string) => void;
   onReload?: (event: ReloadEvent) => void;
+  /** A file under src/stack or src/config changed (debounced; runs after any reload in progress). */
+  onStackChange?: () => Promise<void>;
 }): HandlerWatch {
   const dirs = [...new Set(options.functions.map((fn) => fn.handlerDir))].sort();
   let context: BuildContext<{ metafile: true; write: false }> | undefined;
   let hashes = new Map<string, string>();
-  let watcher: FSWatcher | undefined;
+  let stopWatching: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stackTimer: NodeJS.Timeout | undefined;
   let pending = new Set<string>();
   let firstChangeAt = 0;
   let running: Promise<void> = Promise.resolve();
@@ -118,16 +124,23 @@ export function startHandlerWatch(options: {
     if ('errors' in first) options.log(`watch: the handlers do not build yet:\n${first.errors.join('\n')}`);
     else hashes = first.hashes;
     if (closed) return;
-    watcher = watch(join(options.root, 'src'), { recursive: true }, (_event, name) => {
-      if (!name || !/\.[cm]?[jt]s$|\.json$/.test(name)) return;
-      const path = name.toString().split('\\').join('/');
+    stopWatching = watchTree(join(options.root, 'src'), (name) => {
+      if (!/\.[cm]?[jt]s$|\.json$/.test(name)) return;
+      const path = name.split('\\').join('/');
       if (path.startsWith('stack/') || path.startsWith('config/')) {
-        // Not reloaded live (issue 23 item 3's stack half is not built): say so instead of silently serving the old stack.
-        options.log(`watch: src/${path} changed; --watch reloads handler code only: restart \`watchpoint dev\` to run the changed stack (its cached template is rebuilt then).`);
+        if (!options.onStackChange) {
+          options.log(`watch: src/${path} changed; this watch reloads handler code only: restart \`watchpoint dev\` to run the changed stack.`);
+          return;
+        }
+        clearTimeout(stackTimer);
+        stackTimer = setTimeout(() => {
+          options.log(`watch: src/${path} changed: synthesizing the local stack again ...`);
+          running = running.then(options.onStackChange).catch((error: unknown) => options.log(`watch: the stack change was not applied: ${(error as Error).message}`));
+        }, STACK_DEBOUNCE_MS);
         return;
       }
       if (pending.size === 0) firstChangeAt = performance.now();
-      pending.add(relative(options.root, join(options.root, 'src', name.toString())));
+      pending.add(relative(options.root, join(options.root, 'src', name)));
       clearTimeout(timer);
       timer = setTimeout(() => {
         running = running.then(rebuild).catch((error: unknown) => options.log(`watch: reload failed: ${(error as Error).message}`));
@@ -140,10 +153,61 @@ export function startHandlerWatch(options: {
     close: async () => {
       closed = true;
       clearTimeout(timer);
-      watcher?.close();
+      clearTimeout(stackTimer);
+      stopWatching?.();
       await ready.catch(() => undefined);
       await running;
       await context?.dispose();
     },
+  };
+}
+
+/**
+ * Every directory of a tree watched on its own. Not `fs.watch(dir, { recursive: true })`: on Linux,
+ * Node 22's recursive watch follows each file, and loses one an editor (or git) saves by writing a
+ * new file and renaming it over the old: the next save of that file goes unseen. A directory watch
+ * reports any entry by name, whatever inode it has. New directories are watched as they appear.
+ */
+export function watchTree(root: string, onChange: (relativePath: string) => void): () => void {
+  const watchers = new Map<string, FSWatcher>();
+  const add = (dir: string): void => {
+    if (watchers.has(dir)) return;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, (event, name) => {
+        if (!name) return;
+        const path = join(dir, name.toString());
+        if (event === 'rename') {
+          try {
+            if (statSync(path).isDirectory()) walk(path);
+          } catch {
+            // removed
+          }
+        }
+        onChange(relative(root, path));
+      });
+    } catch {
+      return;
+    }
+    watcher.on('error', () => {
+      watcher.close();
+      watchers.delete(dir);
+    });
+    watchers.set(dir, watcher);
+  };
+  const walk = (dir: string): void => {
+    add(dir);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) if (entry.isDirectory() && entry.name !== 'node_modules') walk(join(dir, entry.name));
+  };
+  walk(root);
+  return () => {
+    for (const watcher of watchers.values()) watcher.close();
+    watchers.clear();
   };
 }

@@ -2,7 +2,7 @@
 // (src/lambdas/<dir>/index.ts, a shared module): only the function whose bundle changed gets a fresh
 // container, an invocation in flight finishes on the old code, and a syntax error is printed with its
 // file and line while the previous code keeps serving.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,11 @@ afterAll(async () => {
 function write(path: string, text: string): void {
   mkdirSync(join(root, path, '..'), { recursive: true });
   writeFileSync(join(root, path), text);
+}
+
+function saveByRename(path: string, text: string): void {
+  writeFileSync(join(root, `${path}.swp`), text);
+  renameSync(join(root, `${path}.swp`), join(root, path));
 }
 
 function host(name: string, dir: string): FunctionHost {
@@ -76,11 +81,16 @@ describe('dev --watch', () => {
     expect(logs.at(-1)).toMatch(/keep running the previous code/);
     expect(await alpha.invoke({})).toEqual({ greeting: 'bonjour' });
 
-    // Fixed again: reloaded; beta, whose bundle never changed, was never reloaded.
+    // Fixed again, saved the way many editors (and git) save: a new file renamed over the old one.
     reloaded = nextEvent();
-    write('src/lambdas/alpha/index.ts', "import { greeting } from '../shared/greeting.ts';\nexport const handler = async () => ({ greeting, fixed: true });\n");
+    saveByRename('src/lambdas/alpha/index.ts', "import { greeting } from '../shared/greeting.ts';\nexport const handler = async () => ({ greeting, fixed: true });\n");
     expect((await reloaded).reloaded).toEqual(['AlphaFunction']);
     expect(await alpha.invoke({})).toEqual({ greeting: 'bonjour', fixed: true });
+    // And the next save of that same file is still seen (Node's recursive watch loses a renamed-over file).
+    reloaded = nextEvent();
+    write('src/lambdas/alpha/index.ts', "import { greeting } from '../shared/greeting.ts';\nexport const handler = async () => ({ greeting, fixed: 2 });\n");
+    expect((await reloaded).reloaded).toEqual(['AlphaFunction']);
+    expect(await alpha.invoke({})).toEqual({ greeting: 'bonjour', fixed: 2 });
     expect(events.flatMap((event) => event.reloaded)).not.toContain('BetaFunction');
   });
 });

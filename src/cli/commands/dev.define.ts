@@ -25,7 +25,7 @@ export const defineDev: DefineCommand = (program, definer) => {
     .option('--allow-loopback-webhooks', 'let the webhook worker POST to http:// and loopback URLs such as the local receiver (local mode only; --once turns it on)')
     .option('--hot-point <lat,lon[,variable=value]>', 'make the synthetic forecast read a value at the grid point nearest to a location (default temperature_2m=45), so a watchpoint there triggers; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--json', 'with --once: print the summary as JSON on stdout')
-    .option('--watch', 'reload a function when its handler code changes: only functions whose bundle changed get fresh containers (in-flight invocations finish on the old code); a build error is printed with file and line and the old code keeps serving. Changes under src/stack need a restart')
+    .option('--watch', 'reload a function when its handler code changes: only functions whose bundle changed get fresh containers (in-flight invocations finish on the old code); a build error is printed with file and line and the old code keeps serving. A src/stack change re-reads the template and restarts only functions whose settings changed; queue, bucket and trigger changes are named and need a restart')
     .addHelpText(
       'after',
       `
