@@ -90,15 +90,20 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
   const target = pickTarget(view.records, current, options.to, envName);
   io.notify('info', `Rolling back "${envName}" (account ${view.account}, ${stage.region}) from #${current.sequence} to #${target.sequence} (${target.description} of ${target.startedAt.slice(0, 16).replace('T', ' ')} UTC, image ${target.imageTag}, commit ${target.git.commit?.slice(0, 7) ?? 'unknown'}).`);
 
-  for (const stack of target.stacks) {
-    const status = await cloud.stackStatus(stack.stackName);
+  // The stacks' states and the target's artifacts are independent reads: ask them together.
+  const [statuses, restorableMap] = await Promise.all([
+    Promise.all(target.stacks.map((stack) => cloud.stackStatus(stack.stackName))),
+    checkRestorable(clients, view, [target]),
+  ]);
+  for (const [index, stack] of target.stacks.entries()) {
+    const status = statuses[index];
     if (isBusy(status)) {
       throw userError('ROLLBACK_BUSY', `${stack.stackName} is ${status}: a deploy or rollback is in progress.`, `Wait for it to finish (\`watchpoint status --env ${envName}\`), then run rollback again.`);
     }
     const why = unUpdatable(stack.stackName, status, envName);
     if (why) throw userError('STACK_NOT_UPDATABLE', `Cannot roll back "${envName}": ${why.problem}`, why.whatToDo);
   }
-  const restorable = (await checkRestorable(clients, view, [target])).get(target.sequence)!;
+  const restorable = restorableMap.get(target.sequence)!;
   if (!restorable.ok) {
     throw userError(
       'RELEASE_NOT_RESTORABLE',
@@ -107,13 +112,14 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
     );
   }
 
-  const plans: StackPlan[] = [];
-  for (const stack of target.stacks) {
-    const body = await view.ledger.getTemplate(stack.templateKey);
-    if (body === undefined) throw userError('RELEASE_NOT_RESTORABLE', `${stack.stackName}'s template ${stack.templateKey} vanished from the ledger.`, `Pick another release from \`watchpoint releases --env ${envName}\`.`);
-    const deployed = await cloud.currentTemplate(stack.stackName);
-    plans.push({ stackName: stack.stackName, templateKey: stack.templateKey, body, parameters: stack.parameters, deployed, same: sameTemplate(deployed, body) });
-  }
+  // Each stack's recorded and deployed templates, all at once.
+  const plans: StackPlan[] = await Promise.all(
+    target.stacks.map(async (stack) => {
+      const [body, deployed] = await Promise.all([view.ledger.getTemplate(stack.templateKey), cloud.currentTemplate(stack.stackName)]);
+      if (body === undefined) throw userError('RELEASE_NOT_RESTORABLE', `${stack.stackName}'s template ${stack.templateKey} vanished from the ledger.`, `Pick another release from \`watchpoint releases --env ${envName}\`.`);
+      return { stackName: stack.stackName, templateKey: stack.templateKey, body, parameters: stack.parameters, deployed, same: sameTemplate(deployed, body) };
+    }),
+  );
 
   // 2. The database: migrations are never reverted.
   const since = migrationsSince(target.migrationLevel, current.migrationLevel, options.migrationNames?.() ?? (await localMigrations()));
@@ -211,6 +217,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
     captures,
     stackNames: plans.map((plan) => plan.stackName),
     git: target.git,
+    before: Object.fromEntries(plans.map((plan) => [plan.stackName, plan.deployed])),
   });
   if (outcome !== 'succeeded') {
     throw new WatchpointError(`The rollback to #${target.sequence} did not complete: ${reason}.`, {

@@ -31,6 +31,11 @@ export interface ReleaseInput {
   stackNames: string[];
   /** The code's commit, when it is not this checkout's (a rollback runs the target release's code). */
   git?: ReleaseDraft['git'];
+  /**
+   * The templates each stack ran before, by stack name, when the caller already holds them (a
+   * rollback read them from CloudFormation); otherwise the current release's are read from the ledger.
+   */
+  before?: Record<string, string | undefined>;
 }
 
 export type RecordRelease = (input: ReleaseInput) => Promise<ReleaseRecord | undefined>;
@@ -90,12 +95,12 @@ export function createRecorder(options: RecorderOptions): RecordRelease {
 
 async function draftFor(input: ReleaseInput, ledger: Ledger | undefined, git: ReleaseDraft['git']): Promise<Spooled> {
   const captures = input.captures ?? (await Promise.all(input.stackNames.map((name) => captureStack(input.assemblyDir!, name, input.account, input.region))));
-  const previous = ledger ? currentRelease((await ledger.list()) ?? []) : undefined;
+  const previous = ledger && !input.before ? currentRelease((await ledger.list()) ?? []) : undefined;
   const templates: Record<string, string> = {};
   const stacks = [];
   for (const capture of captures) {
     const before = previous?.stacks.find((stack) => stack.stackName === capture.stackName);
-    const previousTemplate = before && ledger ? await ledger.getTemplate(before.templateKey) : undefined;
+    const previousTemplate = input.before ? input.before[capture.stackName] : before && ledger ? await ledger.getTemplate(before.templateKey) : undefined;
     const release = stackRelease(capture, previousTemplate);
     templates[release.templateKey] = capture.templateBody;
     stacks.push(release);
