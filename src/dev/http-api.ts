@@ -54,7 +54,24 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
-export async function startHttpApi(options: { invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>; routeKey: string; apiId: string; region: string }): Promise<HttpApi> {
+/** API Gateway's $context variables for one request, for the stage's access log line. */
+export type AccessLogContext = Record<string, string>;
+
+/** `06/Dec/2026:21:53:00 +0000`, as $context.requestTime gives it. */
+function requestTime(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+export async function startHttpApi(options: {
+  invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>;
+  routeKey: string;
+  apiId: string;
+  region: string;
+  /** Called once per answered request with its $context variables (the stage's access log). */
+  accessLog?: (context: AccessLogContext) => void;
+}): Promise<HttpApi> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -65,19 +82,40 @@ export async function startHttpApi(options: { invoke: (event: APIGatewayProxyEve
     });
     req.on('end', () => {
       const event = apiEvent(req, Buffer.concat(chunks), options.routeKey, options.apiId, options.region);
+      const started = Date.now();
+      const logAccess = (status: number, length: number, integrationError: string) =>
+        options.accessLog?.({
+          requestId: event.requestContext.requestId,
+          'identity.sourceIp': event.requestContext.http.sourceIp,
+          requestTime: requestTime(new Date(started)),
+          httpMethod: event.requestContext.http.method,
+          routeKey: event.routeKey,
+          path: event.rawPath,
+          status: String(status),
+          protocol: event.requestContext.http.protocol,
+          responseLength: String(length),
+          responseLatency: String(Date.now() - started),
+          integrationLatency: String(Date.now() - started),
+          integrationErrorMessage: integrationError,
+          'identity.userAgent': event.requestContext.http.userAgent,
+        });
       options.invoke(event).then(
         (raw) => {
           const result = (typeof raw === 'object' && raw !== null && 'statusCode' in raw ? raw : { statusCode: 200, body: JSON.stringify(raw) }) as APIGatewayProxyStructuredResultV2;
           const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
           if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+          const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
           res.writeHead(result.statusCode ?? 200, headers);
-          res.end(result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+          res.end(body);
+          logAccess(result.statusCode ?? 200, body === undefined ? 0 : Buffer.byteLength(body), '-');
         },
         (error: Error) => {
           // What API Gateway answers when the integration fails or times out.
           const timedOut = error.name === 'Sandbox.Timedout';
+          const body = JSON.stringify({ message: timedOut ? 'Service Unavailable' : 'Internal Server Error' });
           res.writeHead(timedOut ? 503 : 500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ message: timedOut ? 'Service Unavailable' : 'Internal Server Error' }));
+          res.end(body);
+          logAccess(timedOut ? 503 : 500, Buffer.byteLength(body), timedOut ? 'The Lambda function timed out' : 'The Lambda function returned an error');
         },
       );
     });

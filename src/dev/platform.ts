@@ -157,6 +157,22 @@ export function idleContainerMs(speed: number): number {
   return Math.max(10_000, 300_000 / speed);
 }
 
+/** The HTTP API stage's access log settings: its format and the log group of its DestinationArn. */
+function stageAccessLog(template: Template): { format: string; logGroupLogicalId: string } | undefined {
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::ApiGatewayV2::Stage') continue;
+    const settings = resource.Properties?.AccessLogSettings as { DestinationArn?: { 'Fn::GetAtt'?: [string, string] }; Format?: unknown } | undefined;
+    const group = settings?.DestinationArn?.['Fn::GetAtt']?.[0];
+    if (group && typeof settings?.Format === 'string') return { format: settings.Format, logGroupLogicalId: group };
+  }
+  return undefined;
+}
+
+/** Fills `$context.x` variables as API Gateway does; the format is JSON, so values are escaped for a JSON string; unknown ones are "-". */
+export function formatAccessLog(format: string, context: Record<string, string>): string {
+  return format.replace(/\$context\.([A-Za-z0-9_.]+)/g, (_, name: string) => JSON.stringify(context[name] ?? '-').slice(1, -1));
+}
+
 /** The physical name of a resource with no local server behind it (log groups, roles, ...). */
 function localPhysicalName(logicalId: string): string {
   return `${logicalId}-local`;
@@ -500,11 +516,14 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     if (routes.length !== 1) throw new Error(`The template has ${routes.length} HTTP API v2 routes; the dev runtime serves exactly one (ANY /{proxy+}).`);
     const route = routes[0]!;
     const apiHostRef: { host?: FunctionHost } = {};
+    const accessLog = stageAccessLog(templates.platform);
     const http = await startHttpApi({
       invoke: (event) => (apiHostRef.host ? apiHostRef.host.invoke(event) : Promise.reject(new Error('ApiFunction is starting'))),
       routeKey: route.routeKey,
       apiId,
       region: LOCAL_REGION,
+      // The stage's access log line, in the template's own format, in the template's log group.
+      ...(accessLog ? { accessLog: (context: Record<string, string>) => logStore.put(localPhysicalName(accessLog.logGroupLogicalId), `${apiId}_$default`, formatAccessLog(accessLog.format, context)) } : {}),
     });
     api.url = http.url;
     stops.push(() => http.close());

@@ -79,6 +79,16 @@ describe('fault drill on watchpoint dev', () => {
     expect(warningLines.filter((line) => line.message.includes('"event":"DeliveryRetry"'))).toHaveLength(3 * notifications);
     expect(warningLines.length).toBeGreaterThanOrEqual(3 * notifications);
     expect(warningLines.every((line) => !line.message.startsWith('START') && !line.message.startsWith('REPORT'))).toBe(true);
+    // The HTTP API stage's access log, in the template's format and log group; trace follows its request id.
+    const access = await runCli(['logs', 'api-access', '--env', 'local', '--since', '10m', '--json'], { cwd });
+    expect(access.code, access.stderr).toBe(0);
+    const requests = access.stdout.trim().split('\n').map((line) => JSON.parse((JSON.parse(line) as { message: string }).message) as Record<string, string>);
+    const created = requests.find((r) => r.httpMethod === 'POST' && r.path === '/v1/watchpoints');
+    expect(created).toMatchObject({ routeKey: 'ANY /{proxy+}', status: expect.stringMatching(/^2\d\d$/), ip: '127.0.0.1', integrationError: '-' });
+    const request = await runCli(['trace', created!.requestId!, '--env', 'local', '--since', '10m', '--json'], { cwd });
+    expect(request.code, request.stderr).toBe(0);
+    expect(JSON.parse(request.stdout)).toMatchObject({ kind: 'request', id: created!.requestId });
+
     const runId = started.started[0]!;
     const trace = await runCli(['trace', runId, '--env', 'local', '--since', '10m', '--json'], { cwd });
     expect(trace.code, trace.stderr).toBe(0);
