@@ -16,8 +16,8 @@
 //   CAPACITY_SHARES=0.01,0.1            triggering share
 //   CAPACITY_TILES=200                  tiles of 1 x 1 degree with watchpoints (Batcher also at 4x as many half-degree tiles)
 //   CAPACITY_POINTS=32                  grid points per tile side (nowcast: 7 leads, 3 variables)
-//   CAPACITY_EVAL_SAMPLE=40             eval jobs timed per size and share (evenly spread over the run's jobs)
-//   CAPACITY_SAMPLE=300                 notifications delivered per channel and size
+//   CAPACITY_EVAL_SAMPLE=25             eval jobs timed per size and share (evenly spread over the run's jobs)
+//   CAPACITY_SAMPLE=200                 notifications delivered per channel and size
 //   CAPACITY_VALIDATE=10000:0.1         whole cycles through the dev platform ("" for none)
 //   CAPACITY_VALIDATE_TILES=50          tiles of the forecast those cycles run on
 //   CAPACITY_WRITE=1                    write src/cli/capacity/measured.json
@@ -62,8 +62,8 @@ const SIZES = list('CAPACITY_SIZES', '10000,50000,200000');
 const SHARES = list('CAPACITY_SHARES', '0.01,0.1');
 const TILES = list('CAPACITY_TILES', '200')[0]!;
 const POINTS = list('CAPACITY_POINTS', '32')[0]!;
-const SAMPLE = list('CAPACITY_SAMPLE', '300')[0]!;
-const EVAL_SAMPLE = list('CAPACITY_EVAL_SAMPLE', '40')[0]!;
+const SAMPLE = list('CAPACITY_SAMPLE', '200')[0]!;
+const EVAL_SAMPLE = list('CAPACITY_EVAL_SAMPLE', '25')[0]!;
 const VALIDATE_TILES = list('CAPACITY_VALIDATE_TILES', '50')[0]!;
 const VALIDATE = (process.env.CAPACITY_VALIDATE ?? '10000:0.1')
   .split(',')
