@@ -7,6 +7,8 @@ import { diffSummary } from '../deploy/policy.ts';
 import type { CloudPort } from '../deploy/ports.ts';
 import { projectRoot, validateImageTag, workPaths } from '../deploy/support.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import type { DiffFlags } from './diff.define.ts';
 
 export interface DiffContext extends CommandContext {
   imageTag?: string | undefined;
@@ -19,9 +21,33 @@ export interface DiffInjections {
   bundling?: boolean;
 }
 
-export async function diffCommand(context: DiffContext, injected: DiffInjections = {}): Promise<number> {
+/** Everything `diff` runs on, validated. */
+export interface DiffOptions extends Runtime, DiffInjections {
+  imageTag: string | undefined;
+  json: boolean;
+}
+
+/** The flag contract: --image-tag checked once, before any synth or AWS call (exit 2 naming it). */
+export function parseDiffOptions(flags: DiffFlags, context: CommandContext & Injectable & DiffInjections): DiffOptions {
+  validateImageTag(flags.imageTag);
+  return {
+    ...runtimeOf(context),
+    imageTag: flags.imageTag,
+    json: Boolean(flags.json),
+    ...(context.cloud ? { cloud: context.cloud } : {}),
+    ...(context.imageInputs ? { imageInputs: context.imageInputs } : {}),
+    ...(context.bundling !== undefined ? { bundling: context.bundling } : {}),
+  };
+}
+
+/** Raw flags, context and injections (tests): parse, then run. */
+export function diffCommand(context: DiffContext, injected: DiffInjections = {}): Promise<number> {
+  return runDiff(parseDiffOptions({ imageTag: context.imageTag, json: context.json }, { ...context, ...injected }));
+}
+
+export async function runDiff(context: DiffOptions): Promise<number> {
   const { io, cwd } = context;
-  validateImageTag(context.imageTag);
+  const injected = context;
   const { envName, stage } = await resolveStage(context);
   const tag = context.imageTag ?? (await imageTag(injected.imageInputs ?? evalWorkerInputs(projectRoot()))).tag;
   const { assemblyDir } = workPaths(cwd, envName);
