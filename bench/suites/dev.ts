@@ -133,6 +133,14 @@ async function seedWatchpoints(pool: pg.Pool, hookUrl: string): Promise<void> {
   await pool.query('ANALYZE watchpoints');
 }
 
+/**
+ * dev-cycle budgets, as ratios to the same handler modules called directly in the same run: the
+ * platform adds SQS polling and queue hops but runs two eval containers, so it must keep at least this
+ * share of the direct rate.
+ */
+const CYCLE_JOBS_MIN_RATIO = 0.25;
+const CYCLE_DELIVERIES_MIN_RATIO = 0.25;
+
 export async function cycle(): Promise<boolean> {
   const cwd = mkdtempSync(join(tmpdir(), 'watchpoint-bench-dev-'));
   let platform: DevPlatform | undefined;
@@ -221,11 +229,18 @@ export async function cycle(): Promise<boolean> {
     console.log(`  deliveries/s  platform ${deliveriesPerSecond.toFixed(1).padStart(7)} (first to last delivery, ${deliveryWindow.toFixed(1)} s)   handler called directly (baseline) ${directDeliveriesPerSecond.toFixed(1).padStart(7)}   ratio ${(deliveriesPerSecond / directDeliveriesPerSecond).toFixed(2)}`);
     console.log(`  deliveries/s  queue filled first: platform ${queuedDeliveriesPerSecond.toFixed(1).padStart(7)}   handler called directly (baseline) ${directDeliveriesPerSecond.toFixed(1).padStart(7)}   ratio ${(queuedDeliveriesPerSecond / directDeliveriesPerSecond).toFixed(2)}`);
     console.log(`  memory (this process with its worker threads + PostgreSQL): at rest ${atRest.toFixed(0)} MB, peak during the cycle ${peak.toFixed(0)} MB (ratio ${(peak / atRest).toFixed(2)})`);
-    console.log('  (the platform figure includes SQS polling, the bucket watch and the queue hops; the direct ones are single-threaded calls)\n');
+    // Budgets: ratios to the handlers called directly in this run, and the work done (the cycle's
+    // deliveries were checked above; the direct baseline ran the same jobs).
+    const jobsRatio = jobsPerSecond / directJobsPerSecond;
+    const queuedRatio = queuedDeliveriesPerSecond / directDeliveriesPerSecond;
+    const worked = jobs.length === settled.jobs && settled.failed === 0;
+    const ok = worked && jobsRatio >= CYCLE_JOBS_MIN_RATIO && queuedRatio >= CYCLE_DELIVERIES_MIN_RATIO;
+    console.log('  (the platform figure includes SQS polling, the bucket watch and the queue hops; the direct ones are single-threaded calls)');
+    console.log(`  budgets: jobs/s ratio >= ${CYCLE_JOBS_MIN_RATIO}, queued deliveries/s ratio >= ${CYCLE_DELIVERIES_MIN_RATIO}; same ${jobs.length} jobs in both, 0 failed: ${worked ? 'yes' : 'NO'}   ${ok ? 'PASS' : 'FAIL'}\n`);
     s3.destroy();
     sqs.destroy();
     await pool.end();
-    return true;
+    return ok;
   } finally {
     await platform?.stop();
     rmSync(cwd, { recursive: true, force: true });
