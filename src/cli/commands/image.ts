@@ -6,6 +6,9 @@ import { createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerRepositoryName, finishPush, planImage, startBuild } from '../deploy/image.ts';
 import { evalWorkerInputs, imageTag, type ImageInputs } from '../deploy/image-tag.ts';
 import type { ContainerCli } from '../deploy/ports.ts';
+import type { ContainerCliName } from '../deploy/container.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import type { ImageFlags } from './image.define.ts';
 import { awsClients, chooseContainerCli, containerFactory, projectRoot, validateContainerCli, validateImageTag, workPaths, type AwsClients } from '../deploy/support.ts';
 
 export interface ImageContext extends CommandContext {
@@ -20,10 +23,37 @@ export interface ImageInjections {
   imageInputs?: ImageInputs;
 }
 
-export async function imageCommand(context: ImageContext, injected: ImageInjections = {}): Promise<number> {
+/** Everything `image build|push` runs on, validated. */
+export interface ImageOptions extends Runtime, ImageInjections {
+  action: 'build' | 'push';
+  imageTag: string | undefined;
+  containerCli: ContainerCliName | undefined;
+}
+
+/** The flag contract: --image-tag and --container-cli checked once, before any build or AWS call. */
+export function parseImageOptions(action: 'build' | 'push', flags: ImageFlags, context: CommandContext & Injectable & ImageInjections): ImageOptions {
+  validateImageTag(flags.imageTag);
+  const containerCli = validateContainerCli(flags.containerCli);
+  return {
+    ...runtimeOf(context),
+    action,
+    imageTag: flags.imageTag,
+    containerCli,
+    ...(context.clients ? { clients: context.clients } : {}),
+    ...(context.container ? { container: context.container } : {}),
+    ...(context.imageInputs ? { imageInputs: context.imageInputs } : {}),
+  };
+}
+
+/** Raw flags, context and injections (tests): parse, then run. */
+export function imageCommand(context: ImageContext, injected: ImageInjections = {}): Promise<number> {
+  return runImage(parseImageOptions(context.action, { containerCli: context.containerCli, imageTag: context.imageTag }, { ...context, ...injected }));
+}
+
+export async function runImage(context: ImageOptions): Promise<number> {
   const { io, env, cwd } = context;
-  validateImageTag(context.imageTag);
-  const flag = validateContainerCli(context.containerCli);
+  const injected = context;
+  const flag = context.containerCli;
   const { envName, stage } = await resolveStage(context);
   const inputs = injected.imageInputs ?? evalWorkerInputs(projectRoot());
   const container = injected.container ? async () => injected.container! : containerFactory(await chooseContainerCli(flag, env), env);
