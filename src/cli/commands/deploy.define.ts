@@ -23,7 +23,10 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       `
 Exit codes: 0 deployed (or nothing to do, or declined), 1 failed (the failed resources and reasons are shown),
 2 bad input or a confirmation needed without a terminal (pass --yes), 130 interrupted.
-Outputs are printed and saved to .watchpoint/outputs-<env>.json.
+Outputs are printed and saved to .watchpoint/outputs-<env>.json. A deploy that changes something is
+recorded in the release ledger (\`watchpoint releases\`, \`watchpoint rollback\`; docs/releases.md); a
+failed ledger write never fails the deploy (it is kept in .watchpoint/ledger-pending-<env>/ and written
+by the next deploy).
 Database migrations (SSM /<env>/watchpoint/database/url; never printed) are listed in the preflight
 and applied after the confirmations, before any stack changes; --dry-run only lists them. They must be
 backward compatible with the code still running (expand, then contract in a later deploy).`,
