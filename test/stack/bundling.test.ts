@@ -172,7 +172,8 @@ describe('the reuse cache never serves a bundle built from changed source', () =
   beforeAll(() => {
     mkdirSync(path.join(project, 'src'), { recursive: true });
     // Timestamps kept: a file modified just before a build is (rightly) not trusted by the next one.
-    cpSync(path.join(PROJECT_ROOT, 'src', 'lambdas'), path.join(project, 'src', 'lambdas'), { recursive: true, preserveTimestamps: true });
+    // All of src/: the handlers also import modules outside src/lambdas (src/sleep.ts).
+    cpSync(path.join(PROJECT_ROOT, 'src'), path.join(project, 'src'), { recursive: true, preserveTimestamps: true });
     for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) cpSync(path.join(PROJECT_ROOT, file), path.join(project, file), { preserveTimestamps: true });
     symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(project, 'node_modules'));
   });
