@@ -78,7 +78,8 @@ describe('toolkit-lib synth-from-directory and offline diff', () => {
     const work = await tempDir();
     f.deps.cloud = async () => cloud;
     f.deps.synth = async ({ imageTag, outdir: out }) => {
-      await synthesize({ envName: 'dev', stage: STAGE, imageTag, outdir: out, bundling: false });
+      // No assembly cache: another test's synth of the same inputs would make this a hit (0 synths).
+      await synthesize({ envName: 'dev', stage: STAGE, imageTag, outdir: out, bundling: false, assemblyCacheDir: false });
     };
     // A deploy through the real port would need AWS; the dry run must never get there.
     const guarded: CloudPort = { ...cloud, deploy: async () => { throw new Error('dry run deployed'); }, bootstrap: async () => { throw new Error('dry run bootstrapped'); } };
@@ -105,7 +106,8 @@ describe('toolkit-lib synth-from-directory and offline diff', () => {
     const io = new RecordingIo([], true);
     const synths = vi.spyOn(Stage.prototype, 'synth');
     const code = await diffCommand(
-      { io, options: {}, env: {}, cwd, imageTag: 'abc123', json: true },
+      // A fresh assembly cache, so the one synthesis is not served by another test's entry.
+      { io, options: {}, env: { WATCHPOINT_SYNTH_CACHE: await tempDir() }, cwd, imageTag: 'abc123', json: true },
       { cloud, bundling: false, imageInputs: { contextDir: cwd, dockerfile: 'Dockerfile', include: [], platform: 'linux/arm64' } },
     );
     expect(synths).toHaveBeenCalledTimes(1);
