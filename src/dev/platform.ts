@@ -5,8 +5,7 @@
 // runs), the functions (worker threads running the handler modules) and their triggers.
 // Everything started is stopped by stop(), in reverse order, whatever failed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -200,38 +199,24 @@ const LOCAL_STAGE_INPUT = { region: LOCAL_REGION, alertEmail: 'oncall@example.co
  * (src/stack/assembly): a start with nothing changed reads the cached templates and skips the synth.
  */
 export async function localTemplates(warn: (text: string) => void): Promise<LocalTemplates & { cached: boolean }> {
-  const { openAssemblyCache } = await import('../stack/assembly/session.ts');
-  const request = { envName: LOCAL_ENV, stage: LOCAL_STAGE_INPUT, imageTag: 'local', bundles: null, nag: false, pathMetadata: true, env: process.env, warn };
-  const cached = await openAssemblyCache(request);
-  const read = (dir: string, stacks: { name: string; templateFile: string }[]): LocalTemplates => {
-    const [registry, platform] = stacks;
-    if (!registry || !platform) throw new Error(`the cached local assembly in ${dir} does not name both stacks`);
-    return {
-      registry: JSON.parse(readFileSync(join(dir, registry.templateFile), 'utf8')) as Template,
-      platform: JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template,
-      registryName: registry.name,
-      platformName: platform.name,
-    };
-  };
-  if (cached?.hit) {
-    try {
-      return { ...read(cached.hit.dir, cached.hit.entry.stacks), cached: true };
-    } catch (error) {
-      warn(`The cached local templates could not be read (${(error as Error).message}); synthesizing.`);
-    }
-  }
-  const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../stack/app.ts'), import('../config/schema.ts')]);
-  const stage = stageConfigSchema.parse(LOCAL_STAGE_INPUT);
-  const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-dev-cdk-'));
-  try {
-    const { app, platformStack, registryStack } = createPlatformApp({ envName: LOCAL_ENV, stage, imageTag: 'local', bundling: false, nag: false, pathMetadata: true, outdir });
-    app.synth();
-    const stacks = [registryStack, platformStack].map((stack) => ({ name: stack.stackName, templateFile: stack.templateFile }));
-    cached?.store(outdir, stacks);
-    return { ...read(outdir, stacks), cached: false };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  const { readTemplatesThroughCache } = await import('../stack/assembly/session.ts');
+  return readTemplatesThroughCache({
+    envName: LOCAL_ENV,
+    stage: LOCAL_STAGE_INPUT,
+    imageTag: 'local',
+    env: process.env,
+    warn,
+    read: (dir, stacks): LocalTemplates => {
+      const [registry, platform] = stacks;
+      if (!registry || !platform) throw new Error(`the cached local assembly in ${dir} does not name both stacks`);
+      return {
+        registry: JSON.parse(readFileSync(join(dir, registry.templateFile), 'utf8')) as Template,
+        platform: JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template,
+        registryName: registry.name,
+        platformName: platform.name,
+      };
+    },
+  });
 }
 
 async function startSes(): Promise<{ url: string; close: () => Promise<void> }> {

@@ -17,6 +17,7 @@ import { execa, type ResultPromise } from 'execa';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freeLoopbackPort } from './net.ts';
+import { processAlive } from './state.ts';
 
 export interface DevPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */
@@ -95,14 +96,6 @@ interface Leftover {
   dir: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Ends a server a previous, dead `watchpoint dev` left (only if it is still that server), and removes its directory. */
 export function cleanLeftover(recordFile: string, log: (line: string) => void = () => undefined): void {
@@ -112,7 +105,7 @@ export function cleanLeftover(recordFile: string, log: (line: string) => void = 
   } catch {
     return;
   }
-  if (alive(leftover.owner) && leftover.owner !== process.pid) return;
+  if (processAlive(leftover.owner) && leftover.owner !== process.pid) return;
   const ours = leftover.dir.startsWith(join(tmpdir(), 'watchpoint-dev-pg-'));
   let cmdline = '';
   try {

@@ -35,7 +35,8 @@ export class DevAlreadyRunningError extends WatchpointError {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -50,7 +51,7 @@ export function readDevState(cwd: string): DevState | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as DevState;
-    return alive(state.pid) ? state : undefined;
+    return processAlive(state.pid) ? state : undefined;
   } catch {
     return undefined;
   }

@@ -2,8 +2,7 @@
 // here): each pipeline function's memory, timeout, reserved and provisioned concurrency and SQS batch
 // size, each queue's visibility timeout, redrive and retention, the queue depth alarms' thresholds
 // and the delivery-attempt spike alarm, and the DataPoller's schedule.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageConfig, StageConfigInput } from '../../config/schema.ts';
 import { readPlan, type Template } from '../../dev/template.ts';
@@ -145,31 +144,19 @@ export function settingsFromTemplate(template: Template, stackName: string): Tem
  * `deploy` and `watchpoint dev` use (src/stack/assembly): with nothing changed, no synth at all.
  */
 export async function readTemplateSettings(input: { envName: string; stage: StageConfig | StageConfigInput; env?: NodeJS.ProcessEnv; warn?: (text: string) => void }): Promise<TemplateSettings & { cached: boolean }> {
-  const [{ openAssemblyCache }, { stageConfigSchema }] = await Promise.all([import('../../stack/assembly/session.ts'), import('../../config/schema.ts')]);
+  const [{ readTemplatesThroughCache }, { stageConfigSchema }] = await Promise.all([import('../../stack/assembly/session.ts'), import('../../config/schema.ts')]);
   const stage = stageConfigSchema.parse(input.stage);
-  const imageTag = 'capacity';
-  const cached = await openAssemblyCache({ envName: input.envName, stage, imageTag, bundles: null, nag: false, pathMetadata: true, env: input.env ?? process.env, ...(input.warn ? { warn: input.warn } : {}) });
-  const read = (dir: string, stacks: { name: string; templateFile: string }[]): TemplateSettings => {
-    const platform = stacks.find((stack) => stack.name === `watchpoint-${input.envName}`) ?? stacks.at(-1);
-    if (!platform) throw new TemplateSettingsError(`The assembly in ${dir} has no platform stack.`);
-    return settingsFromTemplate(JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template, platform.name);
-  };
-  if (cached?.hit) {
-    try {
-      return { ...read(cached.hit.dir, cached.hit.entry.stacks), cached: true };
-    } catch (error) {
-      input.warn?.(`The cached templates could not be read (${(error as Error).message}); synthesizing.`);
-    }
-  }
-  const { createPlatformApp } = await import('../../stack/app.ts');
-  const outdir = mkdtempSync(join(tmpdir(), 'watchpoint-capacity-'));
-  try {
-    const { app, platformStack, registryStack } = createPlatformApp({ envName: input.envName, stage, imageTag, bundling: false, nag: false, pathMetadata: true, outdir });
-    app.synth();
-    const stacks = [registryStack, platformStack].map((stack) => ({ name: stack.stackName, templateFile: stack.templateFile }));
-    cached?.store(outdir, stacks);
-    return { ...read(outdir, stacks), cached: false };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  return readTemplatesThroughCache({
+    envName: input.envName,
+    stage,
+    appStage: stage,
+    imageTag: 'capacity',
+    env: input.env ?? process.env,
+    ...(input.warn ? { warn: input.warn } : {}),
+    read: (dir, stacks) => {
+      const platform = stacks.find((stack) => stack.name === `watchpoint-${input.envName}`) ?? stacks.at(-1);
+      if (!platform) throw new TemplateSettingsError(`The assembly in ${dir} has no platform stack.`);
+      return settingsFromTemplate(JSON.parse(readFileSync(join(dir, platform.templateFile), 'utf8')) as Template, platform.name);
+    },
+  });
 }

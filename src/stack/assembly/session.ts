@@ -1,6 +1,10 @@
 // One synth's use of the assembly cache (cache.ts): the key for its inputs, then either a hit to copy
 // or, on a miss, the sources' hashes taken before the app loads and a store() for once it passed.
 // Used by `synth`/`diff`/`deploy`/`destroy` (src/cli/commands/synth.ts) and the start of `watchpoint dev`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StageConfig } from '../../config/schema.ts';
 import { PROJECT_ROOT } from '../bundling/build.ts';
 import { appContext } from '../context.ts';
 import { AssemblyCache, AssemblyCacheError, defaultAssemblyCacheDir, fixedKey, keyParts, type AssemblyEntry, type AssemblyHit } from './cache.ts';
@@ -81,4 +85,43 @@ export async function openAssemblyCache(request: AssemblyCacheRequest): Promise<
       }
     },
   };
+}
+
+/**
+ * The templates of an offline synth with no bundling and no cdk-nag, for commands that only read
+ * them (the start of `watchpoint dev`, `capacity`), through the assembly cache: a hit reads the
+ * cached templates; a miss (or a hit that cannot be read) synthesizes into a temp dir, stores the
+ * assembly for the next run and reads it there.
+ */
+export async function readTemplatesThroughCache<T>(input: {
+  envName: string;
+  /** The stage as the key sees it. */
+  stage: unknown;
+  /** The stage the app is built with; default `stage` parsed by the stage schema (only on a miss). */
+  appStage?: StageConfig;
+  imageTag: string;
+  env: NodeJS.ProcessEnv;
+  warn?: (text: string) => void;
+  read: (dir: string, stacks: AssemblyEntry['stacks']) => T;
+}): Promise<T & { cached: boolean }> {
+  const cached = await openAssemblyCache({ envName: input.envName, stage: input.stage, imageTag: input.imageTag, bundles: null, nag: false, pathMetadata: true, env: input.env, ...(input.warn ? { warn: input.warn } : {}) });
+  if (cached?.hit) {
+    try {
+      return { ...input.read(cached.hit.dir, cached.hit.entry.stacks), cached: true };
+    } catch (error) {
+      input.warn?.(`The cached templates of ${input.envName} could not be read (${(error as Error).message}); synthesizing.`);
+    }
+  }
+  const [{ createPlatformApp }, { stageConfigSchema }] = await Promise.all([import('../app.ts'), import('../../config/schema.ts')]);
+  const stage = input.appStage ?? stageConfigSchema.parse(input.stage);
+  const outdir = mkdtempSync(join(tmpdir(), `watchpoint-${input.envName}-cdk-`));
+  try {
+    const { app, platformStack, registryStack } = createPlatformApp({ envName: input.envName, stage, imageTag: input.imageTag, bundling: false, nag: false, pathMetadata: true, outdir });
+    app.synth();
+    const stacks = [registryStack, platformStack].map((stack) => ({ name: stack.stackName, templateFile: stack.templateFile }));
+    cached?.store(outdir, stacks);
+    return { ...input.read(outdir, stacks), cached: false };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
