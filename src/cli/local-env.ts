@@ -6,7 +6,7 @@ import { userError, type WatchpointError } from './errors.ts';
 
 /** Said in every refusal and in the README: the commands that work against `watchpoint dev`. */
 export const LOCAL_SUPPORTED =
-  'status, logs (--follow polls), trace, dlq inspect|export|redrive|purge, secrets list|get|set|history|check, db migrate';
+  'status, logs (--follow polls), trace, dlq inspect|export|redrive|purge, secrets list|get|set|history|check, db migrate, invoke, api-keys list|revoke|pause|resume';
 
 const REFUSED: Record<string, { why: string; instead: string }> = {
   drift: {
