@@ -1,10 +1,8 @@
-// The output kit (src/cli/output.ts) and the flag contract (src/cli/flags.ts): colour decisions,
-// tables, the duration grammar, and a command's flags parsed without running it.
+// The output kit (src/cli/output.ts) and the flag helpers (src/cli/flags.ts): colour decisions,
+// tables, the duration grammar. Each command's parse<Cmd>Options is tested in flag-contract.test.ts.
 import { describe, expect, it } from 'vitest';
 import { COLOR, PLAIN, coarseAge, duration, parseDurationMs, pickStyle, table } from '../../src/cli/output.ts';
 import { durationFlag, wholeNumberFlag } from '../../src/cli/flags.ts';
-import { RecordingIo } from '../../src/cli/io.ts';
-import { parseStatusOptions } from '../../src/cli/commands/status.ts';
 
 describe('style', () => {
   it('FORCE_COLOR wins over NO_COLOR and a pipe; "0" and "false" turn colour off', () => {
@@ -46,16 +44,5 @@ describe('durations', () => {
     expect(durationFlag('--older-than', '2h')).toBe(7_200_000);
     expect(() => durationFlag('--older-than', '0m')).toThrow(/--older-than "0m" must be longer than zero/);
     expect(() => wholeNumberFlag('--max', '7', 1, 5)).toThrow(/--max 7 is out of range/);
-  });
-});
-
-describe('flag contract', () => {
-  it('parses and validates status flags without AWS or a config file', () => {
-    const io = new RecordingIo([], false);
-    const base = { io, options: {}, env: {}, cwd: '/nonexistent' };
-    const options = parseStatusOptions({ json: true, watch: '30' }, base);
-    expect(options).toMatchObject({ json: true, watchSeconds: 30, stdoutIsTty: expect.any(Boolean) });
-    expect(options.now()).toBeInstanceOf(Date);
-    expect(() => parseStatusOptions({ watch: '5' }, base)).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--watch "5"/) }));
   });
 });

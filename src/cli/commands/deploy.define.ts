@@ -2,6 +2,17 @@ import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands `deploy`: each flag declared once, below; parseDeployOptions (deploy.ts) validates them. */
+export interface DeployFlags extends CommonOptions {
+  yes?: boolean;
+  requireApproval?: string;
+  imageTag?: string;
+  skipImage?: boolean;
+  skipMigrations?: boolean;
+  containerCli?: string;
+  dryRun?: boolean;
+}
+
 export const defineDeploy: DefineCommand = (program, definer) => {
   stageOptions(
     program
@@ -9,7 +20,7 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       .description('Deploy an environment: preflight, registry stack, eval-worker image, platform stack (shows the diff first).')
       .addOption(new Option('-y, --yes', 'confirm without asking (needed without a terminal for prod and for approvals)'))
       .addOption(
-        // Declared once; deploy.ts checks the value (one place, exit 2 naming the flag).
+        // No commander `choices`: parseDeployOptions checks the value (one place, exit 2 naming the flag).
         new Option('--require-approval <mode>', 'which changes need approval: broadening (IAM/resource-policy widening), any-change, never').default('broadening'),
       )
       .option('--image-tag <tag>', 'deploy this eval-worker image tag instead of the content hash of its inputs')
@@ -31,20 +42,8 @@ Database migrations (SSM /<env>/watchpoint/database/url; never printed) are list
 and applied after the confirmations, before any stack changes; --dry-run only lists them. They must be
 backward compatible with the code still running (expand, then contract in a later deploy).`,
     )
-    .action(async (options: CommonOptions & { requireApproval?: string; imageTag?: string; skipImage?: boolean; skipMigrations?: boolean; containerCli?: string; dryRun?: boolean }) => {
-      const { deployCommand } = await import('./deploy.ts');
-      definer.exit(
-        await deployCommand({
-          ...definer.context(options),
-          flags: {
-            requireApproval: options.requireApproval,
-            imageTag: options.imageTag,
-            skipImage: options.skipImage,
-            skipMigrations: options.skipMigrations,
-            containerCli: options.containerCli,
-            dryRun: options.dryRun,
-          },
-        }),
-      );
+    .action(async (flags: DeployFlags) => {
+      const { parseDeployOptions, runDeploy } = await import('./deploy.ts');
+      definer.exit(await runDeploy(parseDeployOptions(flags, definer.context(flags))));
     });
 };

@@ -1,14 +1,16 @@
-// `watchpoint deploy`: validates every flag, builds the real ports, and hands over to the
-// orchestration in ../deploy/plan.ts.
+// `watchpoint deploy`: parseDeployOptions validates every flag; runDeploy builds the real ports and
+// hands over to the orchestration in ../deploy/plan.ts.
 import { awsRuntime } from '../aws/runtime.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
 import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
+import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { noQuestions } from '../io.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type DeployDeps, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
+import type { ContainerCliName } from '../deploy/container.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 import { createRecorder } from '../releases/recorder.ts';
 import { migrationNames } from '../db/migrations.ts';
@@ -26,15 +28,7 @@ import {
   workPaths,
   type AwsClients,
 } from '../deploy/support.ts';
-
-export interface DeployFlags {
-  requireApproval?: string;
-  imageTag?: string;
-  skipImage?: boolean;
-  skipMigrations?: boolean;
-  containerCli?: string;
-  dryRun?: boolean;
-}
+import type { DeployFlags } from './deploy.define.ts';
 
 /** Replaceable parts, for tests and benchmarks. Anything not given is the real thing. */
 export interface DeployInjections {
@@ -52,26 +46,61 @@ export interface DeployInjections {
   ledgerRetryDelays?: number[];
 }
 
-export async function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
-  const { flags, env, cwd, io } = context;
-  // Every flag is checked before anything touches AWS.
-  const requireApproval = (flags.requireApproval ?? 'broadening') as RequireApproval;
-  if (!REQUIRE_APPROVAL.includes(requireApproval)) {
-    throw userError('REQUIRE_APPROVAL_INVALID', `--require-approval "${flags.requireApproval}" is not valid.`, `Use one of ${REQUIRE_APPROVAL.join(', ')}.`);
+/** Everything `deploy` runs on, validated. */
+export interface DeployOptions extends Runtime {
+  yes: boolean;
+  requireApproval: RequireApproval;
+  imageTag: string | undefined;
+  skipImage: boolean;
+  skipMigrations: boolean;
+  containerCli: ContainerCliName | undefined;
+  dryRun: boolean;
+  injected: DeployInjections;
+}
+
+/** The flag contract: every deploy flag checked once, before the config file or any AWS call (exit 2 naming the flag). */
+export function parseDeployOptions(flags: DeployFlags, context: CommandContext & Injectable, injected: DeployInjections = {}): DeployOptions {
+  const requireApproval = flags.requireApproval ?? 'broadening';
+  if (!isRequireApproval(requireApproval)) {
+    throw flagError('--require-approval', `"${requireApproval}" is not valid.`, `Use one of ${REQUIRE_APPROVAL.join(', ')}.`, 'REQUIRE_APPROVAL_INVALID');
   }
   validateImageTag(flags.imageTag);
-  const cliFlag = validateContainerCli(flags.containerCli);
-  const { envName, stage } = await resolveStage(context);
+  return {
+    ...runtimeOf(context),
+    yes: Boolean(flags.yes ?? context.options.yes),
+    requireApproval,
+    imageTag: flags.imageTag,
+    skipImage: Boolean(flags.skipImage),
+    skipMigrations: Boolean(flags.skipMigrations),
+    containerCli: validateContainerCli(flags.containerCli),
+    dryRun: Boolean(flags.dryRun),
+    injected,
+  };
+}
+
+function isRequireApproval(value: string): value is RequireApproval {
+  return (REQUIRE_APPROVAL as readonly string[]).includes(value);
+}
+
+/** Raw flags, context and injections (tests, benchmarks): parse, then run. */
+export function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
+  return runDeploy(parseDeployOptions(context.flags, context, injected));
+}
+
+export async function runDeploy(options: DeployOptions): Promise<number> {
+  const { env, cwd, io, injected } = options;
+  // Flags are valid (parseDeployOptions); the config next. No AWS call before both are.
+  const { envName, stage } = await resolveStage(options);
   // A production deploy that changes anything asks first, and whether it changes anything is known
   // only after the AWS preflight; without a terminal only --yes can answer, so say so now.
-  if (isProduction(envName) && !io.interactive && !context.options.yes && !flags.dryRun) {
+  if (isProduction(envName) && !io.interactive && !options.yes && !options.dryRun) {
     throw userError(
       'CONFIRMATION_REQUIRED',
       `Deploying "${envName}" (production) asks for confirmation before it changes anything, and ${noQuestions(io).why}.`,
       `Re-run with --yes to confirm (\`watchpoint deploy --env ${envName} --dry-run\` shows what it would do), or ${noQuestions(io).instead}.`,
     );
   }
-  const containerName = injected.container?.name ?? (flags.skipImage ? undefined : await chooseContainerCli(cliFlag, env));
+  const containerName = injected.container?.name ?? (options.skipImage ? undefined : await chooseContainerCli(options.containerCli, env));
   const paths = workPaths(cwd, envName);
   const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm', 's3']);
   let cloud: Promise<CloudPort> | undefined;
@@ -81,11 +110,11 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
     {
       envName,
       stage,
-      requireApproval,
-      ...(flags.imageTag ? { imageTag: flags.imageTag } : {}),
-      skipImage: Boolean(flags.skipImage),
-      skipMigrations: Boolean(flags.skipMigrations),
-      dryRun: Boolean(flags.dryRun),
+      requireApproval: options.requireApproval,
+      ...(options.imageTag ? { imageTag: options.imageTag } : {}),
+      skipImage: options.skipImage,
+      skipMigrations: options.skipMigrations,
+      dryRun: options.dryRun,
       ...paths,
     },
     {
@@ -108,14 +137,14 @@ export async function deployCommand(context: CommandContext & { flags: DeployFla
           env,
           warn: (text) => io.notify('warn', text),
           ...(progress ? { progress } : {}),
-          verbose: Boolean(context.verbose),
+          verbose: Boolean(options.verbose),
           ...(injected.bundling === false ? { bundling: false } : {}),
         });
       }),
       imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
       recordRelease: createRecorder({ s3: clients.s3, io, spoolDir: paths.ledgerSpoolDir, checkout: projectRoot(), ...(injected.ledgerRetryDelays ? { retryDelays: injected.ledgerRetryDelays } : {}) }),
       latestMigration: () => migrationNames().at(-1) ?? null,
-      renderer: rendererFor(context),
+      renderer: rendererFor(options),
       watchInterrupt: (): InterruptWatch => {
         let fire!: () => void;
         const interrupted = new Promise<void>((resolve) => (fire = resolve));
