@@ -2,7 +2,7 @@
 // each request goes by the service of its SigV4 credential scope (or its X-Amz-Target) to fauxqs
 // (SQS, S3), aws-ses-v2-local (SES) or the in-memory layer (SSM, CloudFormation reads, STS,
 // CloudWatch, CloudWatch Logs). So the stack's single AWS_ENDPOINT_URL is all a client needs.
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AwsLayer } from './aws-layer.ts';
 import { DlqSourceTracker } from './dlq-source.ts';
 import { closeServer, listenLoopback } from './serve.ts';
@@ -87,6 +87,22 @@ function refuseCredentials(req: IncomingMessage, res: ServerResponse, service: s
   res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>${REFUSED_MESSAGE}</Message></Error><RequestId>local</RequestId></ErrorResponse>`);
 }
 
+/** How long the gateway keeps an idle client connection open. */
+export const SERVER_KEEP_ALIVE_MS = 65_000;
+/** How long the platform's own SDK clients keep an idle socket to the gateway: well under the server's. */
+export const CLIENT_IDLE_SOCKET_MS = 4_000;
+
+// Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection: the upstream's Keep-Alive hint
+// (fauxqs says timeout=72) must not reach a client whose connection is the gateway's.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+export function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = { ...headers };
+  const named = String(headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...named]) delete out[name];
+  return out;
+}
+
 export async function startGateway(): Promise<Gateway> {
   let targets: GatewayTargets | undefined;
   const server: Server = createServer((req, res) => {
@@ -111,7 +127,10 @@ export async function startGateway(): Promise<Gateway> {
     }
     return fail(res, 400, 'UnsupportedService', `watchpoint dev does not serve AWS service "${service ?? 'unknown'}" (it serves sqs, s3, ses, ssm, cloudformation, sts, monitoring, logs, lambda Invoke).`);
   });
-  server.keepAliveTimeout = 5_000;
+  // An idle keep-alive socket is closed by the server only after it has long been dropped by every
+  // local client (the platform's own agents drop theirs after CLIENT_IDLE_SOCKET_MS). A client that
+  // reuses a socket in the instant the server closes it gets ECONNRESET (a fault drill failed on it).
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   const url = await listenLoopback(server);
   return {
     url,
@@ -123,9 +142,9 @@ export async function startGateway(): Promise<Gateway> {
 function proxy(req: IncomingMessage, res: ServerResponse, target: string): void {
   const url = new URL(target);
   const upstream = httpRequest(
-    { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, timeout: 60_000 },
+    { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: endToEnd(req.headers), timeout: 60_000 },
     (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
       answer.pipe(res);
     },
   );
@@ -144,15 +163,14 @@ function proxyBuffered(req: IncomingMessage, res: ServerResponse, target: string
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const requestBody = Buffer.concat(chunks);
-    const headers = { ...req.headers, 'content-length': String(requestBody.length) };
+    const headers = { ...endToEnd(req.headers), 'content-length': String(requestBody.length) };
     const upstream = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers, timeout: 60_000 }, (answer) => {
       const parts: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => parts.push(chunk));
       answer.on('end', () => {
         const raw = Buffer.concat(parts).toString('utf8');
         const body = (answer.statusCode ?? 500) < 300 ? rewrite(requestBody.toString('utf8'), raw) : raw;
-        const out = { ...answer.headers, 'content-length': String(Buffer.byteLength(body)) };
-        delete out['transfer-encoding'];
+        const out = { ...endToEnd(answer.headers), 'content-length': String(Buffer.byteLength(body)) };
         res.writeHead(answer.statusCode ?? 502, out);
         res.end(body);
       });

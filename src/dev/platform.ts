@@ -18,7 +18,7 @@ import { AwsLayer, LOCAL_ACCOUNT, type LocalStack } from './aws-layer.ts';
 import { DlqSourceTracker } from './dlq-source.ts';
 import { DEFAULT_GRID, type HotPoint, type SyntheticGrid } from './forecast.ts';
 import { FunctionHost } from './function-host.ts';
-import { startGateway } from './gateway.ts';
+import { CLIENT_IDLE_SOCKET_MS, startGateway } from './gateway.ts';
 import { LambdaApi } from './lambda-api.ts';
 import type { ReloadEvent } from './watch.ts';
 import { startHttpApi } from './http-api.ts';
@@ -343,8 +343,10 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       region: LOCAL_REGION,
       endpoint: gateway.url,
       credentials: LOCAL_CREDENTIALS,
-      maxAttempts: 2,
-      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 512 }), connectionTimeout: 5_000, requestTimeout: 30_000 }),
+      // An idle socket is dropped well before the gateway closes it (a reused socket the server just
+      // closed is an ECONNRESET); a reset that still happens is retried.
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 512, timeout: CLIENT_IDLE_SOCKET_MS }), connectionTimeout: 5_000, requestTimeout: 30_000 }),
     });
     const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
     const sqs = new SQSClient(clientConfig());
