@@ -7,7 +7,7 @@ import { exitWhenDone, handleCtrlC } from '../interrupt.ts';
 import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { noQuestions } from '../io.ts';
 import { createAwsPort, createRegistryPort } from '../deploy/aws-ports.ts';
-import { evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
+import { evalWorkerInputs, validateImageTag, type ImageInputs } from '../deploy/image-tag.ts';
 import { deploy, type DeployDeps, type InterruptWatch } from '../deploy/plan.ts';
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import type { ContainerCliName } from '../deploy/container.ts';
@@ -24,7 +24,6 @@ import {
   rendererFor,
   secretsPreflight,
   validateContainerCli,
-  validateImageTag,
   workPaths,
   type AwsClients,
 } from '../deploy/support.ts';

@@ -2,6 +2,12 @@ import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands `destroy`: each flag declared once, below. */
+export interface DestroyFlags extends CommonOptions {
+  yes?: boolean;
+  force?: boolean;
+}
+
 export const defineDestroy: DefineCommand = (program, definer) => {
   stageOptions(
     program
@@ -11,8 +17,8 @@ export const defineDestroy: DefineCommand = (program, definer) => {
       .option('--force', 'allow destroying a production environment'),
   )
     .addHelpText('after', '\nBuckets and the image repository are retained by the stack; empty ones are deleted after the stacks, ones holding data are kept and listed.')
-    .action(async (options: CommonOptions & { force?: boolean }) => {
-      const { destroyCommand } = await import('./destroy.ts');
-      definer.exit(await destroyCommand({ ...definer.context(options), force: Boolean(options.force) }));
+    .action(async (flags: DestroyFlags) => {
+      const { parseDestroyOptions, runDestroy } = await import('./destroy.ts');
+      definer.exit(await runDestroy(parseDestroyOptions(flags, definer.context(flags))));
     });
 };

@@ -12,14 +12,30 @@ import { awsClients, rendererFor, workPaths, type AwsClients } from '../deploy/s
 import { runPhase, type TaskHandle } from '../deploy/tasks.ts';
 import { cleanupKeys, describeKeyCleanup, isEmptyPlan, planKeyCleanup, type KeyCleanupPlan } from '../runpod/cleanup.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
-
-export interface DestroyContext extends CommandContext {
-  force: boolean;
-}
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import type { DestroyFlags } from './destroy.define.ts';
 
 export interface DestroyInjections {
   clients?: Partial<AwsClients>;
   cloud?: CloudPort;
+}
+
+/** Everything `destroy` runs on. */
+export interface DestroyOptions extends Runtime {
+  yes: boolean;
+  /** --force: a production environment may be destroyed (the name is still typed). */
+  force: boolean;
+  injected: DestroyInjections;
+}
+
+/** The flag contract: two switches, nothing to refuse; the refusals need the environment (runDestroy). */
+export function parseDestroyOptions(flags: DestroyFlags, context: CommandContext & Injectable, injected: DestroyInjections = {}): DestroyOptions {
+  return { ...runtimeOf(context), yes: Boolean(flags.yes ?? context.options.yes), force: Boolean(flags.force), injected };
+}
+
+/** Raw flags in the context's options (tests): parse, then run. */
+export function destroyCommand(context: CommandContext & { force: boolean }, injected: DestroyInjections = {}): Promise<number> {
+  return runDestroy(parseDestroyOptions({ ...context.options, force: context.force }, context, injected));
 }
 
 interface Retained {
@@ -28,10 +44,10 @@ interface Retained {
   name: string;
 }
 
-export async function destroyCommand(context: DestroyContext, injected: DestroyInjections = {}): Promise<number> {
-  const { io, cwd, options } = context;
-  const { envName, stage } = await resolveStage(context);
-  if (isProduction(envName) && !context.force) {
+export async function runDestroy(options: DestroyOptions): Promise<number> {
+  const { io, cwd, injected } = options;
+  const { envName, stage } = await resolveStage(options);
+  if (isProduction(envName) && !options.force) {
     throw userError('PROD_DESTROY_REFUSED', `"${envName}" is a production environment; destroy refuses it.`, 'If you really mean it, pass --force (you will still type the name).');
   }
   // Without a terminal only --yes can confirm: say so before any AWS call, not after reading the stacks.
@@ -94,11 +110,11 @@ export async function destroyCommand(context: DestroyContext, injected: DestroyI
   const { assemblyDir } = workPaths(cwd, envName);
   const { synthesize } = await import('./synth.ts');
   // The templates only identify the stacks here; bundling the functions would be wasted time.
-  await synthesize({ envName, stage, imageTag: 'destroy', outdir: assemblyDir, bundling: false, env: context.env, warn: (text) => io.notify('warn', text) });
+  await synthesize({ envName, stage, imageTag: 'destroy', outdir: assemblyDir, bundling: false, env: options.env, warn: (text) => io.notify('warn', text) });
   const cloud = injected.cloud ?? (await createToolkitCloud({ notify: (level, text) => io.notify(level, text), region: stage.region }));
   try {
     await runPhase(
-      rendererFor(context),
+      rendererFor(options),
       [
         ...(isEmptyPlan(keyCleanup) ? [] : [{
           title: 'Delete the RunPod access keys and their SSM parameters',

@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { DRILLS } from '../../config/drills.ts';
 
+/** What commander hands `dev`: each flag declared once, below; parseDevOptions (dev.ts) validates them. */
 export interface DevFlags {
   once?: boolean;
   /** Default 1, or 180 with --drill. */
@@ -43,8 +44,9 @@ Examples:
   watchpoint dev --drill webhook-failing  # practise an incident (time x180)
   watchpoint dev --watch                  # edit a handler, save, invoke it (watchpoint invoke --env local)`,
     )
-    .action(async (options: DevFlags) => {
-      const { devCommand } = await import('./dev.ts');
-      definer.exit(await devCommand({ ...definer.context({}), flags: options }));
+    .action(async (flags: DevFlags) => {
+      const { parseDevOptions, runDev } = await import('./dev.ts');
+      // dev has no --env or --config: the common options are empty.
+      definer.exit(await runDev(parseDevOptions(flags, definer.context({}))));
     });
 };

@@ -4,15 +4,48 @@
 import { ExitCode, userError } from '../errors.ts';
 import { handleCtrlC } from '../interrupt.ts';
 import type { CommandContext } from '../context.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import type { DevFlags } from './dev.define.ts';
 import type { HotPoint } from '../../dev/forecast.ts';
 import { VARIABLES } from '../../dev/forecast.ts';
 import { DRILLS, type DrillName } from '../../config/drills.ts';
 
-export interface DevCommandInput extends CommandContext {
-  flags: DevFlags;
+/** Everything `dev` runs on, validated. */
+export interface DevOptions extends Runtime {
+  once: boolean;
+  speed: number;
+  drill: DrillName | undefined;
+  hotPoints: HotPoint[];
+  databaseUrl: string | undefined;
+  allowLoopbackWebhooks: boolean;
+  json: boolean;
+  watch: boolean;
   /** Tests: resolves to stop an interactive run instead of a signal. */
   stopSignal?: Promise<void>;
+}
+
+/** The flag contract: every dev flag and each combination checked once, before anything starts (exit 2 naming the flag). */
+export function parseDevOptions(flags: DevFlags, context: CommandContext & Injectable): DevOptions {
+  const drill = parseDrill(flags.drill);
+  const once = Boolean(flags.once);
+  if (drill && once) throw userError('DEV_DRILL_ONCE', '--drill and --once cannot be combined: a drill keeps the platform running for you to practise on.', 'Drop --once to run the drill, or drop --drill for the end-to-end check.');
+  // A drill's alarms have periods of 5 to 30 minutes; at x180 they fire in seconds.
+  const speed = parseSpeed(flags.speed ?? (drill ? '180' : '1'));
+  const hotPoints = flags.hotPoint.map(parseHotPoint);
+  const databaseUrl = parseDatabaseUrl(flags.databaseUrl);
+  if (flags.json && !once) throw userError('DEV_JSON_NEEDS_ONCE', '--json only applies to --once.', 'Add --once, or drop --json.');
+  if (flags.watch && once) throw userError('DEV_WATCH_WITH_ONCE', '--watch reloads code in a platform that keeps running; --once stops after one check.', 'Drop one of them: `watchpoint dev --watch`, or `watchpoint dev --once`.');
+  return {
+    ...runtimeOf(context),
+    once,
+    speed,
+    drill,
+    hotPoints,
+    databaseUrl,
+    allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks),
+    json: Boolean(flags.json),
+    watch: Boolean(flags.watch),
+  };
 }
 
 export function parseSpeed(raw: string): number {
@@ -55,18 +88,8 @@ function parseDatabaseUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
-export async function devCommand(input: DevCommandInput): Promise<number> {
-  const { io, flags } = input;
-  // Everything is validated before anything starts.
-  const drill = parseDrill(flags.drill);
-  if (drill && flags.once) throw userError('DEV_DRILL_ONCE', '--drill and --once cannot be combined: a drill keeps the platform running for you to practise on.', 'Drop --once to run the drill, or drop --drill for the end-to-end check.');
-  // A drill's alarms have periods of 5 to 30 minutes; at x180 they fire in seconds.
-  const speed = parseSpeed(flags.speed ?? (drill ? '180' : '1'));
-  const hotPoints = flags.hotPoint.map(parseHotPoint);
-  const databaseUrl = parseDatabaseUrl(flags.databaseUrl);
-  if (flags.json && !flags.once) throw userError('DEV_JSON_NEEDS_ONCE', '--json only applies to --once.', 'Add --once, or drop --json.');
-  if (flags.watch && flags.once) throw userError('DEV_WATCH_WITH_ONCE', '--watch reloads code in a platform that keeps running; --once stops after one check.', 'Drop one of them: `watchpoint dev --watch`, or `watchpoint dev --once`.');
-
+export async function runDev(input: DevOptions): Promise<number> {
+  const { io, once, speed, drill, hotPoints, databaseUrl } = input;
   const { startDevPlatform, DevAlreadyRunningError } = await import('../../dev/platform.ts');
   const log = (line: string) => io.notify('info', line);
   // Ctrl-C and SIGTERM are this command's from here on: they stop what has started, then end the run.
@@ -88,10 +111,10 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       cwd: input.cwd,
       speed,
       ...(databaseUrl ? { databaseUrl } : {}),
-      allowLoopbackWebhooks: Boolean(flags.allowLoopbackWebhooks || flags.once || drill),
+      allowLoopbackWebhooks: input.allowLoopbackWebhooks || once || Boolean(drill),
       hotPoints,
-      runSchedulesAtStart: !flags.once,
-      watch: Boolean(flags.watch),
+      runSchedulesAtStart: !once,
+      watch: input.watch,
       log,
     });
     let platform: Awaited<typeof starting>;
@@ -106,7 +129,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       platform = first;
     } catch (error) {
       if (error instanceof DevAlreadyRunningError) throw error;
-      if (flags.once) io.notify('error', 'FAILED at step "start the platform".');
+      if (once) io.notify('error', 'FAILED at step "start the platform".');
       throw error;
     }
 
@@ -118,7 +141,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
     };
 
     io.notify('info', `Ready in ${(platform.timings.ready! / 1000).toFixed(1)} s.`);
-    if (flags.once) {
+    if (once) {
       const { runOnce, StepFailed } = await import('../../dev/once.ts');
       try {
         const result = await Promise.race([
@@ -126,7 +149,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
           platform.crashed,
           signal.then((code) => Promise.reject(new Error(code === ExitCode.interrupted ? 'interrupted by Ctrl-C' : 'stopped by SIGTERM'))),
         ]);
-        if (flags.json) io.result(JSON.stringify({ ok: true, ...result, platform: { ...state, postgresPid: platform.postgresPid ?? null, timings: platform.timings } }, null, 2));
+        if (input.json) io.result(JSON.stringify({ ok: true, ...result, platform: { ...state, postgresPid: platform.postgresPid ?? null, timings: platform.timings } }, null, 2));
         else {
           io.result(['watchpoint dev --once: the platform did its whole job locally.', ...result.steps.map((s) => `  ok  ${s.step} (${s.ms} ms)${s.detail ? `: ${s.detail}` : ''}`)].join('\n'));
         }
@@ -135,7 +158,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
       } catch (error) {
         const step = error instanceof StepFailed ? error.step : 'run the platform';
         const message = error instanceof Error ? error.message : String(error);
-        if (flags.json) io.result(JSON.stringify({ ok: false, failedStep: step, error: message }, null, 2));
+        if (input.json) io.result(JSON.stringify({ ok: false, failedStep: step, error: message }, null, 2));
         io.notify('error', `FAILED at step "${step}": ${message}\nfix: read the function log lines above for the error; \`watchpoint dev\` (without --once) keeps the platform running to look into it.`);
         await stopAll('Failed.');
         return ExitCode.failure;
@@ -151,7 +174,7 @@ export async function devCommand(input: DevCommandInput): Promise<number> {
         `  AWS endpoint      ${state.endpoint}  (operator commands: --env local)`,
         `  Admin API key     ${platform.adminKey}   (shown once; stored in SSM /local/watchpoint/security/admin_api_key)`,
         `  Speed             x${speed}${hotPoints.length ? `; hot points ${hotPoints.map((p) => `${p.latitude},${p.longitude} ${p.variable}=${p.value}`).join('; ')}` : ''}`,
-        flags.allowLoopbackWebhooks || drill ? `  Webhooks          loopback/http targets allowed (${drill ? '--drill' : '--allow-loopback-webhooks'})` : '  Webhooks          public https only (add --allow-loopback-webhooks for the local receiver)',
+        input.allowLoopbackWebhooks || drill ? `  Webhooks          loopback/http targets allowed (${drill ? '--drill' : '--allow-loopback-webhooks'})` : '  Webhooks          public https only (add --allow-loopback-webhooks for the local receiver)',
         'Ctrl-C stops everything.',
       ].join('\n'),
     );

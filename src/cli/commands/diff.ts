@@ -2,10 +2,10 @@
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode } from '../errors.ts';
 import { explainAwsError } from '../stack-resources.ts';
-import { imageTag, evalWorkerInputs, type ImageInputs } from '../deploy/image-tag.ts';
+import { imageTag, evalWorkerInputs, validateImageTag, type ImageInputs } from '../deploy/image-tag.ts';
 import { diffSummary } from '../deploy/policy.ts';
 import type { CloudPort } from '../deploy/ports.ts';
-import { projectRoot, validateImageTag, workPaths } from '../deploy/support.ts';
+import { projectRoot, workPaths } from '../deploy/support.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
 import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import type { DiffFlags } from './diff.define.ts';

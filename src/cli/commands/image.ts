@@ -4,12 +4,12 @@ import { ExitCode } from '../errors.ts';
 import { explainAwsError } from '../stack-resources.ts';
 import { createRegistryPort } from '../deploy/aws-ports.ts';
 import { evalWorkerRepositoryName, finishPush, planImage, startBuild } from '../deploy/image.ts';
-import { evalWorkerInputs, imageTag, type ImageInputs } from '../deploy/image-tag.ts';
+import { evalWorkerInputs, imageTag, validateImageTag, type ImageInputs } from '../deploy/image-tag.ts';
 import type { ContainerCli } from '../deploy/ports.ts';
 import type { ContainerCliName } from '../deploy/container.ts';
 import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import type { ImageFlags } from './image.define.ts';
-import { awsClients, chooseContainerCli, containerFactory, projectRoot, validateContainerCli, validateImageTag, workPaths, type AwsClients } from '../deploy/support.ts';
+import { awsClients, chooseContainerCli, containerFactory, projectRoot, validateContainerCli, workPaths, type AwsClients } from '../deploy/support.ts';
 
 export interface ImageContext extends CommandContext {
   action: 'build' | 'push';

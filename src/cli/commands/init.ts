@@ -12,6 +12,7 @@ import {
   splitList,
   stageFlags,
   stageForFile,
+  type StageOverrides,
   validateStage,
   writeConfigFile,
 } from '../../config/config-file.ts';
@@ -19,7 +20,8 @@ import { API_LIMIT_DEFAULTS, STAGE_KEYS, stageConfigSchema, type StageKey } from
 import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
 import { InteractiveIo } from '../io.ts';
 import type { CommandContext } from '../context.ts';
-
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
+import type { InitFlags } from './init.define.ts';
 
 const PROMPTS: Record<StageKey, string> = {
   region: 'AWS region',
@@ -39,11 +41,30 @@ const PROMPTS: Record<StageKey, string> = {
   quotaRecipientsPerKey: `Quota: distinct email recipients per API key (empty: ${API_LIMIT_DEFAULTS.quotaRecipientsPerKey})`,
 };
 
-export async function initCommand({ io, options, env, cwd }: CommandContext): Promise<number> {
+/** Everything `init` runs on: the environment, the file, and the settings given as flags. */
+export interface InitOptions extends Runtime {
+  envName: string;
+  /** The config file, absolute. */
+  path: string;
+  /** The stage settings given as flags (checked with the saved ones, field by field, in runInit). */
+  overrides: StageOverrides;
+  fromFlags: Set<string>;
+}
+
+/** The flag contract: --env checked (exit 2 naming it), --config resolved, stage flags collected; no file read. */
+export function parseInitOptions(flags: InitFlags, context: CommandContext & Injectable): InitOptions {
+  const { overrides, fromFlags } = stageFlags(flags);
+  return {
+    ...runtimeOf(context),
+    envName: resolveEnvName(flags.env, context.env),
+    path: configPath(flags.config, context.cwd),
+    overrides,
+    fromFlags,
+  };
+}
+
+export async function runInit({ io, envName, path, overrides, fromFlags }: InitOptions): Promise<number> {
   // Everything is validated before anything is asked or written.
-  const envName = resolveEnvName(options.env, env);
-  const path = configPath(options.config, cwd);
-  const { overrides, fromFlags } = stageFlags(options);
   await assertDirectory(dirname(path));
   const loaded = await loadConfigFile(path);
   const saved = savedStage(loaded, envName);

@@ -1,6 +1,14 @@
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
+/** What commander hands `synth`: each flag declared once, below; parseSynthOptions (synth.ts) validates them. */
+export interface SynthFlags extends CommonOptions {
+  out: string;
+  imageTag: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
 export const defineSynth: DefineCommand = (program, definer) => {
   stageOptions(
     program
@@ -11,17 +19,8 @@ export const defineSynth: DefineCommand = (program, definer) => {
       .option('--json', 'print the result as JSON on stdout')
       .option('--verbose', 'one line per bundle (size, built or reused, directory) and esbuild warnings (also WATCHPOINT_DEBUG=1)'),
     { listAll: true },
-  ).action(async (options: CommonOptions & { out: string; imageTag: string; json?: boolean; verbose?: boolean }) => {
-    const { synthCommand } = await import('./synth.ts');
-    const context = definer.context(options);
-    definer.exit(
-      await synthCommand({
-        ...context,
-        out: options.out,
-        imageTag: options.imageTag,
-        json: Boolean(options.json),
-        verbose: Boolean(options.verbose || context.verbose),
-      }),
-    );
+  ).action(async (flags: SynthFlags) => {
+    const { parseSynthOptions, runSynth } = await import('./synth.ts');
+    definer.exit(await runSynth(parseSynthOptions(flags, definer.context(flags))));
   });
 };

@@ -1,20 +1,37 @@
 // `watchpoint synth`: the stacks' CloudFormation templates, offline, through an in-process app.synth().
 import { relative, resolve, isAbsolute } from 'node:path';
-import { ExitCode, WatchpointError, userError } from '../errors.ts';
+import { ExitCode, WatchpointError } from '../errors.ts';
 import type { StageConfig } from '../../config/schema.ts';
 import type { BundleReport } from '../../stack/bundling/build.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
+import { validateImageTag } from '../deploy/image-tag.ts';
+import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { prepareOutputDirectory } from '../out-dir.ts';
+import type { SynthFlags } from './synth.define.ts';
 
-/** Docker's rule for a tag. */
-const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-export interface SynthContext extends CommandContext {
+/** Everything `synth` runs on, validated. */
+export interface SynthOptions extends Runtime {
+  /** --out as given (error messages quote it) and resolved against the cwd. */
   out: string;
+  outdir: string;
   imageTag: string;
   json: boolean;
   /** One line per bundle (hash, size, built or reused) and esbuild's warnings. */
-  verbose?: boolean;
+  verbose: boolean;
+}
+
+/** The flag contract: --image-tag and --out checked once, before the config file or any work (exit 2 naming the flag). */
+export function parseSynthOptions(flags: SynthFlags, context: CommandContext & Injectable): SynthOptions {
+  validateImageTag(flags.imageTag);
+  if (flags.out.trim() === '') throw flagError('--out', 'is empty.', 'Give a directory, e.g. --out cdk.out.', 'OUT_INVALID');
+  return {
+    ...runtimeOf(context),
+    out: flags.out,
+    outdir: resolve(context.cwd, flags.out),
+    imageTag: flags.imageTag,
+    json: Boolean(flags.json),
+    verbose: Boolean(flags.verbose || context.verbose),
+  };
 }
 
 export interface SynthResult {
@@ -30,15 +47,10 @@ export interface SynthResult {
   assembly: 'cached' | 'synthesized';
 }
 
-export async function synthCommand(context: SynthContext): Promise<number> {
-  const { io, cwd } = context;
-  if (!IMAGE_TAG_PATTERN.test(context.imageTag)) {
-    throw userError('IMAGE_TAG_INVALID', `--image-tag "${context.imageTag}" is not a valid image tag.`,
-      'Use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-".');
-  }
-  if (context.out.trim() === '') throw userError('OUT_INVALID', '--out is empty.', 'Give a directory, e.g. --out cdk.out.');
+export async function runSynth(context: SynthOptions): Promise<number> {
+  const { io, cwd, outdir } = context;
+  // Flags are valid (parseSynthOptions); the config next.
   const { envName, stage } = await resolveStage(context);
-  const outdir = resolve(cwd, context.out);
   // Fails at once, exit 2, on a file, a read-only place or a path mkdir cannot make (/proc/...).
   prepareOutputDirectory('--out', context.out, outdir);
 
@@ -49,7 +61,7 @@ export async function synthCommand(context: SynthContext): Promise<number> {
     imageTag: context.imageTag,
     outdir,
     progress: (text) => io.notify('info', text),
-    verbose: Boolean(context.verbose),
+    verbose: context.verbose,
     bundleCacheDir: await bundleCacheDirFor(context.env),
     warn: (text) => io.notify('warn', text),
     env: context.env,

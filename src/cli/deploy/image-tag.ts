@@ -3,8 +3,19 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { userError } from '../errors.ts';
 
 /** What goes into the eval-worker image. Paths are relative to `contextDir`. */
+/** Docker's rule for a tag. */
+export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** --image-tag (synth, diff, deploy, image): exit 2 naming the flag when docker would refuse the tag. */
+export function validateImageTag(tag: string | undefined): void {
+  if (tag !== undefined && !IMAGE_TAG_PATTERN.test(tag)) {
+    throw userError('IMAGE_TAG_INVALID', `--image-tag "${tag}" is not a valid image tag.`, 'Use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-".');
+  }
+}
+
 export interface ImageInputs {
   /** The build context (the repository root for the real image). */
   contextDir: string;

@@ -17,9 +17,6 @@ import { pickRenderer, type RendererChoice } from '../renderer.ts';
 import { CONTAINER_CLIS, createContainerCli, detectContainerCli, isContainerCliName, type ContainerCliName } from './container.ts';
 import type { ContainerCli, MigrationsPort, SecretsPreflight } from './ports.ts';
 
-/** Docker's rule for a tag. */
-export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
 export interface AwsClients {
   sts: STSClient;
   cloudformation: CloudFormationClient;
@@ -43,12 +40,6 @@ export async function awsClients<K extends keyof AwsClients>(stage: StageConfig,
   };
   const entries = await Promise.all(wanted.map(async (name) => [name, injected[name] ?? (await loaders[name]())] as const));
   return Object.fromEntries(entries) as Pick<AwsClients, K>;
-}
-
-export function validateImageTag(tag: string | undefined): void {
-  if (tag !== undefined && !IMAGE_TAG_PATTERN.test(tag)) {
-    throw userError('IMAGE_TAG_INVALID', `--image-tag "${tag}" is not a valid image tag.`, 'Use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-".');
-  }
 }
 
 export function validateContainerCli(name: string | undefined): ContainerCliName | undefined {
