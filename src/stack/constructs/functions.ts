@@ -16,7 +16,9 @@ import { acknowledgeWildcardResource } from './nag.ts';
 import type { Queues } from './queues.ts';
 import { EVAL_WORKER_TIMEOUT, NOTIFICATION_WORKER_TIMEOUT } from './queues.ts';
 import type { Storage } from './storage.ts';
-import type { ZipHandler } from '../bundling/handlers.ts';
+import { FUNCTION_HANDLERS } from '../bundling/handlers.ts';
+
+export { FUNCTION_HANDLERS };
 import { WatchPointFunction, createFunctionLogGroupAndRole, type ZipCode } from './watchpoint-function.ts';
 
 export interface FunctionsProps {
@@ -34,20 +36,6 @@ export interface FunctionsProps {
 /** The RunPod serverless API the DataPoller calls (an env var, so tests and other regions can point elsewhere). */
 export const RUNPOD_API_BASE_URL = 'https://api.runpod.ai/v2';
 
-/**
- * Which handler (src/lambdas/<dir>/index.ts) each function runs, by construct id. The stack builds
- * the functions from it and `watchpoint dev` finds each template function's module through it.
- */
-export const FUNCTION_HANDLERS = {
-  ApiFunction: 'api',
-  BatcherFunction: 'batcher',
-  DataPollerFunction: 'data-poller',
-  ArchiverFunction: 'archiver',
-  EmailWorkerFunction: 'email-worker',
-  WebhookWorkerFunction: 'webhook-worker',
-  EvalWorkerUrgent: 'eval-worker',
-  EvalWorkerStandard: 'eval-worker',
-} as const satisfies Record<string, ZipHandler | 'eval-worker'>;
 
 /** SSM parameter paths from spec 03-config, relative to /<env>/watchpoint/. */
 const SSM_PARAMETERS = {
