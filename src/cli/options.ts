@@ -26,6 +26,7 @@ const STAGE_FLAGS: readonly [StageKey, string, string][] = [
   ['quotaWatchpointsPerKey', '--quota-watchpoints-per-key <n>', 'watchpoints one API key may own (default 100)'],
   ['quotaChannelsPerWatchpoint', '--quota-channels-per-watchpoint <n>', 'channels per watchpoint, 1-10 (default 5)'],
   ['quotaRecipientsPerKey', '--quota-recipients-per-key <n>', 'distinct email recipients per API key (default 20)'],
+  ['deployment', '--deployment <style>', 'how new function code takes traffic: all-at-once, canary or linear (default: canary for prod, else all-at-once)'],
 ];
 
 /** Flags that matter to every AWS-facing command, so their help always lists them. */

@@ -35,6 +35,7 @@ export const FLAG_FOR: Record<StageKey, string> = {
   quotaWatchpointsPerKey: '--quota-watchpoints-per-key',
   quotaChannelsPerWatchpoint: '--quota-channels-per-watchpoint',
   quotaRecipientsPerKey: '--quota-recipients-per-key',
+  deployment: '--deployment',
 };
 
 /** Keys without a default: a stage cannot be built without them. */

@@ -4,6 +4,23 @@ import { z } from 'zod';
 
 export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
 
+/** prod, production and prod-*: confirmations, stricter refusals, and canary shifting by default. */
+export function isProduction(envName: string): boolean {
+  return envName === 'prod' || envName === 'production' || envName.startsWith('prod-');
+}
+
+/**
+ * How new code of the aliased functions takes traffic (CodeDeploy, docs/releases.md): all at once,
+ * canary (10% for 5 minutes, then the rest) or linear (10% more every minute).
+ */
+export const DEPLOYMENT_STYLES = ['all-at-once', 'canary', 'linear'] as const;
+export type DeploymentStyle = (typeof DEPLOYMENT_STYLES)[number];
+
+/** The stage's `deployment`, or its default: canary for production, all-at-once elsewhere. */
+export function deploymentStyleFor(envName: string, stage: { deployment?: DeploymentStyle | undefined }): DeploymentStyle {
+  return stage.deployment ?? (isProduction(envName) ? 'canary' : 'all-at-once');
+}
+
 const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT_PATTERN = /^\d{12}$/;
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -110,6 +127,11 @@ export const stageConfigSchema = z
     quotaWatchpointsPerKey: limit('quotaWatchpointsPerKey', 1_000_000, 'watchpoints one API key may own'),
     quotaChannelsPerWatchpoint: limit('quotaChannelsPerWatchpoint', 10, 'channels one watchpoint may have (the API never takes more than 10)'),
     quotaRecipientsPerKey: limit('quotaRecipientsPerKey', 100_000, 'distinct email addresses across one API key\'s watchpoints'),
+    deployment: z
+      .enum(DEPLOYMENT_STYLES, {
+        error: 'must be all-at-once, canary (10% for 5 minutes, then the rest) or linear (10% more every minute); unset: canary for production, all-at-once elsewhere',
+      })
+      .optional(),
   })
   .strict()
   .superRefine((stage, ctx) => {
@@ -156,6 +178,14 @@ export const stageConfigSchema = z
 export type StageConfigInput = z.input<typeof stageConfigSchema>;
 export type StageConfig = z.output<typeof stageConfigSchema>;
 
+/**
+ * The stage as the CDK app receives it. `allAtOnce` is `deploy --all-at-once` (an emergency fix):
+ * for this one deploy the deployment groups shift in one step and ignore their alarms; the groups
+ * and alarms stay, so the next deploy is gradual again. Never read from the config file; part of the
+ * stage object so the assembly cache keys on it.
+ */
+export type AppStage = StageConfig & { readonly allAtOnce?: true };
+
 export const configFileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -187,6 +217,7 @@ export const STAGE_KEYS = [
   'quotaWatchpointsPerKey',
   'quotaChannelsPerWatchpoint',
   'quotaRecipientsPerKey',
+  'deployment',
 ] as const satisfies readonly (keyof StageConfig)[];
 
 export type StageKey = (typeof STAGE_KEYS)[number];

@@ -1,7 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { StageConfig } from '../config/schema.ts';
+import type { AppStage } from '../config/schema.ts';
 import type { ZipBundles } from './bundling/build.ts';
 import { appContext } from './context.ts';
 import { PlatformStack } from './platform-stack.ts';
@@ -9,7 +9,7 @@ import { RegistryStack } from './registry-stack.ts';
 
 export interface PlatformAppOptions {
   envName: string;
-  stage: StageConfig;
+  stage: AppStage;
   /** Eval-worker image tag in the registry repository. */
   imageTag: string;
   outdir?: string;

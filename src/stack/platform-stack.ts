@@ -2,10 +2,11 @@ import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type { Construct } from 'constructs';
-import type { StageConfig } from '../config/schema.ts';
+import { deploymentStyleFor, type AppStage } from '../config/schema.ts';
 import { Access } from './constructs/access.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { Api } from './constructs/api.ts';
+import { GradualDeployment } from './constructs/deployment.ts';
 import { Functions } from './constructs/functions.ts';
 import type { ZipCode } from './constructs/watchpoint-function.ts';
 import { Queues } from './constructs/queues.ts';
@@ -14,7 +15,7 @@ import { evalWorkerRepositoryName } from './registry-stack.ts';
 
 export interface PlatformStackProps extends StackProps {
   readonly envName: string;
-  readonly stage: StageConfig;
+  readonly stage: AppStage;
   readonly imageTag: string;
   /** The zip functions' code (see createPlatformApp). */
   readonly zipCode: ZipCode;
@@ -28,6 +29,8 @@ export class PlatformStack extends Stack {
   public readonly functions: Functions;
   public readonly alarms: Alarms;
   public readonly access: Access;
+  /** Only when the stage shifts gradually (canary or linear); all-at-once stages have no CodeDeploy resources. */
+  public readonly deployment: GradualDeployment | undefined;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -58,7 +61,8 @@ export class PlatformStack extends Stack {
       evalWorkerRepository,
       zipCode: props.zipCode,
     });
-    this.api.routeToApiFunction(this.functions.apiFunction.function);
+    // Through the alias, so a gradual deployment's weights apply to API requests too.
+    this.api.routeToApiFunction(this.functions.liveAliases.ApiFunction);
 
     this.alarms = new Alarms(this, 'Alarms', {
       envName,
@@ -75,6 +79,20 @@ export class PlatformStack extends Stack {
     });
 
     this.access = new Access(this, 'Access', { forecastBucket: this.storage.forecastBucket });
+
+    const style = deploymentStyleFor(envName, stage);
+    const corruptForecastAlarm = this.alarms.alarms.CorruptForecastAlarm;
+    if (!corruptForecastAlarm) throw new Error('Alarms has no CorruptForecastAlarm');
+    // All-at-once stages move the aliases with the stack update itself: no CodeDeploy, no shift alarms.
+    this.deployment = style === 'all-at-once'
+      ? undefined
+      : new GradualDeployment(this, 'Deployment', {
+        envName,
+        style,
+        allAtOnce: stage.allAtOnce === true,
+        aliases: this.functions.liveAliases,
+        corruptForecastAlarm,
+      });
 
     const outputs: Record<string, { value: string; description: string }> = {
       ApiEndpoint: { value: this.api.externalUrl, description: 'URL of the HTTP API (the custom domain when set)' },

@@ -77,30 +77,44 @@ describe('watchpoint init, non-interactive', () => {
 describe('watchpoint init, interactive', () => {
   // Answers in the order asked: region, account, alertEmail, runPodEndpointId, domainName,
   // (certificateArn only with a domain), corsAllowedOrigins, googleClientId, githubClientId, awsEndpointUrl,
-  // apiThrottleRate, apiThrottleBurst, quotaWatchpointsPerKey, quotaChannelsPerWatchpoint, quotaRecipientsPerKey, confirm.
+  // apiThrottleRate, apiThrottleBurst, quotaWatchpointsPerKey, quotaChannelsPerWatchpoint, quotaRecipientsPerKey, deployment, confirm.
   it('asks for every setting, pre-filled with saved values, and writes on confirmation', async () => {
     const cwd = await tempDir();
     await writeConfig(cwd, { dev: { ...VALID_DEV, githubClientId: 'gh-1' } });
     const answers = ['eu-west-1', '123456789012', 'oncall@example.com', 'abc123xyz', 'api.example.com',
-      'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012', 'https://app.example.com', '', 'gh-1', '', '', '', '25', '', '', true];
+      'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012', 'https://app.example.com', '', 'gh-1', '', '', '', '25', '', '', 'linear', true];
     const r = await runCli(['init'], { cwd, answers, interactive: true });
     expect(r.code).toBe(0);
     const asked = r.io.questions.filter((q) => q.kind === 'input');
     expect(asked.map((q) => q.kind === 'input' && q.field.split(' ')[0])).toEqual([
       'region', 'account', 'alertEmail', 'runPodEndpointId', 'domainName', 'certificateArn', 'corsAllowedOrigins', 'googleClientId', 'githubClientId', 'awsEndpointUrl',
-      'apiThrottleRate', 'apiThrottleBurst', 'quotaWatchpointsPerKey', 'quotaChannelsPerWatchpoint', 'quotaRecipientsPerKey',
+      'apiThrottleRate', 'apiThrottleBurst', 'quotaWatchpointsPerKey', 'quotaChannelsPerWatchpoint', 'quotaRecipientsPerKey', 'deployment',
     ]);
     const prefill = Object.fromEntries(asked.map((q) => [q.kind === 'input' ? q.field.split(' ')[0] : '', q.kind === 'input' ? q.default : '']));
-    expect(prefill).toMatchObject({ region: 'eu-west-1', alertEmail: 'oncall@example.com', githubClientId: 'gh-1', corsAllowedOrigins: '' });
+    // The deployment style is pre-filled with the environment's default (all-at-once outside prod).
+    expect(prefill).toMatchObject({ region: 'eu-west-1', alertEmail: 'oncall@example.com', githubClientId: 'gh-1', corsAllowedOrigins: '', deployment: 'all-at-once' });
     const saved = (await readConfig(cwd)).environments.dev;
-    expect(saved).toMatchObject({ account: '123456789012', domainName: 'api.example.com', corsAllowedOrigins: ['https://app.example.com'], quotaWatchpointsPerKey: 25 });
+    expect(saved).toMatchObject({ account: '123456789012', domainName: 'api.example.com', corsAllowedOrigins: ['https://app.example.com'], quotaWatchpointsPerKey: 25, deployment: 'linear' });
     // Quotas and throttling left at their defaults are not written.
     expect(saved).not.toHaveProperty('apiThrottleRate');
     expect(saved).not.toHaveProperty('quotaRecipientsPerKey');
   });
 
+  it('asks prod for its deployment style with canary pre-filled; an empty answer keeps the default and writes nothing', async () => {
+    const cwd = await tempDir();
+    const r = await runCli(['init', '--env', 'prod', '--region', 'eu-west-1', '--alert-email', 'ops@example.com', '--runpod-endpoint-id', 'abc123'],
+      { cwd, answers: ['', '', '', '', '', '', '', '', '', '', '', '', true], interactive: true });
+    expect(r.code).toBe(0);
+    const question = r.io.questions.find((q) => q.kind === 'input' && q.field.startsWith('deployment'));
+    expect(question?.kind === 'input' && question.default).toBe('canary');
+    expect(question?.kind === 'input' && question.validate?.('blue-green')).toMatch(/^deployment must be all-at-once, canary .* or linear/);
+    expect((await readConfig(cwd)).environments.prod).not.toHaveProperty('deployment');
+  });
+
   it('validates the quota and throttling answers (empty keeps the default)', async () => {
     const { validateField } = await import('../../src/cli/commands/init.ts');
+    expect(validateField('deployment', '')).toBe(true);
+    expect(validateField('deployment', 'canary')).toBe(true);
     expect(validateField('quotaChannelsPerWatchpoint', '')).toBe(true);
     expect(validateField('quotaChannelsPerWatchpoint', '11')).toMatch(/^quotaChannelsPerWatchpoint must be at most 10/);
     expect(validateField('apiThrottleRate', 'fast')).toMatch(/whole number/);
@@ -120,7 +134,7 @@ describe('watchpoint init, interactive', () => {
   it('does not ask for keys given as flags', async () => {
     const cwd = await tempDir();
     const r = await runCli(['init', '--region', 'eu-west-1', '--alert-email', 'ops@example.com', '--runpod-endpoint-id', 'abc123'],
-      { cwd, answers: ['', '', '', '', '', '', '', '', '', '', '', true], interactive: true });
+      { cwd, answers: ['', '', '', '', '', '', '', '', '', '', '', '', true], interactive: true });
     expect(r.code).toBe(0);
     expect(r.io.questions.some((q) => q.kind === 'input' && q.field.startsWith('region'))).toBe(false);
   });
@@ -137,8 +151,22 @@ describe('watchpoint init, interactive', () => {
 
   it('writes nothing when the operator declines', async () => {
     const cwd = await tempDir();
-    const r = await runCli(['init'], { cwd, answers: ['eu-west-1', '', 'ops@example.com', 'abc123', '', '', '', '', '', '', '', '', '', '', false], interactive: true });
+    const r = await runCli(['init'], { cwd, answers: ['eu-west-1', '', 'ops@example.com', 'abc123', '', '', '', '', '', '', '', '', '', '', '', false], interactive: true });
     expect(r.code).toBe(0);
     await expect(readFile(join(cwd, 'watchpoint.config.json'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('watchpoint init --deployment', () => {
+  it('writes the style from the flag, and refuses an unknown one naming the flag (exit 2)', async () => {
+    const cwd = await tempDir();
+    const base = ['init', '--region', 'eu-west-1', '--alert-email', 'ops@example.com', '--runpod-endpoint-id', 'abc123'];
+    const bad = await runCli([...base, '--deployment', 'blue-green'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/deployment = "blue-green" \(from --deployment\): must be all-at-once, canary/);
+    expect(bad.stderr).toMatch(/fix: .*--deployment/);
+    const ok = await runCli([...base, '--deployment', 'canary'], { cwd });
+    expect(ok.code).toBe(0);
+    expect((await readConfig(cwd)).environments.dev?.deployment).toBe('canary');
   });
 });

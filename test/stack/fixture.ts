@@ -6,7 +6,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
-import type { StageConfig } from '../../src/config/schema.ts';
+import type { AppStage, StageConfig } from '../../src/config/schema.ts';
 import { TEST_STAGE } from '../helpers/stage.ts';
 import { createPlatformApp } from '../../src/stack/app.ts';
 import type { PlatformAppOptions } from '../../src/stack/app.ts';
@@ -43,7 +43,7 @@ export function removeOutdirs(): void {
 }
 
 /** Synthesizes the app without bundling (and, unless asked, without cdk-nag) and returns both templates. */
-export function synth(stage: Partial<StageConfig> = {}, options: Partial<PlatformAppOptions> = {}): Synthesized {
+export function synth(stage: Partial<AppStage> = {}, options: Partial<PlatformAppOptions> = {}): Synthesized {
   const { platformStack, registryStack } = createPlatformApp({
     envName: 'dev',
     stage: { ...STAGE, ...stage },

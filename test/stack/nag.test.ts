@@ -49,6 +49,10 @@ describe('cdk-nag AwsSolutions', () => {
     ).toEqual([]);
   });
 
+  it('has no open findings with gradual deployment (CodeDeploy groups, their role and the shift alarms)', () => {
+    expect(openNagFindings({ ...STAGE, deployment: 'canary' })).toEqual([]);
+  });
+
   it('reports a finding that is not acknowledged (the check can fail)', () => {
     const findings = openNagFindings(STAGE, (platform) => {
       new sqs.Queue(platform, 'UnsafeQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });

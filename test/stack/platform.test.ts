@@ -237,12 +237,13 @@ describe('queues', () => {
     expect(mappings).toHaveLength(4);
     const q = s.platform.queues;
     const f = s.platform.functions;
-    // The urgent worker consumes through its provisioned `live` alias.
+    // Every worker consumes through its `live` alias (the urgent one's is provisioned), so a gradual
+    // deployment's weights apply to its batches (issue 21).
     const expected: [IConstruct, IConstruct, number][] = [
       [q.evalQueueUrgent, f.evalWorkerUrgentLiveAlias, 1],
-      [q.evalQueueStandard, f.evalWorkerStandard.function, 10],
-      [q.notificationQueue, f.emailWorkerFunction.function, 10],
-      [q.webhookNotificationQueue, f.webhookWorkerFunction.function, 10],
+      [q.evalQueueStandard, f.liveAliases.EvalWorkerStandard, 10],
+      [q.notificationQueue, f.liveAliases.EmailWorkerFunction, 10],
+      [q.webhookNotificationQueue, f.liveAliases.WebhookWorkerFunction, 10],
     ];
     for (const [queue, consumer, batchSize] of expected) {
       const forQueue = mappings.filter(
@@ -434,12 +435,18 @@ describe('API', () => {
     });
   });
 
-  it('routes ANY /{proxy+} to ApiFunction', () => {
+  it('routes ANY /{proxy+} to ApiFunction, through its live alias (gradual deployment, issue 21)', () => {
     s.template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}' });
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
-      IntegrationUri: { 'Fn::GetAtt': [logicalId(fn('ApiFunction').function), 'Arn'] },
+      IntegrationUri: ref(s.platform.functions.liveAliases.ApiFunction),
+    });
+    // API Gateway may invoke the alias (a permission on the alias, not only the unqualified function).
+    s.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: ref(s.platform.functions.liveAliases.ApiFunction),
+      Principal: 'apigateway.amazonaws.com',
     });
   });
 

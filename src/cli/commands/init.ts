@@ -16,7 +16,7 @@ import {
   validateStage,
   writeConfigFile,
 } from '../../config/config-file.ts';
-import { API_LIMIT_DEFAULTS, STAGE_KEYS, stageConfigSchema, type StageKey } from '../../config/schema.ts';
+import { API_LIMIT_DEFAULTS, STAGE_KEYS, deploymentStyleFor, stageConfigSchema, type StageKey } from '../../config/schema.ts';
 import { ExitCode, WatchpointError, isWatchpointError, userError } from '../errors.ts';
 import { InteractiveIo } from '../io.ts';
 import type { CommandContext } from '../context.ts';
@@ -39,6 +39,7 @@ const PROMPTS: Record<StageKey, string> = {
   quotaWatchpointsPerKey: `Quota: watchpoints per API key (empty: ${API_LIMIT_DEFAULTS.quotaWatchpointsPerKey})`,
   quotaChannelsPerWatchpoint: `Quota: channels per watchpoint, 1-10 (empty: ${API_LIMIT_DEFAULTS.quotaChannelsPerWatchpoint})`,
   quotaRecipientsPerKey: `Quota: distinct email recipients per API key (empty: ${API_LIMIT_DEFAULTS.quotaRecipientsPerKey})`,
+  deployment: 'New function code takes traffic: all-at-once, canary (10% for 5 min) or linear (10% per minute); CodeDeploy rolls back on an alarm',
 };
 
 /** Everything `init` runs on: the environment, the file, and the settings given as flags. */
@@ -87,7 +88,7 @@ export async function runInit({ io, envName, path, overrides, fromFlags }: InitO
           kind: 'input',
           field: `${key} (${FLAG_FOR[key]})`,
           message: PROMPTS[key],
-          default: display(merged[key]),
+          default: key === 'deployment' && merged.deployment === undefined ? deploymentStyleFor(envName, {}) : display(merged[key]),
           validate: (value) => validateField(key, value),
         });
         merged = setField(merged, key, answer);
@@ -146,7 +147,7 @@ function setField(merged: Record<string, unknown>, key: StageKey, answer: string
   const next = { ...merged };
   const value = answer.trim();
   if (key === 'corsAllowedOrigins') next[key] = value === '' ? ['*'] : splitList(value);
-  else if ((key === 'account' || key in API_LIMIT_DEFAULTS) && value === '') delete next[key];
+  else if ((key === 'account' || key === 'deployment' || key in API_LIMIT_DEFAULTS) && value === '') delete next[key];
   else next[key] = value;
   return next;
 }
@@ -155,7 +156,7 @@ function setField(merged: Record<string, unknown>, key: StageKey, answer: string
 export function validateField(key: StageKey, raw: string): string | true {
   const value = raw.trim();
   if (value === '' && REQUIRED_KEYS.includes(key)) return `${key} is required`;
-  if (value === '' && (key === 'account' || key in API_LIMIT_DEFAULTS)) return true;
+  if (value === '' && (key === 'account' || key === 'deployment' || key in API_LIMIT_DEFAULTS)) return true;
   const parsed = stageConfigSchema.shape[key].safeParse(key === 'corsAllowedOrigins' ? (value === '' ? ['*'] : splitList(value)) : value);
   return parsed.success ? true : `${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}`;
 }

@@ -1,7 +1,7 @@
 // `watchpoint synth`: the stacks' CloudFormation templates, offline, through an in-process app.synth().
 import { relative, resolve, isAbsolute } from 'node:path';
 import { ExitCode, WatchpointError } from '../errors.ts';
-import type { StageConfig } from '../../config/schema.ts';
+import type { AppStage } from '../../config/schema.ts';
 import type { BundleReport } from '../../stack/bundling/build.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { validateImageTag } from '../deploy/image-tag.ts';
@@ -78,7 +78,7 @@ export async function runSynth(context: SynthOptions): Promise<number> {
 
 export async function synthesize(input: {
   envName: string;
-  stage: StageConfig;
+  stage: AppStage;
   imageTag: string;
   outdir: string;
   /** Default true; false skips esbuild bundling of the zip functions (tests, destroy). */

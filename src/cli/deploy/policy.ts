@@ -6,9 +6,7 @@ export const REQUIRE_APPROVAL = ['broadening', 'any-change', 'never'] as const;
 export type RequireApproval = (typeof REQUIRE_APPROVAL)[number];
 
 /** Environments that always need a confirmation (with account, region and the diff summary). */
-export function isProduction(envName: string): boolean {
-  return envName === 'prod' || envName === 'production' || envName.startsWith('prod-');
-}
+export { isProduction } from '../../config/schema.ts';
 
 /** Why this diff needs the operator's approval under the policy, or undefined when it does not. */
 export function approvalReason(diff: StackDiff, policy: RequireApproval): string | undefined {

@@ -19,6 +19,7 @@ import type { Storage } from './storage.ts';
 import { FUNCTION_HANDLERS } from '../bundling/handlers.ts';
 
 export { FUNCTION_HANDLERS };
+import { LIVE_ALIAS, type ShiftedFunction } from '../deployment-names.ts';
 import { WatchPointFunction, createFunctionLogGroupAndRole, type ZipCode } from './watchpoint-function.ts';
 
 export interface FunctionsProps {
@@ -128,6 +129,12 @@ export class Functions extends Construct {
   public readonly evalWorkerUrgent: DeployedFunction;
   public readonly evalWorkerUrgentLiveAlias: lambda.Alias;
   public readonly evalWorkerStandard: DeployedFunction;
+  /**
+   * The `live` alias of each function whose traffic CodeDeploy shifts (constructs/deployment.ts):
+   * its trigger (the API route, the SQS event source mapping) invokes the alias, so the alias's
+   * weights decide which version runs.
+   */
+  public readonly liveAliases: Readonly<Record<ShiftedFunction, lambda.Alias>>;
   public readonly dataPollerSchedule: events.Rule;
   public readonly archiverRules: Readonly<Record<'ArchiveRule' | 'DigestRule' | 'BillingRule' | 'CleanupRule', events.Rule>>;
 
@@ -212,7 +219,7 @@ export class Functions extends Construct {
       imageTag: props.imageTag,
       environment,
     });
-    this.evalWorkerUrgentLiveAlias = this.evalWorkerUrgent.function.addAlias('live', {
+    this.evalWorkerUrgentLiveAlias = this.evalWorkerUrgent.function.addAlias(LIVE_ALIAS, {
       provisionedConcurrentExecutions: 5,
     });
     this.evalWorkerUrgentLiveAlias.addEventSource(
@@ -225,7 +232,8 @@ export class Functions extends Construct {
       environment,
       reservedConcurrentExecutions: 50,
     });
-    this.evalWorkerStandard.function.addEventSource(
+    const evalWorkerStandardLiveAlias = this.evalWorkerStandard.function.addAlias(LIVE_ALIAS);
+    evalWorkerStandardLiveAlias.addEventSource(
       new SqsEventSource(queues.evalQueueStandard, { batchSize: 10, reportBatchItemFailures: true }),
     );
     for (const worker of [this.evalWorkerUrgent, this.evalWorkerStandard]) {
@@ -241,17 +249,28 @@ export class Functions extends Construct {
     this.emailWorkerFunction = zipFunction('EmailWorkerFunction', NOTIFICATION_WORKER_TIMEOUT, {
       EMAIL_SENDER_SSM_PARAM: `/${props.envName}/watchpoint/email/sender`,
     });
-    this.emailWorkerFunction.function.addEventSource(
+    const emailWorkerLiveAlias = this.emailWorkerFunction.function.addAlias(LIVE_ALIAS);
+    emailWorkerLiveAlias.addEventSource(
       new SqsEventSource(queues.notificationQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
     this.allowSsmRead(this.emailWorkerFunction, '');
     this.allowSesSend(this.emailWorkerFunction);
 
     this.webhookWorkerFunction = zipFunction('WebhookWorkerFunction', NOTIFICATION_WORKER_TIMEOUT);
-    this.webhookWorkerFunction.function.addEventSource(
+    const webhookWorkerLiveAlias = this.webhookWorkerFunction.function.addAlias(LIVE_ALIAS);
+    webhookWorkerLiveAlias.addEventSource(
       new SqsEventSource(queues.webhookNotificationQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
     this.allowSsmRead(this.webhookWorkerFunction, '');
+
+    this.liveAliases = {
+      // The HTTP API's route invokes this alias (PlatformStack routes it).
+      ApiFunction: this.apiFunction.function.addAlias(LIVE_ALIAS),
+      EmailWorkerFunction: emailWorkerLiveAlias,
+      WebhookWorkerFunction: webhookWorkerLiveAlias,
+      EvalWorkerUrgent: this.evalWorkerUrgentLiveAlias,
+      EvalWorkerStandard: evalWorkerStandardLiveAlias,
+    };
 
     for (const fn of this.all()) {
       // Lambda adds X-Ray write permissions for active tracing; X-Ray has no resource-level permissions.
