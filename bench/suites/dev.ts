@@ -96,29 +96,48 @@ const GRID: SyntheticGrid = { latMin: 35, lonMin: -10, tileDegrees: 1, columns: 
 const WATCHPOINTS = 10_000;
 const TRIGGERING = 1_000;
 
-/** RSS in MB of this process (its worker threads included) plus PostgreSQL's process tree. */
-function platformRssMb(postgresPid: number | undefined): number {
-  const rssKb = (pid: number): number => {
+/** One process's memory in kB: its RSS, and its PSS (shared pages divided among the processes sharing them). */
+function memoryKb(pid: number): { rss: number; pss: number } {
+  const field = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  try {
+    const rss = field(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+    let pss = rss;
     try {
-      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      pss = field(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
     } catch {
-      return 0;
+      // No smaps_rollup (kernel < 4.14): RSS stands in.
     }
-  };
-  let kb = rssKb(process.pid);
+    return { rss, pss };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+/**
+ * Memory in MB of this process (its worker threads included) and of PostgreSQL's process tree. RSS
+ * summed over PostgreSQL's processes counts its shared buffers once per backend that touched them;
+ * PSS counts each shared page once in all (`total` is by PSS; `rssSum` is the older, inflated sum).
+ */
+function platformRss(postgresPid: number | undefined): { process: number; postgres: number; total: number; rssSum: number } {
+  const own = memoryKb(process.pid);
+  let postgres = { rss: 0, pss: 0 };
   if (postgresPid) {
-    kb += rssKb(postgresPid);
+    const add = (pid: number) => {
+      const m = memoryKb(pid);
+      postgres = { rss: postgres.rss + m.rss, pss: postgres.pss + m.pss };
+    };
+    add(postgresPid);
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-        if (ppid === postgresPid) kb += rssKb(Number(entry));
+        if (ppid === postgresPid) add(Number(entry));
       } catch {
         // gone
       }
     }
   }
-  return kb / 1024;
+  return { process: own.pss / 1024, postgres: postgres.pss / 1024, total: (own.pss + postgres.pss) / 1024, rssSum: (own.rss + postgres.rss) / 1024 };
 }
 
 async function seedWatchpoints(pool: pg.Pool, hookUrl: string): Promise<void> {
@@ -150,7 +169,8 @@ export async function cycle(): Promise<boolean> {
     platform = await startDevPlatform({ cwd, speed: 1, allowLoopbackWebhooks: true, runSchedulesAtStart: false, evalConcurrency: 2, grid: GRID, log: () => undefined });
     const { state } = platform;
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const atRest = platformRssMb(platform.postgresPid);
+    const rest = platformRss(platform.postgresPid);
+    const atRest = rest.total;
 
     const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 4 });
     const hook = `${platform.receiver.url}/bench`;
@@ -167,7 +187,11 @@ export async function cycle(): Promise<boolean> {
     const writeMs = performance.now() - writeStarted;
 
     let peak = atRest;
-    const sampler = setInterval(() => (peak = Math.max(peak, platformRssMb(platform?.postgresPid))), 100);
+    let peakAt = rest;
+    const sampler = setInterval(() => {
+      const now = platformRss(platform?.postgresPid);
+      if (now.total > peak) [peak, peakAt] = [now.total, now];
+    }, 100);
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const started = performance.now();
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `nowcast/${runId}/_SUCCESS`, Body: new Uint8Array(0) }));
@@ -228,7 +252,7 @@ export async function cycle(): Promise<boolean> {
     console.log(`  jobs/s        platform ${jobsPerSecond.toFixed(1).padStart(7)}   handler called directly (baseline) ${directJobsPerSecond.toFixed(1).padStart(7)}   ratio ${(jobsPerSecond / directJobsPerSecond).toFixed(2)}`);
     console.log(`  deliveries/s  platform ${deliveriesPerSecond.toFixed(1).padStart(7)} (first to last delivery, ${deliveryWindow.toFixed(1)} s)   handler called directly (baseline) ${directDeliveriesPerSecond.toFixed(1).padStart(7)}   ratio ${(deliveriesPerSecond / directDeliveriesPerSecond).toFixed(2)}`);
     console.log(`  deliveries/s  queue filled first: platform ${queuedDeliveriesPerSecond.toFixed(1).padStart(7)}   handler called directly (baseline) ${directDeliveriesPerSecond.toFixed(1).padStart(7)}   ratio ${(queuedDeliveriesPerSecond / directDeliveriesPerSecond).toFixed(2)}`);
-    console.log(`  memory (this process with its worker threads + PostgreSQL): at rest ${atRest.toFixed(0)} MB, peak during the cycle ${peak.toFixed(0)} MB (ratio ${(peak / atRest).toFixed(2)})`);
+    console.log(`  memory (this process with its worker threads + PostgreSQL): at rest ${atRest.toFixed(0)} MB, peak during the cycle ${peak.toFixed(0)} MB (ratio ${(peak / atRest).toFixed(2)}); by PSS; at the peak this process ${peakAt.process.toFixed(0)} MB + PostgreSQL ${peakAt.postgres.toFixed(0)} MB (at rest ${rest.process.toFixed(0)} + ${rest.postgres.toFixed(0)}); RSS summed per process, which counts PostgreSQL's shared buffers once per backend: at rest ${rest.rssSum.toFixed(0)} MB, at the peak ${peakAt.rssSum.toFixed(0)} MB`);
     // Budgets: ratios to the handlers called directly in this run, and the work done (the cycle's
     // deliveries were checked above; the direct baseline ran the same jobs).
     const jobsRatio = jobsPerSecond / directJobsPerSecond;

@@ -248,8 +248,10 @@ kill "$watch" 2>/dev/null
 exit $status
 `;
 
+// shared_buffers 32MB (PostgreSQL's default is 128MB): a dev database of thousands of rows fits, and
+// the dev-cycle bench's peak (10,000 watchpoints) kept PostgreSQL at about 45 MB by PSS.
 function startServer(postgres: string, data: string, socketDir: string, port: number, ids: { uid: number; gid: number } | undefined, onLog?: (line: string) => void): Promise<{ child: ResultPromise; pid: number; finished: Promise<{ code: number | undefined; signal: string | undefined }> }> {
-  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'];
   return new Promise((resolveStart, reject) => {
     const child = execa('/bin/sh', ['-c', WATCHDOG, 'watchpoint-dev-postgres', postgres, ...args], {
       ...ids,
