@@ -133,6 +133,8 @@ export function validateStage(
         input[key] = NOT_USED[key];
       }
     }
+    // Not a deployed setting: a guard that every command reading the stage keeps (deploy --hotswap).
+    if (merged.protected !== undefined) input.protected = merged.protected;
   }
   const parsed = stageConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
@@ -243,6 +245,8 @@ export function stageForFile(stage: StageConfig): StageConfigInput {
     if (key in API_LIMIT_DEFAULTS && value === API_LIMIT_DEFAULTS[key as keyof typeof API_LIMIT_DEFAULTS]) continue;
     out[key] = value;
   }
+  // Set in the file by hand (init does not ask for it); rewriting the file keeps it.
+  if (stage.protected !== undefined) out.protected = stage.protected;
   return out as StageConfigInput;
 }
 

@@ -132,6 +132,8 @@ export const stageConfigSchema = z
         error: 'must be all-at-once, canary (10% for 5 minutes, then the rest) or linear (10% more every minute); unset: canary for production, all-at-once elsewhere',
       })
       .optional(),
+    /** true: `deploy --hotswap` is refused (prod always refuses it). Set in the file only. */
+    protected: z.boolean({ error: 'must be true or false: true refuses `watchpoint deploy --hotswap` for this environment' }).optional(),
   })
   .strict()
   .superRefine((stage, ctx) => {

@@ -7,6 +7,7 @@ import type {
   CloudPort,
   ContainerCli,
   MigrationsPort,
+  HotswapOutcome,
   PermissionChange,
   RegistryPort,
   StackDiff,
@@ -40,6 +41,8 @@ export interface FakeOptions {
   hangDeploy?: string;
   outputs?: Record<string, Record<string, string>>;
   noOp?: string[];
+  /** What toolkit-lib's hotswap reports for a stack deployed with method 'hotswap' (default: hotswapped nothing). */
+  hotswap?: Record<string, HotswapOutcome>;
 }
 
 export interface Fakes {
@@ -92,8 +95,8 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
       log.push(`diff ${stackName}`);
       return options.diffs?.[stackName] ?? diffOf(stackName, 0);
     },
-    async deploy(_dir, stackName, { approved, onActivity }) {
-      log.push(`deploy ${stackName}`);
+    async deploy(_dir, stackName, { approved, onActivity, method }) {
+      log.push(`deploy ${stackName}${method === 'hotswap' ? ' (hotswap)' : ''}`);
       approvedFor.set(stackName, approved);
       onActivity({ stackName, logicalId: 'Thing', resourceType: 'AWS::SQS::Queue', status: 'UPDATE_IN_PROGRESS' });
       if (options.hangDeploy === stackName) {
@@ -104,7 +107,9 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
         statuses[stackName] = options.statusAfterFailure ?? 'UPDATE_ROLLBACK_COMPLETE';
         throw new Error(`The stack named ${stackName} failed to deploy: UPDATE_ROLLBACK_COMPLETE`);
       }
-      return { stackName, noOp: options.noOp?.includes(stackName) ?? false, outputs: options.outputs?.[stackName] ?? {} };
+      const noOp = options.noOp?.includes(stackName) ?? false;
+      const hotswap = method === 'hotswap' ? { hotswap: options.hotswap?.[stackName] ?? { method: 'unchanged' as const, hotswapped: [], viaCloudFormation: [] } } : {};
+      return { stackName, noOp, outputs: options.outputs?.[stackName] ?? {}, ...hotswap };
     },
     async destroy(_dir, stackName) {
       log.push(`destroy ${stackName}`);

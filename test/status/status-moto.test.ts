@@ -112,14 +112,14 @@ const ALARM_IDS = ['MediumRangeStaleAlarm', 'NowcastStaleAlarm', 'EvalQueueDepth
 describe('a healthy environment', () => {
   beforeEach(() => world());
 
-  it('exits 0 with every section, in exactly 10 read-only calls (the minimum)', async () => {
+  it('exits 0 with every section, in exactly 11 read-only calls (the minimum: 10, and the deploy --hotswap marker)', async () => {
     await onTime();
     const { code, stdout, stderr } = await status();
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('HEALTHY');
     for (const section of ['Stacks', 'Alarms (10)', "Dead man's switch", 'Queues']) expect(stdout).toContain(section);
-    expect(counts()).toEqual({ DescribeStacks: 2, DescribeStackResources: 1, DescribeAlarms: 1, GetMetricData: 1, GetQueueAttributes: 5 });
+    expect(counts()).toEqual({ DescribeStacks: 2, DescribeStackResources: 1, GetParameter: 1, DescribeAlarms: 1, GetMetricData: 1, GetQueueAttributes: 5 });
   });
 
   it("asks DescribeAlarms only for this stack's alarm names, and GetMetricData for the exact series", async () => {
@@ -136,6 +136,22 @@ describe('a healthy environment', () => {
     }
     expect((metricCall.EndTime - metricCall.StartTime) * 1000).toBe(24 * 3600 * 1000);
   });
+});
+
+it('shows a stack that holds `deploy --hotswap` changes (the SSM marker), in the warnings and --json, without changing the exit code', async () => {
+  await world();
+  await onTime();
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { ssmHotswapMarker } = await import('../../src/cli/deploy/hotswap.ts');
+  const at = new Date(Date.now() - 20 * 60_000).toISOString();
+  await ssmHotswapMarker(accountClient(SSMClient, account), env).write({ at, operator: 'arn:aws:sts::123456789012:assumed-role/ops/me', stacks: [{ stackName: `watchpoint-${env}`, resources: [{ logicalId: 'FunctionsApiHandler1A2B3C4D', resourceType: 'AWS::Lambda::Function' }] }] });
+  const { code, report } = await statusJson();
+  expect(code).toBe(0);
+  expect(report.stacks.map((s: any) => s.hotswapped)).toEqual([null, { at, operator: 'arn:aws:sts::123456789012:assumed-role/ops/me', resources: ['FunctionsApiHandler1A2B3C4D'] }]);
+  const human = await status();
+  expect(human.stdout).toContain(`stack watchpoint-${env} holds hotswapped changes its template does not describe (FunctionsApiHandler1A2B3C4D; \`deploy --hotswap\` 20m ago by arn:aws:sts::123456789012:assumed-role/ops/me); the next \`watchpoint deploy --env ${env}\` without --hotswap that changes it clears this`);
+  await ssmHotswapMarker(accountClient(SSMClient, account), env).write(undefined);
+  expect((await statusJson()).report.stacks.map((s: any) => s.hotswapped)).toEqual([null, null]);
 });
 
 it('pages DescribeAlarms by 100 names: 150 alarms take 2 calls', async () => {
@@ -322,6 +338,7 @@ describe('--json', () => {
         status: z.string(),
         lastUpdatedAt: iso.nullable(),
         drift: z.strictObject({ status: z.string(), checkedAt: iso.nullable() }).nullable(),
+        hotswapped: z.strictObject({ at: z.string(), operator: z.string(), resources: z.array(z.string()) }).nullable(),
       }),
     ),
     alarms: z.array(

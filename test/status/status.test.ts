@@ -44,8 +44,8 @@ describe('stacks', () => {
     const { report, code } = await statusJson();
     expect(code).toBe(0);
     expect(report.stacks).toEqual([
-      { name: 'watchpoint-dev-registry', role: 'registry', status: 'CREATE_COMPLETE', lastUpdatedAt: world.registry!.lastUpdated.toISOString(), drift: null },
-      { name: 'watchpoint-dev', role: 'platform', status: 'UPDATE_ROLLBACK_COMPLETE', lastUpdatedAt: world.platform!.lastUpdated.toISOString(), drift: { status: 'DRIFTED', checkedAt: world.ago(3600).toISOString() } },
+      { name: 'watchpoint-dev-registry', role: 'registry', status: 'CREATE_COMPLETE', lastUpdatedAt: world.registry!.lastUpdated.toISOString(), drift: null, hotswapped: null },
+      { name: 'watchpoint-dev', role: 'platform', status: 'UPDATE_ROLLBACK_COMPLETE', lastUpdatedAt: world.platform!.lastUpdated.toISOString(), drift: { status: 'DRIFTED', checkedAt: world.ago(3600).toISOString() }, hotswapped: null },
     ]);
     expect(report.warnings).toEqual(expect.arrayContaining(['stack watchpoint-dev is UPDATE_ROLLBACK_COMPLETE', 'stack watchpoint-dev has drifted from its template (checked 1h ago); `watchpoint drift --env dev` shows what changed']));
   });

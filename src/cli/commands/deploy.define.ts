@@ -11,6 +11,7 @@ export interface DeployFlags extends CommonOptions {
   skipMigrations?: boolean;
   containerCli?: string;
   dryRun?: boolean;
+  hotswap?: boolean;
 }
 
 export const defineDeploy: DefineCommand = (program, definer) => {
@@ -27,7 +28,8 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       .option('--skip-image', 'do not build or push the eval-worker image (refused when ECR lacks its tag)')
       .option('--skip-migrations', 'do not check or apply the database migrations (e.g. the database is not reachable from here yet); run `watchpoint db migrate` later')
       .option('--container-cli <cli>', 'container CLI for the image build: docker, podman, finch or buildah (default: first of these on PATH)')
-      .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing'),
+      .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing')
+      .option('--hotswap', 'Lambda code (zip and image) and environment changes go straight to Lambda (toolkit-lib hotswap); any other change goes through CloudFormation. Refused for prod and for stages with "protected": true'),
   )
     .addHelpText(
       'after',
@@ -40,7 +42,10 @@ failed ledger write never fails the deploy (it is kept in .watchpoint/ledger-pen
 by the next deploy).
 Database migrations (SSM /<env>/watchpoint/database/url; never printed) are listed in the preflight
 and applied after the confirmations, before any stack changes; --dry-run only lists them. They must be
-backward compatible with the code still running (expand, then contract in a later deploy).`,
+backward compatible with the code still running (expand, then contract in a later deploy).
+--hotswap (not for prod or "protected": true stages, exit 2) leaves the stack drifted from its template:
+\`watchpoint status\` shows it holds hotswapped changes until the next deploy without --hotswap changes
+the stack through CloudFormation. It is recorded in the release ledger as kind "hotswap".`,
     )
     .action(async (flags: DeployFlags) => {
       const { parseDeployOptions, runDeploy } = await import('./deploy.ts');

@@ -12,6 +12,7 @@ import { deploy, type DeployDeps, type InterruptWatch } from '../deploy/plan.ts'
 import { REQUIRE_APPROVAL, isProduction, type RequireApproval } from '../deploy/policy.ts';
 import type { ContainerCliName } from '../deploy/container.ts';
 import { createToolkitCloud } from '../deploy/toolkit.ts';
+import { refuseHotswap, ssmHotswapMarker } from '../deploy/hotswap.ts';
 import { createRecorder } from '../releases/recorder.ts';
 import { migrationNames } from '../db/migrations.ts';
 import type { CloudPort, ContainerCli, MigrationsPort, SecretsPreflight } from '../deploy/ports.ts';
@@ -54,6 +55,8 @@ export interface DeployOptions extends Runtime {
   skipMigrations: boolean;
   containerCli: ContainerCliName | undefined;
   dryRun: boolean;
+  /** --hotswap: toolkit-lib's hotswap for Lambda changes (refused for prod and protected stages). */
+  hotswap: boolean;
   injected: DeployInjections;
 }
 
@@ -73,6 +76,7 @@ export function parseDeployOptions(flags: DeployFlags, context: CommandContext &
     skipMigrations: Boolean(flags.skipMigrations),
     containerCli: validateContainerCli(flags.containerCli),
     dryRun: Boolean(flags.dryRun),
+    hotswap: Boolean(flags.hotswap),
     injected,
   };
 }
@@ -90,6 +94,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
   const { env, cwd, io, injected } = options;
   // Flags are valid (parseDeployOptions); the config next. No AWS call before both are.
   const { envName, stage } = await resolveStage(options);
+  if (options.hotswap) refuseHotswap(envName, stage);
   // A production deploy that changes anything asks first, and whether it changes anything is known
   // only after the AWS preflight; without a terminal only --yes can answer, so say so now.
   if (isProduction(envName) && !io.interactive && !options.yes && !options.dryRun) {
@@ -114,6 +119,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       skipImage: options.skipImage,
       skipMigrations: options.skipMigrations,
       dryRun: options.dryRun,
+      hotswap: options.hotswap,
       ...paths,
     },
     {
@@ -143,6 +149,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       imageInputs: injected.imageInputs ?? evalWorkerInputs(projectRoot()),
       recordRelease: createRecorder({ s3: clients.s3, io, spoolDir: paths.ledgerSpoolDir, checkout: projectRoot(), ...(injected.ledgerRetryDelays ? { retryDelays: injected.ledgerRetryDelays } : {}) }),
       latestMigration: () => migrationNames().at(-1) ?? null,
+      hotswapMarker: ssmHotswapMarker(clients.ssm, envName),
       renderer: rendererFor(options),
       watchInterrupt: (): InterruptWatch => {
         let fire!: () => void;

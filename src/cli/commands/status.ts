@@ -72,7 +72,7 @@ export async function runStatus(options: StatusOptions): Promise<number> {
   // Flags are valid (parseStatusOptions); the config next. No AWS call before both are.
   const { watchSeconds } = options;
   const { envName, stage } = await resolveStage(options);
-  const clients = options.clients ?? (await sdkClients(stage, ['cloudformation', 'cloudwatch', 'sqs']));
+  const clients = options.clients ?? (await sdkClients(stage, ['cloudformation', 'cloudwatch', 'sqs', 'ssm']));
   const tty = options.stdoutIsTty;
   const style = pickStyle(tty, options.env);
 

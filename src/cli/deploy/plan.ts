@@ -23,7 +23,8 @@ import {
   type RequireApproval,
   type StackStatusRead,
 } from './policy.ts';
-import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
+import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, HotswapOutcome, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
+import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarkerPort } from './hotswap.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
 import { ApprovalDriftError } from './toolkit.ts';
 import { BOOTSTRAP_VERSION_PARAMETER, MIN_BOOTSTRAP_VERSION } from './aws-ports.ts';
@@ -39,6 +40,8 @@ export interface DeployRequest {
   /** --skip-migrations: never connect to the database (it may not be reachable yet). */
   skipMigrations: boolean;
   dryRun: boolean;
+  /** --hotswap: Lambda code and environment changes go straight to Lambda (toolkit-lib's hotswap); refused for prod and protected stages before this runs. */
+  hotswap?: boolean;
   /** Where synthesize() writes the cloud assembly. */
   assemblyDir: string;
   /** .watchpoint/outputs-<env>.json */
@@ -76,6 +79,8 @@ export interface DeployDeps {
   recordRelease?: RecordRelease;
   /** The newest migration in this checkout: the database's level after a deploy that applied them. */
   latestMigration?: () => string | null;
+  /** The marker `status` reads: set by a hotswap, cleared by the next CloudFormation deploy of the stack. */
+  hotswapMarker?: HotswapMarkerPort;
 }
 
 interface DeployState {
@@ -96,6 +101,11 @@ interface DeployState {
   deploying?: string;
   /** The stack whose deploy failed (the release is recorded as failed or rolled back). */
   failedStack?: string;
+}
+
+/** What the deploy of each stack did with respect to hotswapping (every deploy: a normal one clears the marker). */
+function outcomeOf(result: StackDeployResult): HotswapOutcome {
+  return result.hotswap ?? { method: result.noOp ? 'unchanged' : 'cloudformation', hotswapped: [], viaCloudFormation: [] };
 }
 
 /**
@@ -378,7 +388,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       region: stage.region,
       account: identity.account,
       operator: identity.arn,
-      kind: 'deploy',
+      // A hotswap is a release of its own kind: its templates are what runs, not what CloudFormation holds.
+      kind: request.hotswap && (outcome !== 'succeeded' || state.results.some((r) => r.hotswap?.method === 'hotswap')) ? 'hotswap' : 'deploy',
       startedAt,
       endedAt: new Date(),
       outcome,
@@ -411,9 +422,13 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         {
           title: `Deploy ${stackName}`,
           run: async (task: TaskHandle) => {
-            const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task);
+            const planned = request.hotswap ? hotswapMethod(state.diffs.find((diff) => diff.stackName === stackName) ?? { stackName, isNew: false, changes: 0, permissionChange: 'none', destructive: [], formatted: '' }) : undefined;
+            const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task, planned?.method ?? 'change-set');
+            // Sent to a change set by the Lambda-only rule (hotswap.ts): say which changes sent it.
+            if (planned && planned.method === 'change-set') result.hotswap = { method: result.noOp ? 'unchanged' : 'cloudformation', hotswapped: [], viaCloudFormation: planned.reasons };
             state.results.push(result);
-            task.title(`Deployed ${stackName}${result.noOp ? ' (no changes)' : ''}`);
+            const how = result.hotswap?.method === 'hotswap' ? ' (hotswapped)' : result.hotswap?.method === 'cloudformation' ? ' (through CloudFormation)' : '';
+            task.title(`Deployed ${stackName}${result.noOp ? ' (no changes)' : how}`);
           },
         },
         ...(stackName === names.registry
@@ -462,9 +477,11 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     watch?.dispose();
   }
 
+  if (request.hotswap) for (const result of state.results) for (const line of hotswapReport(result.stackName, outcomeOf(result))) io.result(line);
   for (const result of state.results) {
     for (const [key, value] of Object.entries(result.outputs).sort(([a], [b]) => a.localeCompare(b))) io.result(`${result.stackName}.${key} = ${value}`);
   }
+  await updateHotswapMarker(deps, state, envName, identity.arn);
   const platformOutputs = state.results.find((result) => result.stackName === names.platform)?.outputs ?? {};
   if (stage.domainName && platformOutputs.ApiDomainTarget) {
     io.notify('info', [
@@ -472,9 +489,40 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       `  a CNAME record ${stage.domainName} → ${platformOutputs.ApiDomainTarget}, or a Route 53 alias (A/AAAA) to it with hosted zone ${platformOutputs.ApiDomainHostedZoneId ?? '(see ApiDomainHostedZoneId)'}.`,
     ].join('\n'));
   }
-  io.notify('success', `Deployed "${envName}"; outputs saved to ${request.outputsFile}`);
+  io.notify('success', `${request.hotswap && state.results.some((r) => r.hotswap?.method === 'hotswap') ? 'Hotswapped' : 'Deployed'} "${envName}"; outputs saved to ${request.outputsFile}`);
   if (changesSomething) await record('succeeded');
   return ExitCode.ok;
+}
+
+/**
+ * Keeps the marker `status` reads true: stacks hotswapped now are added, stacks that went through
+ * CloudFormation are cleared. The deploy already succeeded, so a failure here is a warning with a fix.
+ */
+async function updateHotswapMarker(deps: DeployDeps, state: DeployState, envName: string, operator: string): Promise<void> {
+  const port = deps.hotswapMarker;
+  if (!port) return;
+  try {
+    const previous = await port.read();
+    const outcomes = state.results.map((result) => {
+      const outcome = outcomeOf(result);
+      return { stackName: result.stackName, method: outcome.method, resources: outcome.hotswapped };
+    });
+    const next = nextMarker(previous, outcomes, new Date(), operator);
+    if (JSON.stringify(next) !== JSON.stringify(previous)) await port.write(next);
+    for (const stack of next?.stacks ?? []) {
+      if (state.results.some((result) => result.stackName === stack.stackName && outcomeOf(result).method === 'unchanged')) {
+        deps.io.notify('warn', [
+          `${stack.stackName} still holds hotswapped changes (${stack.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}): CloudFormation found nothing to change, so their code and environment may not be what the template says.`,
+          `  fix: the next deploy that changes ${stack.stackName} (any handler edit changes its asset) brings them back under CloudFormation and clears this; \`watchpoint status --env ${envName}\` shows it until then.`,
+        ].join('\n'));
+      }
+    }
+  } catch (error) {
+    deps.io.notify('warn', [
+      `The deploy succeeded, but the hotswap marker (SSM) could not be ${state.results.some((r) => r.hotswap?.method === 'hotswap') ? 'written' : 'read or cleared'}: ${errorText(error)}`,
+      `  fix: check that this identity may ssm:GetParameter, ssm:PutParameter and ssm:DeleteParameter on /${envName}/watchpoint-deploy/*, then deploy again; until then \`watchpoint status --env ${envName}\` may not show whether the stack holds hotswapped changes.`,
+    ].join('\n'));
+  }
 }
 
 async function deployStack(
@@ -485,13 +533,14 @@ async function deployStack(
   state: DeployState,
   envName: string,
   task: TaskHandle,
+  method: 'change-set' | 'hotswap' = 'change-set',
 ): Promise<StackDeployResult> {
   const cloud = await deps.cloud();
   state.deploying = stackName;
   const onActivity = (activity: ResourceActivity) =>
     task.output(`${activity.progress ? `${activity.progress} ` : ''}${activity.logicalId} ${activity.status}${activity.reason ? `: ${activity.reason}` : ''}`);
   try {
-    return await cloud.deploy(assemblyDir, stackName, { approved, onActivity });
+    return await cloud.deploy(assemblyDir, stackName, { approved, onActivity, ...(method === 'hotswap' ? { method } : {}) });
   } catch (error) {
     if (error instanceof ApprovalDriftError) {
       throw new WatchpointError(error.message, {
@@ -586,10 +635,13 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
   else if (migrations) steps.push([`apply ${migrations.pending.length} database migration(s) to ${migrations.database} (node-pg-migrate, one transaction), in this order:`, ...migrations.pending.map((name) => `       ${name}`)].join('\n'));
   const image = state.image!;
   for (const diff of state.diffs) {
+    const hotswap = request.hotswap && (diff.changes > 0 || diff.isNew) ? hotswapMethod(diff) : undefined;
     steps.push(
       diff.changes === 0 && !diff.isNew
         ? `toolkit-lib deploy ${diff.stackName}: no changes (toolkit-lib skips it without a change set)`
-        : `toolkit-lib deploy ${diff.stackName} (cloudformation:CreateChangeSet + ExecuteChangeSet, ${diffSummary(diff).replace(`${diff.stackName}: `, '')})`,
+        : hotswap?.method === 'hotswap'
+          ? `toolkit-lib hotswap ${diff.stackName} (lambda:UpdateFunctionCode / UpdateFunctionConfiguration for ${diff.resources?.filter((r) => r.resourceType === 'AWS::Lambda::Function').map((r) => r.logicalId).join(', ') || 'the changed functions'}; a change set instead if toolkit-lib finds a change it cannot hotswap)`
+          : `toolkit-lib deploy ${diff.stackName} (cloudformation:CreateChangeSet + ExecuteChangeSet, ${diffSummary(diff).replace(`${diff.stackName}: `, '')})${hotswap ? `; not hotswapped: ${hotswap.reasons.map((r) => `${r.logicalId} (${r.resourceType}): ${r.reason}`).join('; ')}` : ''}`,
     );
     if (diff.stackName.endsWith('-registry')) {
       if (image.present) steps.push(`image ${image.repositoryName}:${image.tag}: in ECR (ecr:DescribeImages), no build and no push`);

@@ -17,6 +17,23 @@ export interface StackDiff {
   destructive: { logicalId: string; resourceType: string; impact: string }[];
   /** toolkit-lib's formatted diff text (no colour), shown to the operator. */
   formatted: string;
+  /** Each changed resource by logical id and type (what decides whether --hotswap may short-circuit CloudFormation). */
+  resources?: { logicalId: string; resourceType: string }[];
+  /** Changed stack outputs (logical ids). */
+  outputs?: string[];
+}
+
+/** How one stack is deployed: a CloudFormation change set, or toolkit-lib's hotswap (falling back to a change set). */
+export type DeployMethod = 'change-set' | 'hotswap';
+
+/** What a --hotswap deploy of one stack did, from toolkit-lib's hotswap messages (CDK_TOOLKIT_I5401 plan, I5410 result). */
+export interface HotswapOutcome {
+  /** 'hotswap': the changes went straight to Lambda; 'cloudformation': the stack went through a change set; 'unchanged': nothing to deploy. */
+  method: 'hotswap' | 'cloudformation' | 'unchanged';
+  /** Resources updated through the Lambda API (functions, and the versions/aliases published for them). */
+  hotswapped: { logicalId: string; resourceType: string; physicalName?: string }[];
+  /** Changes that sent the stack through CloudFormation, each with why. */
+  viaCloudFormation: { logicalId: string; resourceType: string; reason: string }[];
 }
 
 export interface ResourceActivity {
@@ -34,6 +51,8 @@ export interface StackDeployResult {
   stackName: string;
   noOp: boolean;
   outputs: Record<string, string>;
+  /** Set when the stack was deployed with method 'hotswap'. */
+  hotswap?: HotswapOutcome;
 }
 
 /**
@@ -49,7 +68,7 @@ export interface CloudPort {
   deploy(
     assemblyDir: string,
     stackName: string,
-    options: { approved: PermissionChange; onActivity: (activity: ResourceActivity) => void },
+    options: { approved: PermissionChange; onActivity: (activity: ResourceActivity) => void; method?: DeployMethod },
   ): Promise<StackDeployResult>;
   destroy(assemblyDir: string, stackName: string, onActivity: (activity: ResourceActivity) => void): Promise<void>;
   /** Runs `cdk bootstrap` for aws://account/region through toolkit-lib. */

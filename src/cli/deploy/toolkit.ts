@@ -3,7 +3,7 @@
 import type { IIoHost, IoMessage, IoRequest } from '@aws-cdk/toolkit-lib';
 import { awsRuntime } from '../aws/runtime.ts';
 import type { Level } from '../io.ts';
-import type { CloudPort, PermissionChange, ResourceActivity, StackDiff } from './ports.ts';
+import type { CloudPort, HotswapOutcome, PermissionChange, ResourceActivity, StackDiff } from './ports.ts';
 
 const RANK: Record<PermissionChange, number> = { none: 0, 'non-broadening': 1, broadening: 2 };
 
@@ -31,11 +31,22 @@ interface Capture {
   /** Strongest permission change approved for the deploy in flight. */
   approved: PermissionChange;
   refused?: PermissionChange;
+  /** toolkit-lib's hotswap plan (CDK_TOOLKIT_I5401) and result (I5410), by stack name. */
+  hotswapPlans: Map<string, HotswapPlanMessage>;
+  hotswapResults: Map<string, { hotswapped: boolean; hotswapFallback: boolean }>;
+  /** Why toolkit-lib could not try a hotswap at all ("Could not perform a hotswap deployment, ..."). */
+  hotswapSkipped?: string;
+}
+
+/** The parts of toolkit-lib's HotswapDeploymentDetails (payloads/hotswap.d.ts) the report uses. */
+interface HotswapPlanMessage {
+  hotswappableChanges: { resources: { logicalId: string; resourceType: string; physicalName?: string }[] }[];
+  nonHotswappableChanges: { subject: { type: string; logicalId: string; resourceType?: string }; description: string }[];
 }
 
 export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<CloudPort> {
   const tk = await import('@aws-cdk/toolkit-lib');
-  const capture: Capture = { diffs: new Map(), noOp: new Map(), approved: 'none' };
+  const capture: Capture = { diffs: new Map(), noOp: new Map(), approved: 'none', hotswapPlans: new Map(), hotswapResults: new Map() };
   const ioHost: IIoHost = {
     async notify(msg: IoMessage<unknown>) {
       bridgeNotify(msg, capture, options);
@@ -72,7 +83,7 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
         stacks: single(stackName),
         method: local ? tk.DiffMethod.LocalFile(local) : tk.DiffMethod.TemplateOnly(),
       });
-      const template = result[stackName] as unknown as { differenceCount: number; permissionsBroadened: boolean; permissionsAnyChanges: boolean } | undefined;
+      const template = result[stackName] as unknown as TemplateDiffShape | undefined;
       const seen = capture.diffs.get(stackName);
       const permission: PermissionChange = seen?.permission ?? (template?.permissionsBroadened ? 'broadening' : template?.permissionsAnyChanges ? 'non-broadening' : 'none');
       return {
@@ -82,18 +93,32 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
         permissionChange: permission,
         destructive: seen?.destructive ?? [],
         formatted: seen?.formatted ?? '',
+        resources: changedResources(template),
+        outputs: Object.keys(template?.outputs?.changes ?? {}).sort(),
       };
     },
-    async deploy(assemblyDir, stackName, { approved, onActivity }) {
+    async deploy(assemblyDir, stackName, { approved, onActivity, method = 'change-set' }) {
       const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
       capture.approved = approved;
       delete capture.refused;
+      delete capture.hotswapSkipped;
       capture.onActivity = onActivity;
       capture.noOp.delete(stackName);
+      capture.hotswapPlans.delete(stackName);
+      capture.hotswapResults.delete(stackName);
       try {
-        const result = await toolkit.deploy(cx, { stacks: single(stackName), deploymentMethod: { method: 'change-set' } });
+        // Hotswap: toolkit-lib updates what it can through the Lambda API and, when anything else
+        // changed, deploys the whole stack through a change set instead (its 'fall-back' mode).
+        const deploymentMethod = method === 'hotswap' ? { method: 'hotswap' as const, fallback: { method: 'change-set' as const } } : { method: 'change-set' as const };
+        const result = await toolkit.deploy(cx, { stacks: single(stackName), deploymentMethod });
         const stack = result.stacks.find((s) => s.stackName === stackName);
-        return { stackName, noOp: capture.noOp.get(stackName) ?? false, outputs: { ...(stack?.outputs ?? {}) } };
+        const noOp = capture.noOp.get(stackName) ?? false;
+        return {
+          stackName,
+          noOp,
+          outputs: { ...(stack?.outputs ?? {}) },
+          ...(method === 'hotswap' ? { hotswap: hotswapOutcome(capture, stackName, noOp) } : {}),
+        };
       } catch (error) {
         if (capture.refused) {
           throw new ApprovalDriftError(stackName, capture.refused, approved, error);
@@ -149,9 +174,63 @@ export class ApprovalDriftError extends Error {
   }
 }
 
+/** The parts of @aws-cdk/cloudformation-diff's TemplateDiff that deploy reads. */
+interface TemplateDiffShape {
+  differenceCount: number;
+  permissionsBroadened: boolean;
+  permissionsAnyChanges: boolean;
+  resources?: { changes?: Record<string, { oldResourceType?: string; newResourceType?: string }> };
+  outputs?: { changes?: Record<string, unknown> };
+}
+
+function changedResources(template: TemplateDiffShape | undefined): { logicalId: string; resourceType: string }[] {
+  return Object.entries(template?.resources?.changes ?? {})
+    .map(([logicalId, change]) => ({ logicalId, resourceType: change.newResourceType ?? change.oldResourceType ?? 'unknown' }))
+    .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+}
+
+/** What toolkit-lib's hotswap did to one stack, in the words of its own plan and result messages. */
+export function hotswapOutcome(capture: Pick<Capture, 'hotswapPlans' | 'hotswapResults' | 'hotswapSkipped'>, stackName: string, noOp: boolean): HotswapOutcome {
+  const plan = capture.hotswapPlans.get(stackName);
+  const result = capture.hotswapResults.get(stackName);
+  const lambda = uniqueBy(
+    (plan?.hotswappableChanges ?? []).flatMap((change) => change.resources.map(({ logicalId, resourceType, physicalName }) => ({ logicalId, resourceType, ...(physicalName ? { physicalName } : {}) }))),
+  );
+  if (result?.hotswapped) return { method: lambda.length > 0 ? 'hotswap' : 'unchanged', hotswapped: lambda, viaCloudFormation: [] };
+  if (!plan && noOp) return { method: 'unchanged', hotswapped: [], viaCloudFormation: [] };
+  const rejected = (plan?.nonHotswappableChanges ?? []).map((change) => ({
+    logicalId: change.subject.logicalId,
+    resourceType: change.subject.type === 'Output' ? 'Output' : (change.subject.resourceType ?? 'unknown'),
+    reason: change.description,
+  }));
+  // Fell back: the Lambda changes went through the change set with everything else.
+  const carried = lambda.map(({ logicalId, resourceType }) => ({ logicalId, resourceType, reason: 'deployed with the rest of the stack' }));
+  const why = rejected.length > 0 ? rejected : capture.hotswapSkipped ? [{ logicalId: stackName, resourceType: 'AWS::CloudFormation::Stack', reason: capture.hotswapSkipped }] : [];
+  return { method: noOp ? 'unchanged' : 'cloudformation', hotswapped: [], viaCloudFormation: [...why, ...carried] };
+}
+
+function uniqueBy<T extends { logicalId: string }>(items: T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(item.logicalId)) seen.set(item.logicalId, item);
+  return [...seen.values()];
+}
+
 function bridgeNotify(msg: IoMessage<unknown>, capture: Capture, options: ToolkitCloudOptions): void {
   const data = msg.data as Record<string, unknown> | undefined;
+  if (typeof msg.message === 'string' && /Could not perform a hotswap deployment/.test(msg.message)) {
+    capture.hotswapSkipped = stripAnsi(msg.message).trim();
+  }
   switch (msg.code) {
+    case 'CDK_TOOLKIT_I5401': {
+      const plan = data as (HotswapPlanMessage & { stack?: { stackName?: string } }) | undefined;
+      if (plan?.stack?.stackName) capture.hotswapPlans.set(plan.stack.stackName, { hotswappableChanges: plan.hotswappableChanges ?? [], nonHotswappableChanges: plan.nonHotswappableChanges ?? [] });
+      break;
+    }
+    case 'CDK_TOOLKIT_I5410': {
+      const result = data as { stack?: { stackName?: string }; hotswapped?: boolean; hotswapFallback?: boolean } | undefined;
+      if (result?.stack?.stackName) capture.hotswapResults.set(result.stack.stackName, { hotswapped: Boolean(result.hotswapped), hotswapFallback: Boolean(result.hotswapFallback) });
+      break;
+    }
     case 'CDK_TOOLKIT_I5502': {
       // Stack activity: one CloudFormation event per resource change.
       const activity = data as { event?: Record<string, unknown>; progress?: { formatted?: string } } | undefined;

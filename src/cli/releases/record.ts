@@ -32,10 +32,11 @@ export interface ReleaseRecord {
   schemaVersion: typeof RELEASE_SCHEMA_VERSION;
   sequence: number;
   env: string;
-  kind: 'deploy' | 'rollback';
+  /** 'hotswap': `deploy --hotswap` changed Lambda code/environment directly; its templates are what runs, not what CloudFormation holds. */
+  kind: 'deploy' | 'rollback' | 'hotswap';
   /** For a rollback: the release it restored. */
   rollbackTo?: number;
-  /** "deploy", or "rollback to #N". */
+  /** "deploy", "hotswap", or "rollback to #N". */
   description: string;
   startedAt: string;
   endedAt: string;

@@ -16,7 +16,7 @@ export interface ReleaseInput {
   region: string;
   account: string;
   operator: string;
-  kind: 'deploy' | 'rollback';
+  kind: 'deploy' | 'rollback' | 'hotswap';
   rollbackTo?: number;
   startedAt: Date;
   endedAt: Date;
@@ -110,7 +110,7 @@ async function draftFor(input: ReleaseInput, ledger: Ledger | undefined, git: Re
     env: input.envName,
     kind: input.kind,
     ...(input.rollbackTo !== undefined ? { rollbackTo: input.rollbackTo } : {}),
-    description: input.kind === 'rollback' ? `rollback to #${input.rollbackTo}` : 'deploy',
+    description: input.kind === 'rollback' ? `rollback to #${input.rollbackTo}` : input.kind,
     startedAt: input.startedAt.toISOString(),
     endedAt: input.endedAt.toISOString(),
     outcome: input.outcome,

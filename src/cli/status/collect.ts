@@ -1,11 +1,14 @@
 // What `watchpoint status` reads from AWS, in two round trips:
-//   1. DescribeStacks (registry), DescribeStacks + DescribeStackResources (platform), in parallel;
+//   1. DescribeStacks (registry), DescribeStacks + DescribeStackResources (platform) and the
+//      `deploy --hotswap` marker (one SSM GetParameter), in parallel;
 //   2. DescribeAlarms (one page per 100 alarm names), GetQueueAttributes per queue and ONE
 //      GetMetricData (dead-man series + queue ages), in parallel.
 // Nothing here receives, deletes or changes anything: status is read-only.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { hotswapMarkerName, readHotswapMarker, type HotswapMarker } from '../deploy/hotswap.ts';
 import { explainAwsError, describeDeployedStack, type DeployedStack } from '../stack-resources.ts';
 import { stackNames } from '../context.ts';
 import { WatchpointError } from '../errors.ts';
@@ -17,6 +20,8 @@ export interface StatusClients {
   cloudformation: CloudFormationClient;
   cloudwatch: CloudWatchClient;
   sqs: SQSClient;
+  /** Reads the `deploy --hotswap` marker (one GetParameter); without it, status cannot say whether a stack holds hotswapped changes. */
+  ssm?: SSMClient;
 }
 
 /** The dead man's switch: how often each forecast type must become ready. */
@@ -91,6 +96,8 @@ export interface RawStatus {
   queues: QueueReading[];
   /** Things the operator should know that are not failures (partial metric data, missing queues). */
   notes: string[];
+  /** The stacks holding changes `deploy --hotswap` made, which their templates do not describe (undefined: none, or not read). */
+  hotswap?: HotswapMarker | undefined;
 }
 
 export type Mode = 'parallel' | 'sequential';
@@ -123,10 +130,19 @@ export async function collectStatus(clients: StatusClients, options: CollectOpti
   const send = { abortSignal: options.abortSignal };
   const notes: string[] = [];
 
-  const [registry, platform] = await together<[StackSummary, DeployedStack]>(
+  const [registry, platform, hotswap] = await together<[StackSummary, DeployedStack, HotswapMarker | undefined]>(
     mode,
     () => describeStackOnly(clients.cloudformation, names.registry, options.envName, send),
     () => describeDeployedStack(clients.cloudformation, names.platform, options.envName),
+    async () => {
+      if (!clients.ssm) return undefined;
+      try {
+        return await readHotswapMarker(clients.ssm, options.envName, send);
+      } catch (error) {
+        notes.push(`Whether a stack holds hotswapped changes is not known: reading SSM ${hotswapMarkerName(options.envName)} failed (${error instanceof Error ? error.name : String(error)}).`);
+        return undefined;
+      }
+    },
   );
 
   // The SDK aborts requests in flight; these checks also stop between round trips.
@@ -166,6 +182,7 @@ export async function collectStatus(clients: StatusClients, options: CollectOpti
       deadMan: metrics.deadMan,
       queues: readings,
       notes,
+      hotswap,
     };
   } catch (error) {
     throw explainAwsError(error, { envName: options.envName });

@@ -35,6 +35,8 @@ export interface StatusReport {
     status: string;
     lastUpdatedAt: string | null;
     drift: { status: string; checkedAt: string | null } | null;
+    /** Changes `deploy --hotswap` made that the stack's template does not describe, until a deploy through CloudFormation changes it. */
+    hotswapped: { at: string; operator: string; resources: string[] } | null;
   }[];
   alarms: {
     name: string;
@@ -151,12 +153,20 @@ export function buildReport(raw: RawStatus, region: string, options: { local?: b
       const age = stack.driftCheckedAt ? ` (checked ${duration((now - stack.driftCheckedAt.getTime()) / 1000)} ago)` : '';
       warnings.push(`stack ${stack.name} has drifted from its template${age}; \`watchpoint drift --env ${raw.envName}\` shows what changed`);
     }
+    const hot = raw.hotswap?.stacks.find((entry) => entry.stackName === stack.name);
+    if (hot) {
+      const when = Number.isNaN(Date.parse(raw.hotswap!.at)) ? '' : ` ${duration((now - Date.parse(raw.hotswap!.at)) / 1000)} ago`;
+      warnings.push(
+        `stack ${stack.name} holds hotswapped changes its template does not describe (${hot.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}; \`deploy --hotswap\`${when} by ${raw.hotswap!.operator}); the next \`watchpoint deploy --env ${raw.envName}\` without --hotswap that changes it clears this`,
+      );
+    }
     return {
       name: stack.name,
       role: stack.role,
       status: stack.status,
       lastUpdatedAt: iso(stack.lastUpdated),
       drift: stack.driftStatus && stack.driftStatus !== 'NOT_CHECKED' ? { status: stack.driftStatus, checkedAt: iso(stack.driftCheckedAt) } : null,
+      hotswapped: hot ? { at: raw.hotswap!.at, operator: raw.hotswap!.operator, resources: hot.resources.map((r) => r.logicalId) } : null,
     };
   });
 

@@ -1,0 +1,138 @@
+// `deploy --hotswap`: who may use it, which stacks may short-circuit CloudFormation, what the operator
+// is told, and the marker that says a stack holds hotswapped changes. The hotswapping itself is
+// toolkit-lib's (deploymentMethod 'hotswap' with a change-set fallback, in toolkit.ts); nothing here
+// calls Lambda.
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { StageConfig } from '../../config/schema.ts';
+import { userError } from '../errors.ts';
+import { isProduction } from './policy.ts';
+import type { DeployMethod, HotswapOutcome, StackDiff } from './ports.ts';
+
+/**
+ * Refused before any AWS call for prod and for a stage marked `"protected": true`: a hotswap changes
+ * functions behind CloudFormation's back, so the stack no longer matches its template.
+ */
+export function refuseHotswap(envName: string, stage: Pick<StageConfig, 'protected'>): void {
+  const why = isProduction(envName) ? `"${envName}" is production` : stage.protected ? `"${envName}" is marked "protected": true in watchpoint.config.json` : undefined;
+  if (!why) return;
+  throw userError(
+    'HOTSWAP_REFUSED',
+    `--hotswap is refused: ${why}. A hotswap updates Lambda code and environment directly, so the stack drifts from its CloudFormation template (drift detection, rollback and the next change set no longer describe what runs).`,
+    `Deploy it through CloudFormation: \`watchpoint deploy --env ${envName}\` (without --hotswap)${isProduction(envName) ? '' : `, or remove "protected" from environment "${envName}" in watchpoint.config.json if it is not one to protect`}.`,
+  );
+}
+
+/** Resource types whose changes may go straight to Lambda (toolkit-lib publishes versions and moves aliases with the function). */
+const LAMBDA_TYPES = new Set(['AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CDK::Metadata']);
+
+/**
+ * How --hotswap deploys this stack. toolkit-lib would also hotswap queues, alarms, rules and APIs
+ * through Cloud Control; here only Lambda changes skip CloudFormation, so a stack with any other
+ * change goes through a change set whole, with the changes that sent it there.
+ */
+export function hotswapMethod(diff: StackDiff): { method: DeployMethod; reasons: HotswapOutcome['viaCloudFormation'] } {
+  const reasons = (diff.resources ?? [])
+    .filter((resource) => !LAMBDA_TYPES.has(resource.resourceType))
+    .map((resource) => ({ ...resource, reason: 'not a Lambda change: goes through CloudFormation' }));
+  if (diff.isNew) return { method: 'change-set', reasons: [{ logicalId: diff.stackName, resourceType: 'AWS::CloudFormation::Stack', reason: 'the stack does not exist yet' }] };
+  return reasons.length > 0 ? { method: 'change-set', reasons } : { method: 'hotswap', reasons: [] };
+}
+
+/** The lines that say, per stack, what went straight to Lambda and what went through CloudFormation. */
+export function hotswapReport(stackName: string, outcome: HotswapOutcome): string[] {
+  if (outcome.method === 'unchanged') return [`${stackName}: nothing to deploy`];
+  const lines: string[] = [];
+  if (outcome.method === 'hotswap') {
+    lines.push(`${stackName}: hotswapped ${outcome.hotswapped.length} resource(s) straight to Lambda; nothing went through CloudFormation`);
+    for (const r of outcome.hotswapped) lines.push(`  hotswapped  ${r.logicalId} (${r.resourceType}${r.physicalName ? `, ${r.physicalName}` : ''})`);
+    return lines;
+  }
+  lines.push(`${stackName}: deployed through CloudFormation (change set); nothing was hotswapped`);
+  for (const r of outcome.viaCloudFormation) lines.push(`  cloudformation  ${r.logicalId} (${r.resourceType}): ${r.reason}`);
+  return lines;
+}
+
+/** SSM parameter that marks an environment whose stacks hold hotswapped changes (outside /<env>/watchpoint/, which holds the secrets). */
+export function hotswapMarkerName(envName: string): string {
+  return `/${envName}/watchpoint-deploy/hotswapped`;
+}
+
+export interface HotswapMarker {
+  /** When the latest hotswap ended. */
+  at: string;
+  /** STS caller ARN of the operator who ran it. */
+  operator: string;
+  /** Per stack, the resources hotswapped since its last CloudFormation deploy. */
+  stacks: { stackName: string; resources: { logicalId: string; resourceType: string; physicalName?: string }[] }[];
+}
+
+export interface HotswapMarkerPort {
+  read(): Promise<HotswapMarker | undefined>;
+  /** Writes the marker, or deletes it when no stack is left in it. */
+  write(marker: HotswapMarker | undefined): Promise<void>;
+}
+
+/**
+ * The marker after a deploy: stacks hotswapped now are added (with what was hotswapped before, still
+ * not in their template); stacks that went through CloudFormation are removed; unchanged ones stay.
+ */
+export function nextMarker(previous: HotswapMarker | undefined, outcomes: { stackName: string; method: 'hotswap' | 'cloudformation' | 'unchanged'; resources: HotswapMarker['stacks'][number]['resources'] }[], at: Date, operator: string): HotswapMarker | undefined {
+  const stacks = new Map((previous?.stacks ?? []).map((stack) => [stack.stackName, stack.resources]));
+  let hotswapped = false;
+  for (const outcome of outcomes) {
+    if (outcome.method === 'cloudformation') stacks.delete(outcome.stackName);
+    // A hotswap that updated nothing (toolkit-lib: no hotswappable change) left no drift behind.
+    if (outcome.method === 'hotswap' && outcome.resources.length > 0) {
+      hotswapped = true;
+      const merged = new Map((stacks.get(outcome.stackName) ?? []).map((r) => [r.logicalId, r]));
+      for (const resource of outcome.resources) merged.set(resource.logicalId, resource);
+      stacks.set(outcome.stackName, [...merged.values()].sort((a, b) => a.logicalId.localeCompare(b.logicalId)));
+    }
+  }
+  if (stacks.size === 0) return undefined;
+  return {
+    at: hotswapped || !previous ? at.toISOString() : previous.at,
+    operator: hotswapped || !previous ? operator : previous.operator,
+    stacks: [...stacks].map(([stackName, resources]) => ({ stackName, resources })).sort((a, b) => a.stackName.localeCompare(b.stackName)),
+  };
+}
+
+/** The marker in SSM: GetParameter, PutParameter (String, overwrite) and DeleteParameter. */
+export function ssmHotswapMarker(ssm: SSMClient, envName: string): HotswapMarkerPort {
+  const name = hotswapMarkerName(envName);
+  return {
+    read: () => readHotswapMarker(ssm, envName),
+    async write(marker) {
+      const { DeleteParameterCommand, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+      if (marker) {
+        await ssm.send(new PutParameterCommand({ Name: name, Type: 'String', Overwrite: true, Value: JSON.stringify(marker), Description: 'watchpoint deploy --hotswap: stacks holding changes their template does not describe' }));
+        return;
+      }
+      try {
+        await ssm.send(new DeleteParameterCommand({ Name: name }));
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'ParameterNotFound')) throw error;
+      }
+    },
+  };
+}
+
+/** The marker, or undefined when the environment holds no hotswapped changes. A value this CLI cannot read counts as present. */
+export async function readHotswapMarker(ssm: SSMClient, envName: string, send: { abortSignal?: AbortSignal | undefined } = {}): Promise<HotswapMarker | undefined> {
+  const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  let value: string | undefined;
+  try {
+    value = (await ssm.send(new GetParameterCommand({ Name: hotswapMarkerName(envName) }), send)).Parameter?.Value;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
+    throw error;
+  }
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as HotswapMarker;
+    if (typeof parsed.at === 'string' && Array.isArray(parsed.stacks)) return parsed;
+  } catch {
+    // fall through
+  }
+  return { at: 'unknown', operator: 'unknown', stacks: [{ stackName: `(unreadable marker ${hotswapMarkerName(envName)})`, resources: [] }] };
+}

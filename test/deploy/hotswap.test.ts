@@ -1,0 +1,198 @@
+// `deploy --hotswap`: the refusal (prod, "protected": true) before any AWS call, the orchestration
+// against fakes of every port (which method each stack gets, what the output says, the marker
+// `status` reads, the ledger record), and the marker in SSM on moto.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { hotswapMarkerName, nextMarker, ssmHotswapMarker, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
+import { deploy } from '../../src/cli/deploy/plan.ts';
+import type { StackDiff } from '../../src/cli/deploy/ports.ts';
+import type { ReleaseInput } from '../../src/cli/releases/recorder.ts';
+import { RecordingIo } from '../../src/cli/io.ts';
+import { VALID_DEV, readConfig, runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { motoClient, uniqueEnvName } from '../helpers/moto.ts';
+import { fakes, projectWithImageContext, request } from './fakes.ts';
+
+const FN = { logicalId: 'FunctionsApiHandler1A2B3C4D', resourceType: 'AWS::Lambda::Function' };
+const lambdaOnly = (stackName: string): StackDiff => ({ stackName, isNew: false, changes: 1, permissionChange: 'none', destructive: [], formatted: '', resources: [FN] });
+
+function memoryMarker(initial?: HotswapMarker): HotswapMarkerPort & { value: () => HotswapMarker | undefined; writes: number } {
+  let value = initial;
+  const port = {
+    writes: 0,
+    value: () => value,
+    async read() {
+      return value;
+    },
+    async write(next: HotswapMarker | undefined) {
+      port.writes += 1;
+      value = next;
+    },
+  };
+  return port;
+}
+
+describe('deploy --hotswap is refused for prod and protected stages, before any AWS call (exit 2)', () => {
+  let cwd: string;
+  beforeEach(async () => {
+    cwd = await tempDir();
+    // An endpoint nothing listens on: any AWS call would fail with a connection error, not exit 2.
+    const unreachable = { ...VALID_DEV, awsEndpointUrl: 'http://127.0.0.1:9' };
+    await writeConfig(cwd, { prod: unreachable, staging: { ...unreachable, protected: true }, dev: unreachable });
+  });
+
+  it.each([
+    ['prod', /"prod" is production/],
+    ['staging', /"staging" is marked "protected": true/],
+  ])('--env %s', async (env, why) => {
+    const r = await runCli(['deploy', '--env', env, '--hotswap', '--yes'], { cwd, env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--hotswap is refused');
+    expect(r.stderr).toMatch(why);
+    expect(r.stderr).toContain('drifts from its CloudFormation template');
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^\\s*fix: Deploy it through CloudFormation: \`watchpoint deploy --env ${env}\``));
+    expect(r.stdout).toBe('');
+    expect(existsSync(join(cwd, '.watchpoint'))).toBe(false);
+  });
+
+  it('"protected" must be a boolean (exit 2 naming the field)', async () => {
+    await writeConfig(cwd, { dev: { ...VALID_DEV, protected: 'yes' } });
+    const r = await runCli(['deploy', '--env', 'dev', '--hotswap'], { cwd, env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('protected');
+    expect(r.stderr).toContain('fix:');
+  });
+
+  it('`init` rewriting an environment keeps its "protected" marker (init does not ask for it)', async () => {
+    const r = await runCli(['init', '--env', 'staging', '--region', 'eu-west-2', '--yes'], { cwd });
+    expect(r.code).toBe(0);
+    expect((await readConfig(cwd)).environments.staging).toMatchObject({ region: 'eu-west-2', protected: true });
+  });
+
+  it('--help lists --hotswap and what it leaves behind', async () => {
+    const r = await runCli(['deploy', '--help'], { cwd });
+    expect(r.stdout).toContain('--hotswap');
+    expect(r.stdout).toContain('watchpoint status');
+  });
+});
+
+describe('deploy --hotswap orchestration', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await projectWithImageContext();
+  });
+
+  it('a Lambda-only change goes to toolkit-lib as a hotswap; the output names each hotswapped function; the marker and a "hotswap" release are written', async () => {
+    const io = new RecordingIo([], true);
+    const marker = memoryMarker();
+    const records: ReleaseInput[] = [];
+    const f = fakes(io, dir, {
+      imagePresent: true,
+      diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') },
+      hotswap: { 'watchpoint-dev': { method: 'hotswap', hotswapped: [{ ...FN, physicalName: 'watchpoint-dev-api' }], viaCloudFormation: [] } },
+    });
+    const code = await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker, recordRelease: async (input) => void records.push(input) });
+    expect(code).toBe(0);
+    expect(f.log).toContain('deploy watchpoint-dev (hotswap)');
+    expect(io.stdout).toContain('watchpoint-dev: hotswapped 1 resource(s) straight to Lambda; nothing went through CloudFormation');
+    expect(io.stdout).toContain('hotswapped  FunctionsApiHandler1A2B3C4D (AWS::Lambda::Function, watchpoint-dev-api)');
+    expect(marker.value()?.stacks).toEqual([{ stackName: 'watchpoint-dev', resources: [{ ...FN, physicalName: 'watchpoint-dev-api' }] }]);
+    expect(marker.value()?.operator).toBe('arn:aws:iam::123456789012:role/ops');
+    expect(records.map((r) => [r.kind, r.outcome])).toEqual([['hotswap', 'succeeded']]);
+    expect(io.stderr).toContain('Hotswapped "dev"');
+  });
+
+  it('any non-Lambda change sends that stack through a change set, and the output says which change and why; no marker, a "deploy" release', async () => {
+    const io = new RecordingIo([], true);
+    const marker = memoryMarker();
+    const records: ReleaseInput[] = [];
+    const queue = { logicalId: 'QueuesEval9F8E7D6C', resourceType: 'AWS::SQS::Queue' };
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': { ...lambdaOnly('watchpoint-dev'), changes: 2, resources: [FN, queue] } } });
+    const code = await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker, recordRelease: async (input) => void records.push(input) });
+    expect(code).toBe(0);
+    expect(f.log).toContain('deploy watchpoint-dev');
+    expect(f.log).not.toContain('deploy watchpoint-dev (hotswap)');
+    expect(io.stdout).toContain('watchpoint-dev: deployed through CloudFormation (change set); nothing was hotswapped');
+    expect(io.stdout).toContain('cloudformation  QueuesEval9F8E7D6C (AWS::SQS::Queue): not a Lambda change: goes through CloudFormation');
+    expect(marker.writes).toBe(0);
+    expect(records.map((r) => r.kind)).toEqual(['deploy']);
+  });
+
+  it('the next normal deploy that changes the stack clears the marker; one CloudFormation finds unchanged keeps it and says so, with a fix', async () => {
+    const previous: HotswapMarker = { at: '2026-12-06T22:00:00.000Z', operator: 'arn:aws:iam::123456789012:role/ops', stacks: [{ stackName: 'watchpoint-dev', resources: [FN] }] };
+
+    const unchanged = memoryMarker(previous);
+    const quiet = new RecordingIo([], true);
+    await deploy(request(dir), { ...fakes(quiet, dir, { imagePresent: true, noOp: ['watchpoint-dev'] }).deps, hotswapMarker: unchanged });
+    expect(unchanged.value()).toEqual(previous);
+    expect(quiet.stderr).toMatch(/watchpoint-dev still holds hotswapped changes \(FunctionsApiHandler1A2B3C4D\)/);
+    expect(quiet.stderr).toMatch(/fix: the next deploy that changes watchpoint-dev/);
+
+    const cleared = memoryMarker(previous);
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') } });
+    expect(await deploy(request(dir), { ...f.deps, hotswapMarker: cleared })).toBe(0);
+    expect(f.log).toContain('deploy watchpoint-dev');
+    expect(cleared.value()).toBeUndefined();
+    expect(io.stderr).not.toContain('hotswapped changes');
+  });
+
+  it('a marker that cannot be written is a warning with a fix, never a failed deploy (the functions were updated)', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, {
+      imagePresent: true,
+      diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') },
+      hotswap: { 'watchpoint-dev': { method: 'hotswap', hotswapped: [FN], viaCloudFormation: [] } },
+    });
+    const broken: HotswapMarkerPort = {
+      read: async () => undefined,
+      write: async () => {
+        throw Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), { name: 'AccessDeniedException' });
+      },
+    };
+    expect(await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: broken })).toBe(0);
+    expect(io.stderr).toContain('the hotswap marker (SSM) could not be written: AccessDeniedException');
+    expect(io.stderr).toContain('fix: check that this identity may ssm:GetParameter, ssm:PutParameter and ssm:DeleteParameter on /dev/watchpoint-deploy/*');
+  });
+
+  it('--dry-run --hotswap says per stack whether it would hotswap or go through a change set, and changes nothing', async () => {
+    const io = new RecordingIo([], true);
+    const marker = memoryMarker();
+    const f = fakes(io, dir, {
+      imagePresent: true,
+      diffs: { 'watchpoint-dev-registry': { ...lambdaOnly('watchpoint-dev-registry'), resources: [{ logicalId: 'Ledger', resourceType: 'AWS::S3::Bucket' }] }, 'watchpoint-dev': lambdaOnly('watchpoint-dev') },
+    });
+    expect(await deploy(request(dir, { hotswap: true, dryRun: true }), { ...f.deps, hotswapMarker: marker })).toBe(0);
+    expect(io.stdout).toContain('toolkit-lib hotswap watchpoint-dev (lambda:UpdateFunctionCode / UpdateFunctionConfiguration for FunctionsApiHandler1A2B3C4D;');
+    expect(io.stdout).toContain('not hotswapped: Ledger (AWS::S3::Bucket): not a Lambda change');
+    expect(f.log.filter((l) => l.startsWith('deploy '))).toEqual([]);
+    expect(marker.writes).toBe(0);
+  });
+});
+
+describe('the hotswap marker', () => {
+  it('merges what was hotswapped before, and a CloudFormation deploy of a stack removes it', () => {
+    const at = new Date('2026-12-06T23:00:00Z');
+    const first = nextMarker(undefined, [{ stackName: 's', method: 'hotswap', resources: [FN] }], at, 'me');
+    const other = { logicalId: 'FunctionsEmailWorker11112222', resourceType: 'AWS::Lambda::Function' };
+    const second = nextMarker(first, [{ stackName: 's', method: 'hotswap', resources: [other] }, { stackName: 'r', method: 'unchanged', resources: [] }], at, 'me');
+    expect(second?.stacks[0]?.resources.map((r) => r.logicalId)).toEqual(['FunctionsApiHandler1A2B3C4D', 'FunctionsEmailWorker11112222']);
+    expect(nextMarker(second, [{ stackName: 's', method: 'unchanged', resources: [] }], at, 'me')).toEqual(second);
+    expect(nextMarker(second, [{ stackName: 's', method: 'cloudformation', resources: [] }], at, 'me')).toBeUndefined();
+  });
+
+  it('lives in SSM (moto): written, read back, deleted; deleting an absent one is fine', async () => {
+    const ssm = motoClient(SSMClient);
+    const env = uniqueEnvName('h');
+    const port = ssmHotswapMarker(ssm, env);
+    expect(await port.read()).toBeUndefined();
+    const marker: HotswapMarker = { at: '2026-12-06T23:00:00.000Z', operator: 'arn:aws:sts::123456789012:assumed-role/ops/me', stacks: [{ stackName: `watchpoint-${env}`, resources: [FN] }] };
+    await port.write(marker);
+    expect(await port.read()).toEqual(marker);
+    expect(hotswapMarkerName(env)).toBe(`/${env}/watchpoint-deploy/hotswapped`);
+    await port.write(undefined);
+    expect(await port.read()).toBeUndefined();
+    await port.write(undefined);
+  });
+});

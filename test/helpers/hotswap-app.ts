@@ -1,0 +1,95 @@
+// A small CDK app for `deploy --hotswap` on moto: one zip function, one image function and one
+// queue, deployed by toolkit-lib from a real cloud assembly. The platform stack itself cannot be used
+// there: moto cannot read back a stack holding the resource types it skipped (DescribeStackResources
+// and ListStackResources answer HTTP 500, see test/deploy/platform-on-moto.test.ts), and toolkit-lib's
+// hotswap needs ListStackResources to find a function's physical name.
+// Shared by test/deploy/hotswap-moto.test.ts and bench/suites/hotswap.ts (no vitest imports here).
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+
+const require = createRequire(import.meta.url);
+
+export interface ClientConfig {
+  region: string;
+  endpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** What one synthesis of the app holds; change one field to make a one-resource change. */
+export interface AppVersion {
+  /** The zip handler's source (its asset hash, and so Code.S3Key, follows it). */
+  code: string;
+  /** The zip function's environment. */
+  greeting: string;
+  /** The image function's tag in its ECR repository. */
+  imageTag: string;
+  /** The queue's visibility timeout: a change no Lambda API can make. */
+  visibilitySeconds: number;
+  /** The zip function's memory: a Lambda property toolkit-lib does not hotswap. */
+  memorySize: number;
+}
+
+export const V0: AppVersion = { code: 'export const handler = async () => "v0";', greeting: 'hello', imageTag: 'img-0', visibilitySeconds: 60, memorySize: 128 };
+
+/**
+ * A bootstrap as toolkit-lib reads it (assets bucket, version parameter) in one CreateStack: moto
+ * runs toolkit-lib's own bootstrap too, but it takes seconds (test/deploy/platform-on-moto.test.ts).
+ */
+export async function cheapBootstrap(client: ClientConfig, account: string): Promise<void> {
+  await new CloudFormationClient(client).send(
+    new CreateStackCommand({
+      StackName: 'CDKToolkit',
+      TemplateBody: JSON.stringify({
+        Resources: {
+          StagingBucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: `cdk-hnb659fds-assets-${account}-${client.region}` } },
+          CdkBootstrapVersion: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cdk-bootstrap/hnb659fds/version', Type: 'String', Value: '30' } },
+        },
+      }),
+    }),
+  );
+}
+
+/** The image function's repository, with a manifest recorded under each tag (moto has no registry). */
+export async function recordImages(client: ClientConfig, repositoryName: string, tags: string[]): Promise<void> {
+  const ecr = new ECRClient(client);
+  await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch((error: Error) => {
+    if (error.name !== 'RepositoryAlreadyExistsException') throw error;
+  });
+  for (const imageTag of tags) {
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(imageTag).digest('hex')}`, size: 2 },
+      layers: [],
+    };
+    await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest), imageManifestMediaType: manifest.mediaType }));
+  }
+}
+
+/** Synthesizes the app into outdir (aws-cdk-lib through require: its lazy CommonJS exports load fast). */
+export function synthHotswapApp(input: { outdir: string; stackName: string; account: string; region: string; repositoryName: string; version: AppVersion }): void {
+  const cdk = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const lambda = require('aws-cdk-lib/aws-lambda') as typeof import('aws-cdk-lib/aws-lambda');
+  const ecr = require('aws-cdk-lib/aws-ecr') as typeof import('aws-cdk-lib/aws-ecr');
+  const sqs = require('aws-cdk-lib/aws-sqs') as typeof import('aws-cdk-lib/aws-sqs');
+  const codeDir = join(input.outdir, '..', `code-${createHash('sha256').update(input.version.code).digest('hex').slice(0, 12)}`);
+  mkdirSync(codeDir, { recursive: true });
+  writeFileSync(join(codeDir, 'index.mjs'), input.version.code);
+  const app = new cdk.App({ outdir: input.outdir, context: { 'aws:cdk:enable-path-metadata': true } });
+  const stack = new cdk.Stack(app, input.stackName, { env: { account: input.account, region: input.region } });
+  new lambda.Function(stack, 'ZipHandler', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(codeDir),
+    environment: { GREETING: input.version.greeting },
+    memorySize: input.version.memorySize,
+  });
+  const repository = ecr.Repository.fromRepositoryName(stack, 'Repository', input.repositoryName);
+  new lambda.DockerImageFunction(stack, 'ImageHandler', { code: lambda.DockerImageCode.fromEcr(repository, { tagOrDigest: input.version.imageTag }) });
+  new sqs.Queue(stack, 'Queue', { visibilityTimeout: cdk.Duration.seconds(input.version.visibilitySeconds) });
+  app.synth();
+}
