@@ -1,0 +1,166 @@
+// The shift watcher of `deploy` (src/cli/deploy/shift.ts) and its text (shift-report.ts).
+//
+// CodeDeploy through aws-sdk-client-mock, with the response shapes of the CodeDeploy API reference
+// (ListDeployments, BatchGetDeployments, GetDeploymentConfig, ListDeploymentTargets,
+// BatchGetDeploymentTargets): moto 5.2.1 serves CodeDeploy's applications, groups and deployments but
+// not what a shift needs (checked on this machine: GetDeployment/BatchGetDeployments answer a
+// createTime the SDK cannot parse, ListDeploymentTargets and GetDeploymentConfig are not implemented,
+// GetDeploymentGroup drops the alarm configuration) and never moves traffic. The alarms are real
+// CloudWatch alarms on moto, moved with SetAlarmState.
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  ApplicationDoesNotExistException,
+  BatchGetDeploymentTargetsCommand,
+  BatchGetDeploymentsCommand,
+  CodeDeployClient,
+  GetDeploymentConfigCommand,
+  ListDeploymentTargetsCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createShiftWatch, nextStep } from '../../src/cli/deploy/shift.ts';
+import { rollbackSentence, runningShiftLines, shiftLines } from '../../src/cli/deploy/shift-report.ts';
+import { codeDeployApplicationName, deploymentGroupName, shiftAlarmName, shiftAlarmNames, type ShiftedFunction } from '../../src/stack/deployment-names.ts';
+import { motoClient, uniqueEnvName } from '../helpers/moto.ts';
+
+const codedeploy = mockClient(CodeDeployClient);
+const cloudwatch = motoClient(CloudWatchClient);
+const T0 = new Date('2026-12-06T23:00:00Z');
+const SINCE = new Date('2026-12-06T22:58:00Z');
+const CANARY = 'CodeDeployDefault.LambdaCanary10Percent5Minutes';
+
+async function createAlarms(envName: string, fns: ShiftedFunction[]): Promise<void> {
+  for (const name of new Set(fns.flatMap((fn) => shiftAlarmNames(envName, fn)))) {
+    await cloudwatch.send(new PutMetricAlarmCommand({
+      AlarmName: name, Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
+    }));
+  }
+}
+
+/** CodeDeploy as the API reference shows one Lambda deployment of ApiFunction (7 -> 8) at `weight`. */
+function oneApiDeployment(envName: string, deployment: Record<string, unknown>, weight: number): void {
+  codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+  codedeploy.on(ListDeploymentsCommand, { deploymentGroupName: deploymentGroupName(envName, 'ApiFunction') }).resolves({ deployments: ['d-API1'] });
+  codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-API1'] }).resolves({
+    deploymentsInfo: [{
+      deploymentId: 'd-API1', applicationName: codeDeployApplicationName(envName), deploymentGroupName: deploymentGroupName(envName, 'ApiFunction'),
+      deploymentConfigName: CANARY, computePlatform: 'Lambda', creator: 'CloudFormation', createTime: new Date(T0.getTime() - 20_000), ...deployment,
+    }],
+  });
+  codedeploy.on(GetDeploymentConfigCommand, { deploymentConfigName: CANARY }).resolves({
+    deploymentConfigInfo: { deploymentConfigName: CANARY, computePlatform: 'Lambda', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } } },
+  });
+  const targetId = `watchpoint-${envName}-ApiFunction:live`;
+  codedeploy.on(ListDeploymentTargetsCommand, { deploymentId: 'd-API1' }).resolves({ targetIds: [targetId] });
+  codedeploy.on(BatchGetDeploymentTargetsCommand, { deploymentId: 'd-API1' }).resolves({
+    deploymentTargets: [{
+      deploymentTargetType: 'LambdaTarget',
+      lambdaTarget: {
+        deploymentId: 'd-API1', targetId, status: 'InProgress',
+        lifecycleEvents: [
+          { lifecycleEventName: 'BeforeAllowTraffic', status: 'Succeeded', startTime: new Date(T0.getTime() - 15_000), endTime: new Date(T0.getTime() - 14_000) },
+          { lifecycleEventName: 'AllowTraffic', status: 'InProgress', startTime: T0 },
+        ],
+        lambdaFunctionInfo: { functionName: `watchpoint-${envName}-ApiFunction`, functionAlias: 'live', currentVersion: '7', targetVersion: '8', targetVersionWeight: weight },
+      },
+    }],
+  });
+}
+
+beforeEach(() => codedeploy.reset());
+
+describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', () => {
+  it('shows the percentage, the versions, the time to the next step and the alarm states', async () => {
+    const envName = uniqueEnvName('s');
+    await createAlarms(envName, ['ApiFunction']);
+    oneApiDeployment(envName, { status: 'InProgress' }, 0.1);
+    const now = new Date(T0.getTime() + 108_000);
+    const watch = createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => now });
+    const shifts = await watch.poll();
+    expect(shifts).toHaveLength(1);
+    expect(shifts[0]).toMatchObject({ fn: 'ApiFunction', percent: 10, previousVersion: '7', newVersion: '8', nextStepAt: new Date(T0.getTime() + 300_000) });
+    expect(shiftLines(shifts, now)).toEqual([
+      'ApiFunction (d-API1): 10% on version 8, 90% on version 7 (canary 10% for 5 min); next step in 3m 12s; alarms: 2 OK',
+    ]);
+    // Every group of the environment is asked, for deployments since the deploy started only.
+    const listed = codedeploy.commandCalls(ListDeploymentsCommand).map((call) => call.args[0].input);
+    expect(listed).toHaveLength(5);
+    for (const input of listed) {
+      expect(input.applicationName).toBe(codeDeployApplicationName(envName));
+      expect(input.createTimeRange).toEqual({ start: SINCE });
+    }
+  });
+
+  it('says which alarm fired on which function and that the previous version serves 100% once CodeDeploy rolled back', async () => {
+    const envName = uniqueEnvName('s');
+    await createAlarms(envName, ['ApiFunction']);
+    const errors = shiftAlarmName(envName, 'ApiFunction', 'Errors');
+    oneApiDeployment(envName, {
+      status: 'Stopped',
+      errorInformation: { code: 'ALARM_ACTIVE', message: `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${errors}>` },
+      rollbackInfo: { rollbackDeploymentId: 'd-RB1', rollbackMessage: 'Automatic rollback triggered by an alarm' },
+    }, 0.1);
+    codedeploy.on(ListDeploymentsCommand, { deploymentGroupName: deploymentGroupName(envName, 'ApiFunction') }).resolves({ deployments: ['d-RB1', 'd-API1'] });
+    codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-RB1', 'd-API1'] }).resolves({
+      deploymentsInfo: [
+        { deploymentId: 'd-RB1', status: 'Succeeded', creator: 'codeDeployRollback', deploymentConfigName: CANARY, createTime: new Date(T0.getTime() + 60_000) },
+        { deploymentId: 'd-API1', status: 'Stopped', creator: 'CloudFormation', deploymentConfigName: CANARY, createTime: new Date(T0.getTime() - 20_000),
+          errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${errors}>` }, rollbackInfo: { rollbackDeploymentId: 'd-RB1' } },
+      ],
+    });
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: errors, StateValue: 'ALARM', StateReason: 'test: the new version failed' }));
+    const watch = createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 });
+    const [shift] = await watch.poll();
+    expect(shift?.alarmRollback).toEqual({ alarms: [errors], message: `Activated alarms: <${errors}>`, rollbackDeploymentId: 'd-RB1', rollbackStatus: 'Succeeded' });
+    expect(rollbackSentence(shift!)).toBe(`alarm ${errors} fired on ApiFunction (version 8); CodeDeploy stopped the shift: version 7 now serves 100% again`);
+    // The rollback deployment itself is not taken for the stack's own deployment.
+    expect(shift?.deploymentId).toBe('d-API1');
+  });
+
+  it('names the alarm from CodeDeploy\'s message when it is back to OK, and says the move back is still running', async () => {
+    const envName = uniqueEnvName('s');
+    await createAlarms(envName, ['ApiFunction']);
+    const throttles = shiftAlarmName(envName, 'ApiFunction', 'Throttles');
+    oneApiDeployment(envName, { status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${throttles}>` }, rollbackInfo: { rollbackDeploymentId: 'd-RB2' } }, 0.1);
+    codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-RB2'] }).resolves({ deploymentsInfo: [{ deploymentId: 'd-RB2', status: 'InProgress', creator: 'codeDeployRollback' }] });
+    const [shift] = await createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 }).poll();
+    expect(rollbackSentence(shift!)).toBe(`alarm ${throttles} fired on ApiFunction (version 8); CodeDeploy stopped the shift: CodeDeploy is moving all traffic back to version 7 (rollback deployment d-RB2: InProgress)`);
+  });
+
+  it('finds nothing to follow while the stack update is still creating the application and groups', async () => {
+    codedeploy.on(ListDeploymentsCommand).rejects(new ApplicationDoesNotExistException({ message: 'No application found for name: watchpoint-x-functions', $metadata: {} }));
+    const shifts = await createShiftWatch({ envName: 'prod', codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE }).poll();
+    expect(shifts).toEqual([]);
+  });
+
+  it('reports a shift that completed, and tells Ctrl-C how to follow or stop one still running', async () => {
+    const envName = uniqueEnvName('s');
+    await createAlarms(envName, ['ApiFunction']);
+    oneApiDeployment(envName, { status: 'Succeeded' }, 0);
+    const done = await createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 }).poll();
+    expect(shiftLines(done, T0)).toEqual(['ApiFunction (d-API1): shift done, version 8 serves 100%']);
+    expect(runningShiftLines(done, 'eu-west-1')).toEqual([]);
+
+    codedeploy.reset();
+    oneApiDeployment(envName, { status: 'InProgress' }, 0.1);
+    const running = await createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 }).poll();
+    const lines = runningShiftLines(running, 'eu-west-1');
+    expect(lines.join('\n')).toContain('aws deploy get-deployment --deployment-id d-API1 --region eu-west-1');
+    expect(lines.join('\n')).toContain('aws deploy stop-deployment --deployment-id d-API1 --auto-rollback-enabled --region eu-west-1');
+  });
+});
+
+describe('nextStep', () => {
+  const linear = { type: 'TimeBasedLinear' as const, percentage: 10, intervalMinutes: 1 };
+  it('linear: the next whole interval after now; none at 100%', () => {
+    expect(nextStep(linear, T0, 30, new Date(T0.getTime() + 150_000))).toEqual(new Date(T0.getTime() + 180_000));
+    expect(nextStep(linear, T0, 100, new Date(T0.getTime() + 150_000))).toBeUndefined();
+  });
+  it('canary: the end of the canary interval, none once it passed; all-at-once: none', () => {
+    const canary = { type: 'TimeBasedCanary' as const, percentage: 10, intervalMinutes: 5 };
+    expect(nextStep(canary, T0, 10, new Date(T0.getTime() + 60_000))).toEqual(new Date(T0.getTime() + 300_000));
+    expect(nextStep(canary, T0, 10, new Date(T0.getTime() + 301_000))).toBeUndefined();
+    expect(nextStep({ type: 'AllAtOnce' }, T0, 0, T0)).toBeUndefined();
+  });
+});
