@@ -2,6 +2,7 @@
 // SQS until maxReceiveCount (3) parks it in the shared DLQ, then `watchpoint dlq redrive --env local`
 // (the command's normal code path, against the running platform) sends it back and it is delivered.
 // --speed 180 turns the notification queue's 180 s visibility timeout into 1 s.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -172,6 +173,28 @@ describe('fault drill on watchpoint dev', () => {
     const human = await runCli(['status', '--env', 'local'], { cwd });
     expect(human.stdout).toContain('n/a (local)');
     expect(human.stdout + human.stderr).not.toContain('watchpoint drift');
+  });
+
+  it('logs --follow --env local polls the local store: a new request appears, and Ctrl-C stops it (exit 130)', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [new URL('../../bin/watchpoint', import.meta.url).pathname, 'logs', 'api-access', '--env', 'local', '--follow', '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // Live Tail is not served locally: it says it polls instead.
+      await waitUntil('logs --follow to start polling', 30_000, async () => (/Following[\s\S]*Live Tail is not available here.*poll/.test(stderr) ? true : undefined), 50);
+      const marker = `/v1/follow-${Date.now()}`;
+      await fetch(`${platform.state.api}${marker}`, { headers: { authorization: 'Bearer none' } });
+      await waitUntil('the new request in the followed log', 30_000, async () => (stdout.includes(marker) ? true : undefined), 100);
+      const line = stdout.trim().split('\n').map((text) => JSON.parse(text) as { message: string }).find((event) => event.message.includes(marker));
+      expect(JSON.parse(line!.message)).toMatchObject({ path: marker, ip: '127.0.0.1' });
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Stopped following.');
   });
 
   it('runs each drill (watchpoint dev --drill NAME): the commands see it, and the listed fix works', { timeout: 240_000 }, async () => {
