@@ -15,6 +15,7 @@ import * as aws14 from './suites/aws.ts';
 import * as inner23 from './suites/inner-loop.ts';
 import * as rollback21 from './suites/rollback.ts';
 import * as capacity25 from './suites/capacity.ts';
+import * as hotswap23 from './suites/hotswap.ts';
 
 type Suite = () => Promise<boolean>;
 
@@ -61,6 +62,8 @@ const SUITES: Record<string, Suite> = {
   'synth-cache-dry-run': inner23.dryRun,
   'synth-cache-dev-start': inner23.devStart,
   'dev-watch-reload': inner23.watchReload,
+  // issue 23 item 2: deploy --hotswap against a full deploy of the same one-handler change (moto)
+  hotswap: hotswap23.hotswap,
   // issue 21: rollback costs a fraction of the deploy it undoes
   rollback: rollback21.rollback,
   // issue 25: unit costs of a forecast cycle at several sizes, and the capacity model's validation
