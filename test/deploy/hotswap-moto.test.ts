@@ -82,6 +82,14 @@ describe('deploy --hotswap on moto (toolkit-lib hotswap)', () => {
     expect((await fn('ImageHandler')).Code?.ImageUri).toMatch(/:img-1$/);
   }, 60_000);
 
+  it('hotswapping the same assembly again updates the function again: a hotswap diffs against the deployed template, never a cache that another deploy could have made stale', async () => {
+    const dir = await synth({ ...V0, code: 'export const handler = async () => "again";' });
+    const first = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });
+    const again = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });
+    expect([first.hotswap?.method, again.hotswap?.method]).toEqual(['hotswap', 'hotswap']);
+    expect(again.hotswap?.hotswapped.map((r) => r.logicalId)).toEqual(first.hotswap?.hotswapped.map((r) => r.logicalId));
+  }, 60_000);
+
   it('a Lambda property toolkit-lib cannot hotswap (MemorySize) sends the stack through CloudFormation, and says which and why', async () => {
     const dir = await synth({ ...V0, code: 'export const handler = async () => "v2";', memorySize: 256 });
     const result = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });

@@ -1,5 +1,7 @@
 // CloudPort through @aws-cdk/toolkit-lib, with an IoHost bridged to the CLI's own I/O. toolkit-lib
 // takes ~570 ms to load, so this module imports it only when a port is created.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { IIoHost, IoMessage, IoRequest } from '@aws-cdk/toolkit-lib';
 import { awsRuntime } from '../aws/runtime.ts';
 import type { Level } from '../io.ts';
@@ -98,6 +100,11 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
       };
     },
     async deploy(assemblyDir, stackName, { approved, onActivity, method = 'change-set' }) {
+      // toolkit-lib keeps the template of its last hotswap in <assembly>/.hotswap-cache and diffs the
+      // next hotswap against it instead of the deployed template. The assembly directory outlives a
+      // deploy made from another checkout, which would make that cache stale and hide a function
+      // that needs updating; without it every hotswap diffs against what CloudFormation holds.
+      await rm(join(assemblyDir, '.hotswap-cache'), { recursive: true, force: true });
       const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
       capture.approved = approved;
       delete capture.refused;
