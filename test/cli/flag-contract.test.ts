@@ -49,6 +49,11 @@ describe('deploy', () => {
     expect(options).toMatchObject({ requireApproval: 'any-change', imageTag: 'v1.2_3', skipImage: true, skipMigrations: true, containerCli: 'podman', dryRun: true, yes: true });
   });
 
+  it('--all-at-once (issue 21): off by default, typed when given', () => {
+    expect(parseDeployOptions({}, base()).allAtOnce).toBe(false);
+    expect(parseDeployOptions({ allAtOnce: true }, base()).allAtOnce).toBe(true);
+  });
+
   it('takes --yes from the common options when the flags lack it (deployCommand callers)', () => {
     expect(parseDeployOptions({}, { ...base(), options: { yes: true } }).yes).toBe(true);
   });
@@ -58,6 +63,7 @@ describe('deploy', () => {
     [{ imageTag: 'not a tag' }, '--image-tag', 'IMAGE_TAG_INVALID', /128 letters/],
     [{ imageTag: '-leading-dash' }, '--image-tag', 'IMAGE_TAG_INVALID', /not starting with/],
     [{ containerCli: 'nerdctl' }, '--container-cli', 'CONTAINER_CLI_INVALID', /docker, podman, finch, buildah/],
+    [{ allAtOnce: true, hotswap: true }, '--all-at-once', 'ALL_AT_ONCE_WITH_HOTSWAP', /Drop one of them/],
   ])('refuses %o with exit 2 naming %s', (flags, flag, code, fix) => {
     expect(() => parseDeployOptions(flags, base())).toThrow(badFlag(flag, code));
     expect(() => parseDeployOptions(flags, base())).toThrow(expect.objectContaining({ fix: expect.stringMatching(fix) }));

@@ -12,6 +12,7 @@ export interface DeployFlags extends CommonOptions {
   containerCli?: string;
   dryRun?: boolean;
   hotswap?: boolean;
+  allAtOnce?: boolean;
 }
 
 export const defineDeploy: DefineCommand = (program, definer) => {
@@ -29,6 +30,7 @@ export const defineDeploy: DefineCommand = (program, definer) => {
       .option('--skip-migrations', 'do not check or apply the database migrations (e.g. the database is not reachable from here yet); run `watchpoint db migrate` later')
       .option('--container-cli <cli>', 'container CLI for the image build: docker, podman, finch or buildah (default: first of these on PATH)')
       .option('--dry-run', 'run the preflight and the diff, print every step deploy would take, change nothing')
+      .option('--all-at-once', 'for an urgent release: in a canary or linear environment, new function versions take all traffic in one step and the shift alarms are not checked, for this deploy only (the prod confirmation says so)')
       .option('--hotswap', 'Lambda code (zip and image) and environment changes go straight to Lambda (toolkit-lib hotswap); any other change goes through CloudFormation. Refused for prod and for stages with "protected": true'),
   )
     .addHelpText(
@@ -45,7 +47,13 @@ and applied after the confirmations, before any stack changes; --dry-run only li
 backward compatible with the code still running (expand, then contract in a later deploy).
 --hotswap (not for prod or "protected": true stages, exit 2) leaves the stack drifted from its template:
 \`watchpoint status\` shows it holds hotswapped changes until the next deploy without --hotswap changes
-the stack through CloudFormation. It is recorded in the release ledger as kind "hotswap".`,
+the stack through CloudFormation. It is recorded in the release ledger as kind "hotswap".
+In a canary or linear environment (stage setting "deployment"; canary is prod's default), CodeDeploy
+shifts traffic to the new versions of the API, notification and eval workers while CloudFormation
+waits; deploy shows each function's share, the next step and the alarm states. When an alarm stops a
+shift, CodeDeploy moves all traffic back, deploy says which alarm fired on which function, records the
+release as rolled back by an alarm and exits 1. Ctrl-C leaves the shift running and prints how to
+follow or stop it (aws deploy get-deployment / stop-deployment). docs/releases.md.`,
     )
     .action(async (flags: DeployFlags) => {
       const { parseDeployOptions, runDeploy } = await import('./deploy.ts');

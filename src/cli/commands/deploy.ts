@@ -29,6 +29,8 @@ import {
   type AwsClients,
 } from '../deploy/support.ts';
 import type { DeployFlags } from './deploy.define.ts';
+import { createShiftWatch } from '../deploy/shift.ts';
+import { deploymentStyleFor, type AppStage } from '../../config/schema.ts';
 
 /** Replaceable parts, for tests and benchmarks. Anything not given is the real thing. */
 export interface DeployInjections {
@@ -44,6 +46,8 @@ export interface DeployInjections {
   synth?: DeployDeps['synth'];
   /** The waits between ledger write attempts (tests: none). */
   ledgerRetryDelays?: number[];
+  /** How often a gradual deployment's shift is read while the platform stack deploys (default 10 s). */
+  shiftIntervalMs?: number;
 }
 
 /** Everything `deploy` runs on, validated. */
@@ -57,6 +61,8 @@ export interface DeployOptions extends Runtime {
   dryRun: boolean;
   /** --hotswap: toolkit-lib's hotswap for Lambda changes (refused for prod and protected stages). */
   hotswap: boolean;
+  /** --all-at-once: an emergency fix; canary/linear stages shift in one step, alarms not checked, for this deploy. */
+  allAtOnce: boolean;
   injected: DeployInjections;
 }
 
@@ -67,6 +73,9 @@ export function parseDeployOptions(flags: DeployFlags, context: CommandContext &
     throw flagError('--require-approval', `"${requireApproval}" is not valid.`, `Use one of ${REQUIRE_APPROVAL.join(', ')}.`, 'REQUIRE_APPROVAL_INVALID');
   }
   validateImageTag(flags.imageTag);
+  if (flags.allAtOnce && flags.hotswap) {
+    throw flagError('--all-at-once', 'cannot be combined with --hotswap: a hotswap bypasses CloudFormation and CodeDeploy altogether.', 'Drop one of them: --hotswap for a dev stage, --all-at-once for an urgent fix through CloudFormation.', 'ALL_AT_ONCE_WITH_HOTSWAP');
+  }
   return {
     ...runtimeOf(context),
     yes: Boolean(flags.yes ?? context.options.yes),
@@ -77,6 +86,7 @@ export function parseDeployOptions(flags: DeployFlags, context: CommandContext &
     containerCli: validateContainerCli(flags.containerCli),
     dryRun: Boolean(flags.dryRun),
     hotswap: Boolean(flags.hotswap),
+    allAtOnce: Boolean(flags.allAtOnce),
     injected,
   };
 }
@@ -107,6 +117,12 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
   const containerName = injected.container?.name ?? (options.skipImage ? undefined : await chooseContainerCli(options.containerCli, env));
   const paths = workPaths(cwd, envName);
   const clients = await awsClients(stage, injected.clients ?? {}, ['sts', 'cloudformation', 'ecr', 'ssm', 's3']);
+  // Canary and linear stages: CodeDeploy shifts the aliased functions, and deploy follows it.
+  const gradual = deploymentStyleFor(envName, stage) !== 'all-at-once';
+  if (options.allAtOnce && !gradual) io.notify('info', `--all-at-once: "${envName}" is an all-at-once stage already (no CodeDeploy shift); nothing changes.`);
+  const allAtOnce = options.allAtOnce && gradual;
+  const appStage: AppStage = allAtOnce ? { ...stage, allAtOnce: true } : stage;
+  const shiftClients = gradual ? await awsClients(stage, injected.clients ?? {}, ['codedeploy', 'cloudwatch']) : undefined;
   let cloud: Promise<CloudPort> | undefined;
   let interruptedForReal = false;
 
@@ -120,6 +136,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       skipMigrations: options.skipMigrations,
       dryRun: options.dryRun,
       hotswap: options.hotswap,
+      allAtOnce,
       ...paths,
     },
     {
@@ -135,7 +152,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
         const { synthesize, bundleCacheDirFor } = await import('./synth.ts');
         await synthesize({
           envName,
-          stage,
+          stage: appStage,
           imageTag,
           outdir,
           bundleCacheDir: await bundleCacheDirFor(env),
@@ -151,6 +168,9 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       latestMigration: () => migrationNames().at(-1) ?? null,
       hotswapMarker: ssmHotswapMarker(clients.ssm, envName),
       renderer: rendererFor(options),
+      ...(shiftClients
+        ? { shifts: { watch: (since: Date) => createShiftWatch({ envName, ...shiftClients, since }), region: stage.region, intervalMs: injected.shiftIntervalMs ?? 10_000 } }
+        : {}),
       watchInterrupt: (): InterruptWatch => {
         let fire!: () => void;
         const interrupted = new Promise<void>((resolve) => (fire = resolve));

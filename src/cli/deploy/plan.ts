@@ -25,6 +25,10 @@ import {
 } from './policy.ts';
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, HotswapOutcome, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
 import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarkerPort } from './hotswap.ts';
+import { deploymentStyleFor } from '../../config/schema.ts';
+import type { FunctionShift, ShiftWatch } from './shift.ts';
+import { followShifts, type ShiftFollowing } from './shift-follow.ts';
+import { rollbackSentence, runningShiftLines, shiftLines } from './shift-report.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
 import { ApprovalDriftError } from './toolkit.ts';
 import { BOOTSTRAP_VERSION_PARAMETER, MIN_BOOTSTRAP_VERSION } from './aws-ports.ts';
@@ -42,6 +46,8 @@ export interface DeployRequest {
   dryRun: boolean;
   /** --hotswap: Lambda code and environment changes go straight to Lambda (toolkit-lib's hotswap); refused for prod and protected stages before this runs. */
   hotswap?: boolean;
+  /** --all-at-once: the synth already made every deployment group shift in one step; said in the confirmation. */
+  allAtOnce?: boolean;
   /** Where synthesize() writes the cloud assembly. */
   assemblyDir: string;
   /** .watchpoint/outputs-<env>.json */
@@ -81,6 +87,8 @@ export interface DeployDeps {
   latestMigration?: () => string | null;
   /** The marker `status` reads: set by a hotswap, cleared by the next CloudFormation deploy of the stack. */
   hotswapMarker?: HotswapMarkerPort;
+  /** Gradual stages (canary, linear): follows CodeDeploy's shifts while the platform stack deploys (shift.ts). */
+  shifts?: { watch: (since: Date) => ShiftWatch; region: string; intervalMs: number };
 }
 
 interface DeployState {
@@ -101,6 +109,11 @@ interface DeployState {
   deploying?: string;
   /** The stack whose deploy failed (the release is recorded as failed or rolled back). */
   failedStack?: string;
+  /** The CodeDeploy shifts of the platform stack's deploy, while and after it runs. */
+  following?: ShiftFollowing;
+  shifts?: FunctionShift[];
+  /** The shifts an alarm stopped (CodeDeploy moved their traffic back): the release is rolled back by an alarm. */
+  alarmRollbacks?: FunctionShift[];
 }
 
 /** What the deploy of each stack did with respect to hotswapping (every deploy: a normal one clears the marker). */
@@ -365,7 +378,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     const summary = state.diffs.map(diffSummary).join('; ');
     const yes = await io.ask({
       kind: 'confirm',
-      message: `Deploy "${envName}" to ${where} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''}${pendingMigrations.length > 0 ? `; apply ${pendingMigrations.length} database migration(s)` : ''})?`,
+      message: `Deploy "${envName}" to ${where} (${summary}${state.build ? `; push image ${state.image!.tag}` : ''}${pendingMigrations.length > 0 ? `; apply ${pendingMigrations.length} database migration(s)` : ''}${shiftNote(request)})?`,
       default: false,
       dangerous: true,
     });
@@ -465,7 +478,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       outcome = await (interrupted ? Promise.race([work, interrupted]) : work);
     } catch (error) {
       // A stack was touched: the attempt is a release too (failed, or rolled back by CloudFormation).
-      if (state.failedStack) {
+      if (state.failedStack && state.alarmRollbacks) {
+        await record('rolled-back-by-alarm', `${state.failedStack}: ${state.alarmRollbacks.map(rollbackSentence).join('; ')}`);
+      } else if (state.failedStack) {
         const status = await readStatus(deps, state.failedStack);
         const rolledBack = typeof status === 'string' && /ROLLBACK_(COMPLETE|IN_PROGRESS|COMPLETE_CLEANUP_IN_PROGRESS)$/.test(status) && !/FAILED/.test(status);
         await record(rolledBack ? 'rolled-back-by-cloudformation' : 'failed', `${state.failedStack}: ${typeof status === 'string' ? status : 'state unknown'}`);
@@ -478,6 +493,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   }
 
   if (request.hotswap) for (const result of state.results) for (const line of hotswapReport(result.stackName, outcomeOf(result))) io.result(line);
+  if (state.shifts && state.shifts.length > 0) io.notify('info', ['Traffic shifts (CodeDeploy):', ...shiftLines(state.shifts, new Date()).map((line) => `  ${line}`)].join('\n'));
   for (const result of state.results) {
     for (const [key, value] of Object.entries(result.outputs).sort(([a], [b]) => a.localeCompare(b))) io.result(`${result.stackName}.${key} = ${value}`);
   }
@@ -539,9 +555,25 @@ async function deployStack(
   state.deploying = stackName;
   const onActivity = (activity: ResourceActivity) =>
     task.output(`${activity.progress ? `${activity.progress} ` : ''}${activity.logicalId} ${activity.status}${activity.reason ? `: ${activity.reason}` : ''}`);
+  // While CloudFormation waits for CodeDeploy, say how far each function's shift is.
+  const following =
+    deps.shifts && method !== 'hotswap' && stackName === stackNames(envName).platform
+      ? (state.following = followShifts(deps.shifts.watch(new Date()), { output: (line) => task.output(line), intervalMs: deps.shifts.intervalMs }))
+      : undefined;
   try {
-    return await cloud.deploy(assemblyDir, stackName, { approved, onActivity, ...(method === 'hotswap' ? { method } : {}) });
+    const result = await cloud.deploy(assemblyDir, stackName, { approved, onActivity, ...(method === 'hotswap' ? { method } : {}) });
+    if (following) state.shifts = await following.stop();
+    return result;
   } catch (error) {
+    if (following) {
+      state.shifts = await following.stop();
+      const stopped = state.shifts.filter((shift) => shift.alarmRollback);
+      if (stopped.length > 0 && !(error instanceof ApprovalDriftError)) {
+        state.failedStack = stackName;
+        state.alarmRollbacks = stopped;
+        throw await alarmRollbackError(stackName, stopped, error, deps, envName);
+      }
+    }
     if (error instanceof ApprovalDriftError) {
       throw new WatchpointError(error.message, {
         code: 'APPROVAL_DRIFT',
@@ -618,8 +650,37 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
     `  watch it:  watchpoint status --env ${envName}   (or the CloudFormation console)`,
     // CancelUpdateStack is valid only in UPDATE_IN_PROGRESS; anything else it refuses.
     ...(status === 'UPDATE_IN_PROGRESS' ? [`  stop it:   CancelUpdateStack (aws cloudformation cancel-update-stack --stack-name ${stackName}), which rolls the update back`] : []),
+    ...(deps.shifts && state.following ? runningShiftLines(state.following.latest(), deps.shifts.region) : []),
   ].join('\n'));
   return ExitCode.interrupted;
+}
+
+/** How new function versions will take traffic, for the confirmation. */
+function shiftNote(request: DeployRequest): string {
+  const style = deploymentStyleFor(request.envName, request.stage);
+  if (style === 'all-at-once') return '';
+  if (request.allAtOnce) return `; --all-at-once: new function versions take ALL traffic at once, no ${style} shift and no alarm check`;
+  return `; new function versions shift ${style === 'canary' ? 'canary 10% for 5 minutes' : 'linear 10% every minute'}, rolled back by CodeDeploy if an alarm fires`;
+}
+
+/** The deploy failed because CodeDeploy stopped shifts on alarms: which alarm, which function, where traffic is, and the stack's state. */
+async function alarmRollbackError(stackName: string, stopped: FunctionShift[], cause: unknown, deps: DeployDeps, envName: string): Promise<WatchpointError> {
+  const status = await readStatus(deps, stackName);
+  const { state: words } = describeState(stackName, status);
+  return new WatchpointError(
+    [
+      `Deploying ${stackName} failed: CodeDeploy stopped the gradual deployment because an alarm fired.`,
+      ...stopped.map((shift) => `  ${rollbackSentence(shift)}`),
+      `CloudFormation then rolled the stack update back: ${words}`,
+    ].join('\n'),
+    {
+      code: 'DEPLOY_ROLLED_BACK_BY_ALARM',
+      fault: 'system',
+      exitCode: ExitCode.failure,
+      fix: `Find why the new version failed (\`watchpoint logs ${[...new Set(stopped.map((shift) => shift.fn))].join(' ')} --env ${envName} --since 30m --level error\`, and the alarm's metric in CloudWatch), fix it, then deploy again; for an urgent fix that must skip the shift, \`watchpoint deploy --env ${envName} --all-at-once\`.`,
+      cause,
+    },
+  );
 }
 
 function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployState, environment: string, reasons: string[], prod: boolean): string[] {
@@ -647,6 +708,10 @@ function dryRunSteps(request: DeployRequest, deps: DeployDeps, state: DeployStat
       if (image.present) steps.push(`image ${image.repositoryName}:${image.tag}: in ECR (ecr:DescribeImages), no build and no push`);
       else steps.push(...describeImageCommands(deps.containerName ?? '<container-cli>', image, deps.imageInputs, `${state.identity!.account}.dkr.ecr.${request.stage.region}.amazonaws.com`));
     }
+  }
+  const shift = shiftNote(request);
+  if (shift && state.diffs.some((diff) => !diff.stackName.endsWith('-registry') && (diff.changes > 0 || diff.isNew))) {
+    steps.push(`while CloudFormation waits: ${shift.slice(2)}; deploy follows each shift (codedeploy:ListDeployments, BatchGetDeployments, cloudwatch:DescribeAlarms)`);
   }
   steps.push(`write ${request.outputsFile}`);
   const target = request.stage.awsEndpointUrl ? `, every call to endpoint ${request.stage.awsEndpointUrl} (not AWS)` : '';

@@ -7,6 +7,8 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { StageConfig } from '../../config/schema.ts';
 import { awsClientConfig } from '../aws.ts';
@@ -24,6 +26,8 @@ export interface AwsClients {
   ssm: SSMClient;
   s3: S3Client;
   iam: IAMClient;
+  codedeploy: CodeDeployClient;
+  cloudwatch: CloudWatchClient;
 }
 
 /** The clients a command needs, for the stage's region (and LocalStack endpoint); any may be injected. */
@@ -37,6 +41,8 @@ export async function awsClients<K extends keyof AwsClients>(stage: StageConfig,
     ssm: () => import('@aws-sdk/client-ssm').then((m) => new m.SSMClient(config)),
     s3: () => import('@aws-sdk/client-s3').then((m) => new m.S3Client(config)),
     iam: () => import('@aws-sdk/client-iam').then((m) => new m.IAMClient(config)),
+    codedeploy: () => import('@aws-sdk/client-codedeploy').then((m) => new m.CodeDeployClient(config)),
+    cloudwatch: () => import('@aws-sdk/client-cloudwatch').then((m) => new m.CloudWatchClient(config)),
   };
   const entries = await Promise.all(wanted.map(async (name) => [name, injected[name] ?? (await loaders[name]())] as const));
   return Object.fromEntries(entries) as Pick<AwsClients, K>;
