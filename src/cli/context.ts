@@ -10,7 +10,7 @@ import {
   stageFlags,
   validateStage,
 } from '../config/config-file.ts';
-import { editDistance } from '../config/closest.ts';
+import { closestName } from '../config/closest.ts';
 import type { StageConfig, StageKey } from '../config/schema.ts';
 import { useLocalPlatform, useStageTarget } from './aws/runtime.ts';
 import { userError } from './errors.ts';
@@ -101,14 +101,6 @@ function refuseUnknownEnv(envName: string, path: string, environments: Record<st
       ? `Use --env ${closest}, or create "${envName}" with \`watchpoint init --env ${envName}\`.`
       : `Use --env with one of the configured names, or create "${envName}" with \`watchpoint init --env ${envName}\`.`,
   );
-}
-
-/** The configured name within two edits (a swap counts as one), if exactly one is closest. */
-export function closestName(wanted: string, names: readonly string[]): string | undefined {
-  const scored = names.map((name) => ({ name, distance: editDistance(wanted, name) })).filter((entry) => entry.distance <= 2);
-  scored.sort((a, b) => a.distance - b.distance);
-  if (scored.length === 0 || (scored.length > 1 && scored[0]!.distance === scored[1]!.distance)) return undefined;
-  return scored[0]!.name;
 }
 
 /** `--env local` is the platform `watchpoint dev` runs in this directory, never a config section. */

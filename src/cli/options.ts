@@ -36,14 +36,33 @@ const ALWAYS_LISTED: ReadonlySet<StageKey> = new Set(['region', 'awsEndpointUrl'
  * --env, --config and one flag per stage key. `init` and `synth` list every stage flag; other
  * commands accept them all (a flag overrides its key for that run) but list only the ones that
  * change what they do, so their help stays readable.
+ *
+ * The stage flags are declared when the command is about to parse its flags or print its help:
+ * declaring all of them on every command (over 500 options) was a third of `watchpoint --help`,
+ * which lists the commands and none of their options.
  */
 export function stageOptions(command: Command, options: { listAll?: boolean } = {}): Command {
   command
     .option('-e, --env <name>', 'environment name (default: $WATCHPOINT_ENV or "dev")')
     .option('-c, --config <path>', 'config file (default: ./watchpoint.config.json)');
-  for (const [key, flags, description] of STAGE_FLAGS) {
-    command.addOption(new Option(flags, description).hideHelp(!options.listAll && !ALWAYS_LISTED.has(key)));
-  }
+  let declared = false;
+  const declare = () => {
+    if (declared) return;
+    declared = true;
+    const list = command.options as Option[];
+    const before = list.length;
+    for (const [key, flags, description] of STAGE_FLAGS) {
+      command.addOption(new Option(flags, description).hideHelp(!options.listAll && !ALWAYS_LISTED.has(key)));
+    }
+    // Where they were always listed: right after --config, before any option the define file added later.
+    const at = list.findIndex((option) => option.long === '--config') + 1;
+    list.splice(at, 0, ...list.splice(before));
+  };
+  // Parsing reaches a command through its parent (preSubcommand); `watchpoint help <command>` prints its help directly.
+  command.parent?.hook('preSubcommand', (_parent, subcommand) => {
+    if (subcommand === command) declare();
+  });
+  command.on('beforeHelp', declare);
   if (!options.listAll) {
     command.addHelpText('after', '\nAny other stage setting can be overridden for one run with its flag (see `watchpoint init --help`).');
   }

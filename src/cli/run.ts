@@ -1,17 +1,15 @@
 // The CLI's testable core: parses argv, runs one command, returns an exit code. Never exits the process.
-// Command modules are imported only when their command runs, so `--help` stays fast.
+// Command modules are imported only when their command runs, and so is what every command shares (the
+// Io, the AWS call runtime, Ctrl-C handling) and what explains a failure: `--help` and a usage error
+// load commander, the define files and usage.ts only.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
-import { AwsCallInterruptedError } from './aws/calls.ts';
-import { explainAwsError } from './aws/explain.ts';
-import { explainMissingPackage } from './missing-package.ts';
-import { awsRuntime, endAwsRuntime, isVerbose, startAwsRuntime } from './aws/runtime.ts';
 import { ExitCode, formatError, isPromptCancel, isWatchpointError } from './errors.ts';
-import { ctrlCOwned, interruptState, takeExitRequest } from './interrupt.ts';
-import { CI_SET, InteractiveIo, JsonStdoutIo, NO_TERMINAL, NonInteractiveIo, YES_FLAG, type Io, type Streams } from './io.ts';
+import type { Io, Streams } from './io.ts';
 import type { CommandContext } from './context.ts';
 import type { Definer } from './define.ts';
 import type { CommonOptions } from './options.ts';
+import { watchUsageErrors, type UsageErrors } from './usage.ts';
 import { defineInit } from './commands/init.define.ts';
 import { defineSynth } from './commands/synth.define.ts';
 import { defineDb } from './commands/db.define.ts';
@@ -45,6 +43,13 @@ export interface RunContext {
   signals?: boolean;
 }
 
+/** What a running command shares; loaded once the parse reaches an action. */
+async function loadCommandRuntime() {
+  const [io, aws, interrupt] = await Promise.all([import('./io.ts'), import('./aws/runtime.ts'), import('./interrupt.ts')]);
+  return { io, aws, interrupt };
+}
+type CommandRuntime = Awaited<ReturnType<typeof loadCommandRuntime>>;
+
 export async function run(argv: readonly string[], context: RunContext = {}): Promise<number> {
   const streams: Streams = context.streams ?? { stdout: process.stdout, stderr: process.stderr };
   const env = context.env ?? process.env;
@@ -53,20 +58,23 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
   const tty = context.tty ?? (terminal && !env.CI);
   // --json anywhere before `--`: stdout holds JSON only, on every path (see JsonStdoutIo).
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
-  const makeIo = (yes: boolean): Io => {
+  let runtime: CommandRuntime | undefined;
+  const makeIo = ({ io: kit }: CommandRuntime, yes: boolean): Io => {
     // Why nobody is asked, as the errors will say it: --yes on a terminal is not "no terminal".
-    const why = tty && yes ? YES_FLAG : terminal && env.CI ? CI_SET : NO_TERMINAL;
-    const io = context.io ?? (tty && !yes ? new InteractiveIo(streams) : new NonInteractiveIo(streams, yes, why));
-    return json ? new JsonStdoutIo(io) : io;
+    const why = tty && yes ? kit.YES_FLAG : terminal && env.CI ? kit.CI_SET : kit.NO_TERMINAL;
+    const io = context.io ?? (tty && !yes ? new kit.InteractiveIo(streams) : new kit.NonInteractiveIo(streams, yes, why));
+    return json ? new kit.JsonStdoutIo(io) : io;
   };
 
   let exitCode: number = ExitCode.ok;
   let commandName: string | undefined;
   const common = (options: CommonOptions): CommandContext => {
-    const io = makeIo(Boolean(options.yes));
-    const verbose = isVerbose(env, Boolean(program.opts<{ verbose?: boolean }>().verbose || options.verbose));
+    // Loaded by the preAction hook, which commander awaits before any action.
+    const loaded = runtime!;
+    const io = makeIo(loaded, Boolean(options.yes));
+    const verbose = loaded.aws.isVerbose(env, Boolean(program.opts<{ verbose?: boolean }>().verbose || options.verbose));
     // Every AWS client of this command shares one runtime: its time budget, waiting notice and --verbose log.
-    startAwsRuntime({ io, env, verbose });
+    loaded.aws.startAwsRuntime({ io, env, verbose });
     return { options, env, cwd, io, verbose, ...(commandName ? { command: commandName } : {}) };
   };
 
@@ -75,7 +83,6 @@ export async function run(argv: readonly string[], context: RunContext = {}): Pr
     .usage('<command> [options]')
     .version(packageJson.version, '-V, --version', 'print the version and exit')
     .option('--verbose', 'show each AWS call as it starts and ends (same as WATCHPOINT_DEBUG=1)')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => streams.stdout.write(text),
@@ -95,11 +102,15 @@ Examples:
   watchpoint synth --env dev --out cdk.out`,
     );
 
-  // "secrets list": which stage keys the command validates (context.ts) depends on it.
-  program.hook('preAction', (_program, action) => {
+  const signals = context.signals ?? !context.streams;
+  let stopSignals = () => undefined as void;
+  program.hook('preAction', async (_program, action) => {
+    // "secrets list": which stage keys the command validates (context.ts) depends on it.
     const names: string[] = [];
     for (let command: Command | null = action; command && command !== program; command = command.parent) names.unshift(command.name());
     commandName = names.join(' ');
+    runtime ??= await loadCommandRuntime();
+    if (signals) stopSignals = watchCtrlC(streams, runtime);
   });
 
   const definer: Definer = { context: common, exit: (code) => (exitCode = code) };
@@ -124,20 +135,19 @@ Examples:
   defineInvoke(program, definer);
   defineCapacity(program, definer);
   defineApiKeys(program, definer);
+  const usage = watchUsageErrors(program);
 
-  const signals = context.signals ?? !context.streams;
-  const stopSignals = signals ? watchCtrlC(streams) : () => undefined;
   let code: number;
   try {
     await program.parseAsync([...argv], { from: 'user' });
     code = exitCode;
   } catch (error) {
-    code = report(error, streams);
+    code = await report(error, streams, usage);
   } finally {
     stopSignals();
-    endAwsRuntime();
+    runtime?.aws.endAwsRuntime();
   }
-  if (takeExitRequest() && signals) setImmediate(() => process.exit(code));
+  if (runtime?.interrupt.takeExitRequest() && signals) setImmediate(() => process.exit(code));
   return code;
 }
 
@@ -146,7 +156,7 @@ Examples:
  * unwinds and report() says what state things are in. With nothing in flight (or on a second
  * Ctrl-C) say it now and end the process.
  */
-function watchCtrlC(streams: Streams): () => void {
+function watchCtrlC(streams: Streams, { aws: { awsRuntime }, interrupt: { ctrlCOwned, interruptState } }: CommandRuntime): () => void {
   let pressed = 0;
   const listener = () => {
     // A command that listens for SIGINT itself (through handleCtrlC, or directly) handles it.
@@ -162,22 +172,29 @@ function watchCtrlC(streams: Streams): () => void {
   return () => process.off('SIGINT', listener);
 }
 
-function isInterrupted(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    if (current instanceof AwsCallInterruptedError) return true;
+async function report(thrown: unknown, streams: Streams, usage: UsageErrors): Promise<number> {
+  if (thrown instanceof CommanderError) {
+    // Commander has already printed its message (or the help / version); the fix goes last.
+    if (thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.exitCode === 0) return ExitCode.ok;
+    streams.stderr.write(`  fix: ${usage.fixFor(thrown)}\n`);
+    return ExitCode.usage;
   }
-  return false;
-}
-
-function report(thrown: unknown, streams: Streams): number {
+  const [{ AwsCallInterruptedError }, { explainAwsError }, { explainMissingPackage }, { awsRuntime }, { interruptState }] = await Promise.all([
+    import('./aws/calls.ts'),
+    import('./aws/explain.ts'),
+    import('./missing-package.ts'),
+    import('./aws/runtime.ts'),
+    import('./interrupt.ts'),
+  ]);
+  const isInterrupted = (error: unknown): boolean => {
+    for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+      if (current instanceof AwsCallInterruptedError) return true;
+    }
+    return false;
+  };
   // Anything a command did not explain itself still gets the AWS explainer (or, for a package that
   // did not load, the install step it lacks), and so a fix.
   const error = explainMissingPackage(thrown) ?? explainAwsError(thrown);
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help / version).
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
-    return ExitCode.usage;
-  }
   if (isPromptCancel(error)) {
     streams.stderr.write('Cancelled. Nothing was changed.\n');
     return ExitCode.interrupted;
