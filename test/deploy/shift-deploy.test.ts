@@ -5,15 +5,8 @@
 // CodeDeploy through aws-sdk-client-mock with the API reference's response shapes (moto 5.2.1 cannot
 // serve a shift: see test/deploy/shift.test.ts); the alarms are real CloudWatch alarms on moto; the
 // other ports are deploy's fakes (test/deploy/fakes.ts).
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  BatchGetDeploymentTargetsCommand,
-  BatchGetDeploymentsCommand,
-  CodeDeployClient,
-  GetDeploymentConfigCommand,
-  ListDeploymentTargetsCommand,
-  ListDeploymentsCommand,
-} from '@aws-sdk/client-codedeploy';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { BatchGetDeploymentTargetsCommand, CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/cli/deploy/plan.ts';
@@ -21,13 +14,13 @@ import { createShiftWatch } from '../../src/cli/deploy/shift.ts';
 import { isWatchpointError } from '../../src/cli/errors.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import type { ReleaseInput } from '../../src/cli/releases/recorder.ts';
-import { deploymentGroupName, shiftAlarmName, shiftAlarmNames } from '../../src/stack/deployment-names.ts';
+import { shiftAlarmName } from '../../src/stack/deployment-names.ts';
 import { motoClient, uniqueEnvName } from '../helpers/moto.ts';
+import { createShiftAlarms, mockApiShift } from './codedeploy-shapes.ts';
 import { STAGE, diffOf, fakes, projectWithImageContext, request } from './fakes.ts';
 
 const codedeploy = mockClient(CodeDeployClient);
 const cloudwatch = motoClient(CloudWatchClient);
-const CANARY = 'CodeDeployDefault.LambdaCanary10Percent5Minutes';
 
 let dir: string;
 beforeEach(async () => {
@@ -35,28 +28,13 @@ beforeEach(async () => {
   codedeploy.reset();
 });
 
-async function gradualDeploy(envName: string, apiDeployment: Record<string, unknown>, extraIds: string[] = []) {
-  for (const name of shiftAlarmNames(envName, 'ApiFunction')) {
-    await cloudwatch.send(new PutMetricAlarmCommand({ AlarmName: name, Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }));
-  }
-  codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-  codedeploy.on(ListDeploymentsCommand, { deploymentGroupName: deploymentGroupName(envName, 'ApiFunction') }).resolves({ deployments: ['d-API1', ...extraIds] });
-  codedeploy.on(BatchGetDeploymentsCommand).resolves({
-    deploymentsInfo: [
-      { deploymentId: 'd-API1', creator: 'CloudFormation', deploymentConfigName: CANARY, computePlatform: 'Lambda', createTime: new Date(), ...apiDeployment },
-      ...extraIds.map((id) => ({ deploymentId: id, creator: 'codeDeployRollback' as const, status: 'Succeeded' as const, deploymentConfigName: CANARY, createTime: new Date() })),
-    ],
-  });
-  codedeploy.on(GetDeploymentConfigCommand).resolves({ deploymentConfigInfo: { deploymentConfigName: CANARY, trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } } } });
-  codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['fn:live'] });
-  codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
-    deploymentTargets: [{ deploymentTargetType: 'LambdaTarget', lambdaTarget: { deploymentId: 'd-API1', targetId: 'fn:live', lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', startTime: new Date() }], lambdaFunctionInfo: { currentVersion: '7', targetVersion: '8', targetVersionWeight: 0.1 } } }],
-  });
+async function gradualDeploy(envName: string, apiDeployment: Parameters<typeof mockApiShift>[2], rollbacks: string[] = []) {
+  await createShiftAlarms(cloudwatch, envName, ['ApiFunction']);
+  mockApiShift(codedeploy, envName, apiDeployment, { rollbacks });
   const io = new RecordingIo([], true);
   const stage = { ...STAGE, deployment: 'canary' as const };
   const records: ReleaseInput[] = [];
-  const platform = `watchpoint-${envName}`;
-  return { io, stage, records, platform, envName };
+  return { io, stage, records, platform: `watchpoint-${envName}`, envName };
 }
 
 function withShifts(f: ReturnType<typeof fakes>, envName: string, records: ReleaseInput[]) {

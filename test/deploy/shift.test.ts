@@ -7,73 +7,30 @@
 // createTime the SDK cannot parse, ListDeploymentTargets and GetDeploymentConfig are not implemented,
 // GetDeploymentGroup drops the alarm configuration) and never moves traffic. The alarms are real
 // CloudWatch alarms on moto, moved with SetAlarmState.
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  ApplicationDoesNotExistException,
-  BatchGetDeploymentTargetsCommand,
-  BatchGetDeploymentsCommand,
-  CodeDeployClient,
-  GetDeploymentConfigCommand,
-  ListDeploymentTargetsCommand,
-  ListDeploymentsCommand,
-} from '@aws-sdk/client-codedeploy';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { ApplicationDoesNotExistException, BatchGetDeploymentsCommand, CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createShiftWatch, nextStep } from '../../src/cli/deploy/shift.ts';
+import { CLOCK_SKEW_MS, createShiftWatch, nextStep } from '../../src/cli/deploy/shift.ts';
 import { rollbackSentence, runningShiftLines, shiftLines } from '../../src/cli/deploy/shift-report.ts';
-import { codeDeployApplicationName, deploymentGroupName, shiftAlarmName, shiftAlarmNames, type ShiftedFunction } from '../../src/stack/deployment-names.ts';
+import { codeDeployApplicationName, shiftAlarmName } from '../../src/stack/deployment-names.ts';
 import { motoClient, uniqueEnvName } from '../helpers/moto.ts';
+import { createShiftAlarms, mockApiShift } from './codedeploy-shapes.ts';
 
 const codedeploy = mockClient(CodeDeployClient);
 const cloudwatch = motoClient(CloudWatchClient);
 const T0 = new Date('2026-12-06T23:00:00Z');
 const SINCE = new Date('2026-12-06T22:58:00Z');
-const CANARY = 'CodeDeployDefault.LambdaCanary10Percent5Minutes';
-
-async function createAlarms(envName: string, fns: ShiftedFunction[]): Promise<void> {
-  for (const name of new Set(fns.flatMap((fn) => shiftAlarmNames(envName, fn)))) {
-    await cloudwatch.send(new PutMetricAlarmCommand({
-      AlarmName: name, Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
-    }));
-  }
-}
-
-/** CodeDeploy as the API reference shows one Lambda deployment of ApiFunction (7 -> 8) at `weight`. */
-function oneApiDeployment(envName: string, deployment: Record<string, unknown>, weight: number): void {
-  codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
-  codedeploy.on(ListDeploymentsCommand, { deploymentGroupName: deploymentGroupName(envName, 'ApiFunction') }).resolves({ deployments: ['d-API1'] });
-  codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-API1'] }).resolves({
-    deploymentsInfo: [{
-      deploymentId: 'd-API1', applicationName: codeDeployApplicationName(envName), deploymentGroupName: deploymentGroupName(envName, 'ApiFunction'),
-      deploymentConfigName: CANARY, computePlatform: 'Lambda', creator: 'CloudFormation', createTime: new Date(T0.getTime() - 20_000), ...deployment,
-    }],
-  });
-  codedeploy.on(GetDeploymentConfigCommand, { deploymentConfigName: CANARY }).resolves({
-    deploymentConfigInfo: { deploymentConfigName: CANARY, computePlatform: 'Lambda', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } } },
-  });
-  const targetId = `watchpoint-${envName}-ApiFunction:live`;
-  codedeploy.on(ListDeploymentTargetsCommand, { deploymentId: 'd-API1' }).resolves({ targetIds: [targetId] });
-  codedeploy.on(BatchGetDeploymentTargetsCommand, { deploymentId: 'd-API1' }).resolves({
-    deploymentTargets: [{
-      deploymentTargetType: 'LambdaTarget',
-      lambdaTarget: {
-        deploymentId: 'd-API1', targetId, status: 'InProgress',
-        lifecycleEvents: [
-          { lifecycleEventName: 'BeforeAllowTraffic', status: 'Succeeded', startTime: new Date(T0.getTime() - 15_000), endTime: new Date(T0.getTime() - 14_000) },
-          { lifecycleEventName: 'AllowTraffic', status: 'InProgress', startTime: T0 },
-        ],
-        lambdaFunctionInfo: { functionName: `watchpoint-${envName}-ApiFunction`, functionAlias: 'live', currentVersion: '7', targetVersion: '8', targetVersionWeight: weight },
-      },
-    }],
-  });
-}
+const createAlarms = (envName: string) => createShiftAlarms(cloudwatch, envName, ['ApiFunction']);
+const oneApiDeployment = (envName: string, deployment: Parameters<typeof mockApiShift>[2], weight: number, rollbacks?: string[]) =>
+  mockApiShift(codedeploy, envName, deployment, { weight, shiftStart: T0, ...(rollbacks ? { rollbacks } : {}) });
 
 beforeEach(() => codedeploy.reset());
 
 describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', () => {
   it('shows the percentage, the versions, the time to the next step and the alarm states', async () => {
     const envName = uniqueEnvName('s');
-    await createAlarms(envName, ['ApiFunction']);
+    await createAlarms(envName);
     oneApiDeployment(envName, { status: 'InProgress' }, 0.1);
     const now = new Date(T0.getTime() + 108_000);
     const watch = createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => now });
@@ -88,27 +45,20 @@ describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', ()
     expect(listed).toHaveLength(5);
     for (const input of listed) {
       expect(input.applicationName).toBe(codeDeployApplicationName(envName));
-      expect(input.createTimeRange).toEqual({ start: SINCE });
+      // A minute before the deploy began: this machine's clock may run ahead of CodeDeploy's.
+      expect(input.createTimeRange).toEqual({ start: new Date(SINCE.getTime() - CLOCK_SKEW_MS) });
     }
   });
 
   it('says which alarm fired on which function and that the previous version serves 100% once CodeDeploy rolled back', async () => {
     const envName = uniqueEnvName('s');
-    await createAlarms(envName, ['ApiFunction']);
+    await createAlarms(envName);
     const errors = shiftAlarmName(envName, 'ApiFunction', 'Errors');
     oneApiDeployment(envName, {
       status: 'Stopped',
-      errorInformation: { code: 'ALARM_ACTIVE', message: `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${errors}>` },
+      errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${errors}>` },
       rollbackInfo: { rollbackDeploymentId: 'd-RB1', rollbackMessage: 'Automatic rollback triggered by an alarm' },
-    }, 0.1);
-    codedeploy.on(ListDeploymentsCommand, { deploymentGroupName: deploymentGroupName(envName, 'ApiFunction') }).resolves({ deployments: ['d-RB1', 'd-API1'] });
-    codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-RB1', 'd-API1'] }).resolves({
-      deploymentsInfo: [
-        { deploymentId: 'd-RB1', status: 'Succeeded', creator: 'codeDeployRollback', deploymentConfigName: CANARY, createTime: new Date(T0.getTime() + 60_000) },
-        { deploymentId: 'd-API1', status: 'Stopped', creator: 'CloudFormation', deploymentConfigName: CANARY, createTime: new Date(T0.getTime() - 20_000),
-          errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${errors}>` }, rollbackInfo: { rollbackDeploymentId: 'd-RB1' } },
-      ],
-    });
+    }, 0.1, ['d-RB1']);
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: errors, StateValue: 'ALARM', StateReason: 'test: the new version failed' }));
     const watch = createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 });
     const [shift] = await watch.poll();
@@ -120,7 +70,7 @@ describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', ()
 
   it('names the alarm from CodeDeploy\'s message when it is back to OK, and says the move back is still running', async () => {
     const envName = uniqueEnvName('s');
-    await createAlarms(envName, ['ApiFunction']);
+    await createAlarms(envName);
     const throttles = shiftAlarmName(envName, 'ApiFunction', 'Throttles');
     oneApiDeployment(envName, { status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${throttles}>` }, rollbackInfo: { rollbackDeploymentId: 'd-RB2' } }, 0.1);
     codedeploy.on(BatchGetDeploymentsCommand, { deploymentIds: ['d-RB2'] }).resolves({ deploymentsInfo: [{ deploymentId: 'd-RB2', status: 'InProgress', creator: 'codeDeployRollback' }] });
@@ -136,7 +86,7 @@ describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', ()
 
   it('reports a shift that completed, and tells Ctrl-C how to follow or stop one still running', async () => {
     const envName = uniqueEnvName('s');
-    await createAlarms(envName, ['ApiFunction']);
+    await createAlarms(envName);
     oneApiDeployment(envName, { status: 'Succeeded' }, 0);
     const done = await createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 }).poll();
     expect(shiftLines(done, T0)).toEqual(['ApiFunction (d-API1): shift done, version 8 serves 100%']);

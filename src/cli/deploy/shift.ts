@@ -55,6 +55,8 @@ export interface ShiftWatch {
 }
 
 const DONE = new Set(['Succeeded', 'Failed', 'Stopped']);
+/** This machine's clock may run ahead of CodeDeploy's: deployments up to this much before `since` count. */
+export const CLOCK_SKEW_MS = 60_000;
 const ROLLBACK_CREATORS = new Set(['codeDeployRollback', 'CloudFormationRollback']);
 const MISSING_GROUP = new Set(['ApplicationDoesNotExistException', 'DeploymentGroupDoesNotExistException']);
 
@@ -91,7 +93,7 @@ export function createShiftWatch(input: {
           new ListDeploymentsCommand({
             applicationName,
             deploymentGroupName: deploymentGroupName(envName, fn),
-            createTimeRange: { start: since },
+            createTimeRange: { start: new Date(since.getTime() - CLOCK_SKEW_MS) },
             ...(nextToken ? { nextToken } : {}),
           }),
         );
