@@ -102,7 +102,7 @@ export async function runDrill(platform: DevPlatform, drill: DrillName, options:
     const alarm = 'watchpoint-local-NowcastStaleAlarm';
     await waitForAlarm(alarm, alarmDeadlineMs(1800, speed));
     platform.runpod.down = false;
-    notify('RunPod is back: the next DataPoller run starts new forecasts, and the stale alarm clears after the next ForecastReady.');
+    notify("RunPod is back: the DataPoller starts the next 30-minute slot's run, and the stale alarm clears after its ForecastReady (slots follow the wall clock; --speed does not compress them).");
     return {
       drill,
       broken,
@@ -115,7 +115,7 @@ export async function runDrill(platform: DevPlatform, drill: DrillName, options:
       ],
       fix: [
         'watchpoint secrets get forecast/runpod_api_key --env local      # the key the poller uses is set (on AWS: RunPod status, the endpoint id)',
-        'watchpoint status --env local                                   # after the next DataPoller run (every 15 min / --speed) and ForecastReady, OK again',
+        "watchpoint status --env local                                   # OK again after the next slot's ForecastReady (nowcast slots every 30 min of wall-clock time, also locally)",
       ],
     };
   }
