@@ -71,8 +71,8 @@ export async function copyCachedCluster(cache: ClusterCache, data: string, warn:
     } catch {
       removed = false;
     }
-    const fix = removed ? 'nothing to do: the broken entry was removed, and this start caches a fresh one.' : `remove ${entry}; the next start makes it again.`;
-    warn(`the PostgreSQL cluster cache (${entry}) could not be read, so initdb runs instead: ${(error as Error).message}. fix: ${fix}`);
+    const next = removed ? 'The broken entry was removed; this start caches a fresh one.' : `Remove ${entry}; the next start makes it again.`;
+    warn(`the PostgreSQL cluster cache (${entry}) could not be read, so initdb runs instead: ${(error as Error).message}. ${next}`);
     return undefined;
   }
 }
@@ -99,7 +99,7 @@ export async function keepCluster(cache: ClusterCache, data: string, password: s
     prune(cache);
   } catch (error) {
     removeQuietly(temp);
-    warn(`the PostgreSQL cluster could not be cached in ${cache.root}, so the next start runs initdb again: ${(error as Error).message}. fix: make ${dirname(cache.root)} writable by this user.`);
+    warn(`the PostgreSQL cluster could not be cached in ${cache.root}, so the next start runs initdb again: ${(error as Error).message}. Make ${dirname(cache.root)} writable by this user to keep it.`);
   }
 }
 

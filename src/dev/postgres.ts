@@ -16,6 +16,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readF
 import { execa, type ResultPromise } from 'execa';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { WatchpointError } from '../errors.ts';
 import { freeLoopbackPort } from './net.ts';
 import { clusterCache, copyCachedCluster, keepCluster } from './postgres-cache.ts';
 import { processAlive } from './state.ts';
@@ -48,7 +49,11 @@ async function binaries(): Promise<Binaries> {
   try {
     mod = (await import(name)) as Partial<Binaries>;
   } catch {
-    throw new Error(`The PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed. fix: run \`npm ci\`, or pass --database-url to use an existing server.`);
+    throw new WatchpointError(`The PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed.`, {
+      code: 'DEV_POSTGRES_MISSING',
+      fault: 'system',
+      fix: 'Run `npm ci` in the project (it installs them), or pass --database-url to use an existing server.',
+    });
   }
   if (!mod.initdb || !mod.postgres) throw new Error(`${name} does not export initdb/postgres paths.`);
   const packageDir = dirname(dirname(dirname(mod.postgres)));
@@ -222,7 +227,12 @@ async function initCluster(bins: Binaries, dir: string, data: string, password: 
     const hint = ids && /permission denied|EACCES/i.test((error as Error).message)
       ? ` As root, PostgreSQL runs as user nobody, which must be able to read ${dirname(bins.postgres)} (every parent directory needs o+x).`
       : '';
-    throw new Error(`PostgreSQL initdb failed: ${(error as Error).message}.${hint} fix: pass --database-url to use an existing server.`);
+    throw new WatchpointError(`PostgreSQL initdb failed: ${(error as Error).message}.${hint}`, {
+      code: 'DEV_POSTGRES_INITDB',
+      fault: 'system',
+      fix: hint ? `Let user nobody read ${dirname(bins.postgres)} (chmod o+x on each parent directory), or pass --database-url to use an existing server.` : 'Pass --database-url to use an existing server.',
+      cause: error,
+    });
   } finally {
     rmSync(passwordFile, { force: true });
   }

@@ -150,8 +150,7 @@ describe('every fix the source can raise', async () => {
   });
 
   it('errors carry their fix as a fix, not inside the message (where formatError adds a second, generic one)', () => {
-    // src/dev/postgres.ts is being rewritten on execa by its owner (issue 22); its two messages are theirs to move.
-    const bad = fixes.filter((f) => f.kind === 'fix inside a message' && f.file !== join('src', 'dev', 'postgres.ts')).map((f) => `${f.file}:${f.line}: ${f.text.trim()}`);
+    const bad = fixes.filter((f) => f.kind === 'fix inside a message').map((f) => `${f.file}:${f.line}: ${f.text.trim()}`);
     expect(bad).toEqual([]);
   });
 

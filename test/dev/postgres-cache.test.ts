@@ -49,7 +49,7 @@ describe('dev PostgreSQL cluster cache', () => {
     const third = await startAndQuery(cacheRoot, warnings);
     expect(third).not.toBe(first);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/could not be read, so initdb runs instead: .*fix: nothing to do: the broken entry was removed/);
+    expect(warnings[0]).toMatch(/could not be read, so initdb runs instead: .*The broken entry was removed; this start caches a fresh one\./);
     expect(JSON.parse(readFileSync(join(entryOf(cacheRoot), 'meta.json'), 'utf8')).password).toBe(third);
 
     // An unwritable cache (its parent is a file): the start works, with a warning saying so.
@@ -58,6 +58,6 @@ describe('dev PostgreSQL cluster cache', () => {
     const unwritable: string[] = [];
     await startAndQuery(join(blocked, 'postgres'), unwritable);
     expect(unwritable).toHaveLength(1);
-    expect(unwritable[0]).toMatch(/could not be cached in .*a-file\/postgres, so the next start runs initdb again: .* fix: make .*a-file writable by this user\./);
+    expect(unwritable[0]).toMatch(/could not be cached in .*a-file\/postgres, so the next start runs initdb again: .* Make .*a-file writable by this user to keep it\./);
   });
 });
