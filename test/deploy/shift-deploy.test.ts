@@ -104,3 +104,13 @@ describe('--all-at-once in the prod confirmation', () => {
     }
   });
 });
+
+describe('--dry-run of a gradual stage', () => {
+  it('lists the shift deploy would follow, and makes no CodeDeploy call', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-prod': diffOf('watchpoint-prod', 2) } });
+    f.deps.shifts = { watch: () => { throw new Error('a dry run must not read CodeDeploy'); }, region: 'eu-west-1', intervalMs: 5 };
+    expect(await deploy(request(dir, { envName: 'prod', dryRun: true }), f.deps)).toBe(0);
+    expect(io.stdout).toMatch(/while CloudFormation waits: new function versions shift canary 10% for 5 minutes, rolled back by CodeDeploy if an alarm fires; deploy follows each shift/);
+  });
+});

@@ -147,6 +147,8 @@ describe('gradual deployment in the stack', () => {
     expect(groupsOf(emergency)).toHaveLength(5);
     for (const group of groupsOf(emergency)) {
       expect(group.Properties.AlarmConfiguration.Enabled).toBe(false);
+      expect(group.Properties.AutoRollbackConfiguration.Events).not.toContain('DEPLOYMENT_STOP_ON_ALARM');
+      expect(group.Properties.AutoRollbackConfiguration.Events).toContain('DEPLOYMENT_FAILURE');
       expect(group.Properties.AlarmConfiguration.Alarms.length).toBeGreaterThanOrEqual(2);
     }
     // Everything else is the same stack: an emergency deploy adds and removes nothing.

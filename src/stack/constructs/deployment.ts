@@ -98,8 +98,9 @@ export class GradualDeployment extends Construct {
         alarms: [...alarms, ...(EVAL_WORKERS.includes(fnId) ? [props.corruptForecastAlarm] : [])],
         // An emergency fix must not be stopped by an alarm the broken version set off.
         ...(props.allAtOnce ? { ignoreAlarmConfiguration: true } : {}),
-        // Any failed, stopped or alarmed shift puts the previous version back at 100%.
-        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+        // Any failed, stopped or alarmed shift puts the previous version back at 100% (no alarm
+        // rollback while the alarms are ignored for --all-at-once).
+        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: !props.allAtOnce },
       });
       // The group (its configuration and alarms) is updated before CloudFormation hands the alias to
       // CodeDeploy, so `deploy --all-at-once` and a changed `deployment` apply to this very update.
