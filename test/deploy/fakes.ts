@@ -35,6 +35,8 @@ export interface FakeOptions {
   statuses?: Record<string, string | undefined>;
   /** Makes cloud.deploy throw for this stack. */
   failDeploy?: string;
+  /** Makes a hotswap of this stack fail while calling Lambda (toolkit.ts HotswapFailedError). */
+  failHotswap?: string;
   events?: StackEvent[];
   statusAfterFailure?: string;
   /** cloud.deploy of this stack never settles until released (for Ctrl-C tests). */
@@ -102,6 +104,10 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
       if (options.hangDeploy === stackName) {
         statuses[stackName] = 'UPDATE_IN_PROGRESS';
         await new Promise<void>(() => undefined);
+      }
+      if (options.failHotswap === stackName && method === 'hotswap') {
+        const { HotswapFailedError } = await import('../../src/cli/deploy/toolkit.ts');
+        throw new HotswapFailedError(stackName, Object.assign(new Error('An update is in progress for resource: arn:aws:lambda:eu-west-1:123456789012:function:watchpoint-dev-api'), { name: 'ResourceConflictException', $metadata: { httpStatusCode: 409 } }));
       }
       if (options.failDeploy === stackName) {
         statuses[stackName] = options.statusAfterFailure ?? 'UPDATE_ROLLBACK_COMPLETE';

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { hotswapMarkerName, nextMarker, ssmHotswapMarker, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import type { StackDiff } from '../../src/cli/deploy/ports.ts';
@@ -17,7 +17,7 @@ import { fakes, projectWithImageContext, request } from './fakes.ts';
 const FN = { logicalId: 'FunctionsApiHandler1A2B3C4D', resourceType: 'AWS::Lambda::Function' };
 const lambdaOnly = (stackName: string): StackDiff => ({ stackName, isNew: false, changes: 1, permissionChange: 'none', destructive: [], formatted: '', resources: [FN] });
 
-function memoryMarker(initial?: HotswapMarker): HotswapMarkerPort & { value: () => HotswapMarker | undefined; writes: number } {
+function memoryMarker(initial?: HotswapMarker, log?: string[]): HotswapMarkerPort & { value: () => HotswapMarker | undefined; writes: number } {
   let value = initial;
   const port = {
     writes: 0,
@@ -27,6 +27,7 @@ function memoryMarker(initial?: HotswapMarker): HotswapMarkerPort & { value: () 
     },
     async write(next: HotswapMarker | undefined) {
       port.writes += 1;
+      log?.push(`marker ${next ? next.stacks.map((s) => `${s.stackName}:${s.resources.map((r) => r.logicalId).join('+')}`).join(',') : '(deleted)'}`);
       value = next;
     },
   };
@@ -138,17 +139,72 @@ describe('deploy --hotswap orchestration', () => {
     expect(io.stderr).not.toContain('hotswapped changes');
   });
 
-  it('a marker that cannot be written is a warning with a fix, never a failed deploy (the functions were updated)', async () => {
+  it('the marker names the stack and its functions before any is hotswapped; a hotswap that changed nothing takes it back', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') } });
+    const marker = memoryMarker(undefined, f.log);
+    expect(await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker })).toBe(0);
+    const at = (line: string) => f.log.indexOf(line);
+    expect(at('marker watchpoint-dev:FunctionsApiHandler1A2B3C4D')).toBeGreaterThan(-1);
+    expect(at('marker watchpoint-dev:FunctionsApiHandler1A2B3C4D')).toBeLessThan(at('deploy watchpoint-dev (hotswap)'));
+    // The fake's toolkit-lib found nothing to hotswap: the final marker is the one from before (none).
+    expect(marker.value()).toBeUndefined();
+  });
+
+  it('a marker that cannot be written before the hotswap stops it: nothing of that stack is hotswapped (exit 1, with a fix)', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') } });
+    const broken: HotswapMarkerPort = {
+      read: async () => undefined,
+      write: async () => {
+        throw Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), { name: 'AccessDeniedException' });
+      },
+    };
+    await expect(deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: broken })).rejects.toMatchObject({ code: 'HOTSWAP_MARKER_FAILED', exitCode: 1, fix: expect.stringContaining('ssm:PutParameter on /dev/watchpoint-deploy/*') });
+    expect(f.log).not.toContain('deploy watchpoint-dev (hotswap)');
+  });
+
+  it('a hotswap that fails calling Lambda says so (not CloudFormation stack events), and the marker still names the stack', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') }, failHotswap: 'watchpoint-dev' });
+    const marker = memoryMarker();
+    const error = await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'HOTSWAP_FAILED', fix: expect.stringContaining('watchpoint deploy --env dev --hotswap') });
+    const { formatError } = await import('../../src/cli/errors.ts');
+    const text = formatError(error);
+    expect(text).toContain('ResourceConflictException');
+    expect(text).not.toContain('DescribeStackEvents');
+    expect(f.log).not.toContain('cfn:DescribeStackEvents watchpoint-dev');
+    expect(marker.value()?.stacks.map((s) => s.stackName)).toEqual(['watchpoint-dev']);
+  });
+
+  it('Ctrl-C during a hotswap says what state the functions are in, not that CloudFormation keeps going (exit 130); the marker names the stack', async () => {
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') }, hangDeploy: 'watchpoint-dev' });
+    const marker = memoryMarker();
+    const running = deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker });
+    await vi.waitFor(() => expect(f.log).toContain('deploy watchpoint-dev (hotswap)'));
+    f.interrupt();
+    expect(await running).toBe(130);
+    expect(io.stderr).toContain('Interrupted while hotswapping watchpoint-dev: each function is either on its new code and environment or its old one');
+    expect(io.stderr).not.toContain('CloudFormation keeps going');
+    expect(marker.value()?.stacks.map((s) => s.stackName)).toEqual(['watchpoint-dev']);
+  });
+
+  it('a final marker that cannot be written is a warning with a fix, never a failed deploy (the functions were updated)', async () => {
     const io = new RecordingIo([], true);
     const f = fakes(io, dir, {
       imagePresent: true,
       diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') },
       hotswap: { 'watchpoint-dev': { method: 'hotswap', hotswapped: [FN], viaCloudFormation: [] } },
     });
+    let writes = 0;
     const broken: HotswapMarkerPort = {
       read: async () => undefined,
+      // The mark before the hotswap goes through; the final write fails.
       write: async () => {
-        throw Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), { name: 'AccessDeniedException' });
+        writes += 1;
+        if (writes > 1) throw Object.assign(new Error('User is not authorized to perform: ssm:PutParameter'), { name: 'AccessDeniedException' });
       },
     };
     expect(await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: broken })).toBe(0);

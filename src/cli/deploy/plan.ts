@@ -24,13 +24,13 @@ import {
   type StackStatusRead,
 } from './policy.ts';
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, HotswapOutcome, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
-import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarkerPort } from './hotswap.ts';
+import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarker, type HotswapMarkerPort } from './hotswap.ts';
 import { deploymentStyleFor } from '../../config/schema.ts';
 import type { FunctionShift, ShiftWatch } from './shift.ts';
 import { followShifts, type ShiftFollowing } from './shift-follow.ts';
 import { rollbackSentence, runningShiftLines, shiftLines } from './shift-report.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
-import { ApprovalDriftError } from './toolkit.ts';
+import { ApprovalDriftError, HotswapFailedError } from './toolkit.ts';
 import { BOOTSTRAP_VERSION_PARAMETER, MIN_BOOTSTRAP_VERSION } from './aws-ports.ts';
 
 export interface DeployRequest {
@@ -107,6 +107,10 @@ interface DeployState {
   results: StackDeployResult[];
   /** The stack toolkit-lib is deploying right now (for Ctrl-C). */
   deploying?: string;
+  /** How it is being deployed (Ctrl-C: a hotswap is not CloudFormation's to finish). */
+  deployingMethod?: 'change-set' | 'hotswap';
+  /** The hotswap marker as read before this deploy marked anything (the base of the final marker). */
+  markerBefore?: { value: HotswapMarker | undefined };
   /** The stack whose deploy failed (the release is recorded as failed or rolled back). */
   failedStack?: string;
   /** The CodeDeploy shifts of the platform stack's deploy, while and after it runs. */
@@ -435,7 +439,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         {
           title: `Deploy ${stackName}`,
           run: async (task: TaskHandle) => {
-            const planned = request.hotswap ? hotswapMethod(state.diffs.find((diff) => diff.stackName === stackName) ?? { stackName, isNew: false, changes: 0, permissionChange: 'none', destructive: [], formatted: '' }) : undefined;
+            const diff = state.diffs.find((d) => d.stackName === stackName);
+            const planned = request.hotswap ? hotswapMethod(diff ?? { stackName, isNew: false, changes: 0, permissionChange: 'none', destructive: [], formatted: '' }) : undefined;
+            if (planned?.method === 'hotswap') await markBeforeHotswap(deps, state, stackName, (diff?.resources ?? []).filter((r) => r.resourceType === 'AWS::Lambda::Function'), identity.arn, envName);
             const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task, planned?.method ?? 'change-set');
             // Sent to a change set by the Lambda-only rule (hotswap.ts): say which changes sent it.
             if (planned && planned.method === 'change-set') result.hotswap = { method: result.noOp ? 'unchanged' : 'cloudformation', hotswapped: [], viaCloudFormation: planned.reasons };
@@ -518,13 +524,14 @@ async function updateHotswapMarker(deps: DeployDeps, state: DeployState, envName
   const port = deps.hotswapMarker;
   if (!port) return;
   try {
-    const previous = await port.read();
+    const previous = state.markerBefore ? state.markerBefore.value : await port.read();
     const outcomes = state.results.map((result) => {
       const outcome = outcomeOf(result);
       return { stackName: result.stackName, method: outcome.method, resources: outcome.hotswapped };
     });
     const next = nextMarker(previous, outcomes, new Date(), operator);
-    if (JSON.stringify(next) !== JSON.stringify(previous)) await port.write(next);
+    // After a mark before a hotswap the stored marker differs from `previous`: always write then.
+    if (state.markerBefore || JSON.stringify(next) !== JSON.stringify(previous)) await port.write(next);
     for (const stack of next?.stacks ?? []) {
       if (state.results.some((result) => result.stackName === stack.stackName && outcomeOf(result).method === 'unchanged')) {
         deps.io.notify('warn', [
@@ -541,6 +548,27 @@ async function updateHotswapMarker(deps: DeployDeps, state: DeployState, envName
   }
 }
 
+/**
+ * Before any function is hotswapped, the marker already names the stack and the functions about to
+ * change: an interrupted or failed hotswap still shows in `status`. The final marker is built from
+ * the one read before (updateHotswapMarker). Nothing is hotswapped when the marker cannot be written.
+ */
+async function markBeforeHotswap(deps: DeployDeps, state: DeployState, stackName: string, resources: { logicalId: string; resourceType: string }[], operator: string, envName: string): Promise<void> {
+  const port = deps.hotswapMarker;
+  if (!port || resources.length === 0) return;
+  try {
+    const current = state.markerBefore ? await port.read() : (state.markerBefore = { value: await port.read() }).value;
+    await port.write(nextMarker(current, [{ stackName, method: 'hotswap', resources }], new Date(), operator));
+  } catch (error) {
+    throw new WatchpointError(`The hotswap marker (SSM) could not be written, so nothing of ${stackName} was hotswapped: without it \`watchpoint status\` could not show that the stack drifts from its template.`, {
+      code: 'HOTSWAP_MARKER_FAILED',
+      fault: 'system',
+      fix: `Check that this identity may ssm:GetParameter and ssm:PutParameter on /${envName}/watchpoint-deploy/*, or deploy without --hotswap (\`watchpoint deploy --env ${envName}\`).`,
+      cause: error,
+    });
+  }
+}
+
 async function deployStack(
   stackName: string,
   assemblyDir: string,
@@ -553,6 +581,7 @@ async function deployStack(
 ): Promise<StackDeployResult> {
   const cloud = await deps.cloud();
   state.deploying = stackName;
+  state.deployingMethod = method;
   const onActivity = (activity: ResourceActivity) =>
     task.output(`${activity.progress ? `${activity.progress} ` : ''}${activity.logicalId} ${activity.status}${activity.reason ? `: ${activity.reason}` : ''}`);
   // While CloudFormation waits for CodeDeploy, say how far each function's shift is.
@@ -583,6 +612,15 @@ async function deployStack(
       });
     }
     state.failedStack = stackName;
+    if (error instanceof HotswapFailedError) {
+      // The stack events say nothing about Lambda calls; the cause does.
+      throw new WatchpointError(`Hotswapping ${stackName} failed: the functions updated before the failure run their new code, the others their old one. CloudFormation was not involved; \`watchpoint status --env ${envName}\` shows the stack as holding hotswapped changes.`, {
+        code: 'HOTSWAP_FAILED',
+        fault: 'system',
+        fix: `Fix the cause (the "caused by" lines above), then run \`watchpoint deploy --env ${envName} --hotswap\` again (it sends every Lambda change again), or \`watchpoint deploy --env ${envName}\` to bring the stack back to its template.`,
+        cause: error.cause,
+      });
+    }
     throw await explainFailure(stackName, error, deps, envName);
   } finally {
     delete state.deploying;
@@ -645,6 +683,14 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
   }
   const status = await readStatus(deps, stackName);
   const { state: words } = describeState(stackName, status);
+  if (state.deployingMethod === 'hotswap') {
+    io.notify('warn', [
+      `Interrupted while hotswapping ${stackName}: each function is either on its new code and environment or its old one; the Lambda updates not sent yet were not made. CloudFormation: ${words}`,
+      `  status:  watchpoint status --env ${envName}   (shows the stack as holding hotswapped changes; recorded before the hotswap started)`,
+      `  next:    watchpoint deploy --env ${envName} --hotswap sends every Lambda change again; without --hotswap the stack goes back to its template`,
+    ].join('\n'));
+    return ExitCode.interrupted;
+  }
   io.notify('warn', [
     `Interrupted. CloudFormation keeps going without this command: ${words}`,
     `  watch it:  watchpoint status --env ${envName}   (or the CloudFormation console)`,

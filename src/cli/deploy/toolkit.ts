@@ -130,6 +130,10 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
         if (capture.refused) {
           throw new ApprovalDriftError(stackName, capture.refused, approved, error);
         }
+        // Failed while toolkit-lib was calling Lambda (not in a fallback change set).
+        if (method === 'hotswap' && capture.hotswapPlans.has(stackName) && !capture.hotswapResults.get(stackName)?.hotswapFallback) {
+          throw new HotswapFailedError(stackName, error);
+        }
         throw error;
       } finally {
         delete capture.onActivity;
@@ -165,6 +169,16 @@ function watchedCredentials(tk: typeof import('@aws-cdk/toolkit-lib'), region: s
       return inner.sdkBaseConfig(ioHost, clientConfig);
     },
   };
+}
+
+/** toolkit-lib's hotswap failed while updating functions through the Lambda API; CloudFormation was not involved. */
+export class HotswapFailedError extends Error {
+  readonly stackName: string;
+  constructor(stackName: string, cause: unknown) {
+    super(`Hotswapping ${stackName} failed.`, { cause });
+    this.name = 'HotswapFailedError';
+    this.stackName = stackName;
+  }
 }
 
 /** The change set showed a wider permission change than the diff the operator approved. */
