@@ -5,7 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deploy } from '../../src/cli/deploy/plan.ts';
+import { deploy, type DeployRequest } from '../../src/cli/deploy/plan.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { createLedger, releaseLedgerBucketName } from '../../src/cli/releases/ledger.ts';
 import { createRecorder } from '../../src/cli/releases/recorder.ts';
@@ -29,7 +29,7 @@ function templates(env: string, codeKey: string): Record<string, string> {
   };
 }
 
-function deployOnce(env: string, codeKey: string, io: RecordingIo, extra: FakeOptions = {}, retryDelays: number[] = []) {
+function deployOnce(env: string, codeKey: string, io: RecordingIo, extra: FakeOptions = {}, retryDelays: number[] = [], overrides: Partial<DeployRequest> = {}) {
   const f = fakes(io, dir, {
     imagePresent: true,
     statuses: { [`watchpoint-${env}-registry`]: 'UPDATE_COMPLETE', [`watchpoint-${env}`]: 'UPDATE_COMPLETE' },
@@ -43,7 +43,7 @@ function deployOnce(env: string, codeKey: string, io: RecordingIo, extra: FakeOp
   };
   f.deps.recordRelease = createRecorder({ s3, io, spoolDir: join(dir, '.watchpoint', `ledger-pending-${env}`), checkout: process.cwd(), retryDelays });
   f.deps.latestMigration = () => '1795770000000_api';
-  return deploy(request(dir, { envName: env, assemblyDir, outputsFile: join(dir, `outputs-${codeKey}.json`) }), f.deps);
+  return deploy(request(dir, { envName: env, assemblyDir, outputsFile: join(dir, `outputs-${codeKey}.json`), ...overrides }), f.deps);
 }
 
 describe('release ledger on moto S3', () => {
@@ -98,6 +98,24 @@ describe('release ledger on moto S3', () => {
     expect(first!.stacks[1]!.changes).toEqual({ added: ['Api', 'Queue'], modified: [], removed: [] });
     expect(failed).toMatchObject({ sequence: 2, outcome: 'rolled-back-by-cloudformation', reason: `watchpoint-${env}: UPDATE_ROLLBACK_COMPLETE` });
     expect(failed!.stacks[1]!.changes).toEqual({ added: [], modified: ['Api'], removed: [] });
+  });
+
+  it('a deploy --hotswap that hotswapped a function is recorded as kind "hotswap", with what changed against the current release', async () => {
+    const env = uniqueEnvName('l');
+    const bucket = releaseLedgerBucketName(env, ACCOUNT, 'eu-west-1');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const io = new RecordingIo([], false);
+    expect(await deployOnce(env, 'aaa.zip', io)).toBe(0);
+    const api = { logicalId: 'Api', resourceType: 'AWS::Lambda::Function' };
+    const hotswapped = {
+      diffs: { [`watchpoint-${env}`]: { ...diffOf(`watchpoint-${env}`, 1), resources: [api] } },
+      hotswap: { [`watchpoint-${env}`]: { method: 'hotswap' as const, hotswapped: [api], viaCloudFormation: [] } },
+    };
+    expect(await deployOnce(env, 'bbb.zip', io, hotswapped, [], { hotswap: true })).toBe(0);
+    const [hot, first] = (await createLedger(s3, bucket).list())!;
+    expect(first).toMatchObject({ sequence: 1, kind: 'deploy', description: 'deploy' });
+    expect(hot).toMatchObject({ sequence: 2, kind: 'hotswap', description: 'hotswap', outcome: 'succeeded' });
+    expect(hot!.stacks[1]!.changes).toEqual({ added: [], modified: ['Api'], removed: [] });
   });
 
   it('a ledger failure never fails the deploy: retried, kept locally with a fix, backfilled by the next deploy', async () => {
