@@ -11,7 +11,8 @@ import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwat
 import { ApplicationDoesNotExistException, BatchGetDeploymentsCommand, CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CLOCK_SKEW_MS, createShiftWatch, nextStep } from '../../src/cli/deploy/shift.ts';
+import { CLOCK_SKEW_MS, createShiftWatch, nextStep, type FunctionShift } from '../../src/cli/deploy/shift.ts';
+import { followShifts } from '../../src/cli/deploy/shift-follow.ts';
 import { rollbackSentence, runningShiftLines, shiftLines } from '../../src/cli/deploy/shift-report.ts';
 import { codeDeployApplicationName, shiftAlarmName } from '../../src/stack/deployment-names.ts';
 import { motoClient, uniqueEnvName } from '../helpers/moto.ts';
@@ -112,5 +113,30 @@ describe('nextStep', () => {
     expect(nextStep(canary, T0, 10, new Date(T0.getTime() + 60_000))).toEqual(new Date(T0.getTime() + 300_000));
     expect(nextStep(canary, T0, 10, new Date(T0.getTime() + 301_000))).toBeUndefined();
     expect(nextStep({ type: 'AllAtOnce' }, T0, 0, T0)).toBeUndefined();
+  });
+});
+
+describe('followShifts (the loop deploy runs while CloudFormation waits)', () => {
+  const shift = (percent: number): FunctionShift => ({
+    fn: 'EmailWorkerFunction', deploymentId: 'd-E1', status: 'InProgress', configName: 'x', routing: { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 },
+    percent, previousVersion: '3', newVersion: '4', nextStepAt: undefined, alarms: [{ name: 'a', state: 'OK' }],
+  });
+
+  it('shows a line only when it changed, shows a failed read once, and keeps going', async () => {
+    const reads: (FunctionShift[] | Error)[] = [[shift(10)], [shift(10)], new Error('AccessDenied: codedeploy:ListDeployments'), new Error('AccessDenied: codedeploy:ListDeployments'), [shift(20)]];
+    let calls = 0;
+    const lines: string[] = [];
+    const following = followShifts(
+      { poll: async () => { const next = reads[Math.min(calls++, reads.length - 1)]!; if (next instanceof Error) throw next; return next; } },
+      { output: (line) => lines.push(line), intervalMs: 1 },
+    );
+    while (calls < reads.length) await new Promise((resolve) => setTimeout(resolve, 2));
+    const latest = await following.stop();
+    expect(latest).toEqual([shift(20)]);
+    expect(lines).toEqual([
+      'shift: EmailWorkerFunction (d-E1): 10% on version 4, 90% on version 3 (linear +10% every 1 min); alarms: 1 OK',
+      'shift: could not read CodeDeploy or the alarms (Error: AccessDenied: codedeploy:ListDeployments); CloudFormation is still waiting for the shift',
+      'shift: EmailWorkerFunction (d-E1): 20% on version 4, 80% on version 3 (linear +10% every 1 min); alarms: 1 OK',
+    ]);
   });
 });
