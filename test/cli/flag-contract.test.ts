@@ -9,6 +9,9 @@ import { parseInitOptions } from '../../src/cli/commands/init.ts';
 import { parseSynthOptions } from '../../src/cli/commands/synth.ts';
 import { parseDestroyOptions } from '../../src/cli/commands/destroy.ts';
 import { parseDevOptions } from '../../src/cli/commands/dev.ts';
+import { parseDriftOptions } from '../../src/cli/commands/drift.ts';
+import { parseTraceOptions } from '../../src/cli/commands/trace.ts';
+import { parseLogsOptions } from '../../src/cli/commands/logs.ts';
 
 const base = () => ({ io: new RecordingIo([], false), options: {}, env: {}, cwd: '/nonexistent' });
 
@@ -153,5 +156,78 @@ describe('dev', () => {
     [{ watch: true, once: true }, '--watch', 'DEV_WATCH_WITH_ONCE'],
   ])('refuses %o with exit 2 naming %s', (flags, flag, code) => {
     expect(() => dev(flags)).toThrow(badFlag(flag, code));
+  });
+});
+
+describe('drift', () => {
+  it('--timeout in seconds (default 600), --json, --fail', () => {
+    expect(parseDriftOptions({ timeout: '600' }, base())).toMatchObject({ timeoutSeconds: 600, json: false, fail: false, pollMs: 5000 });
+    expect(parseDriftOptions({ timeout: ' 900 ', json: true, fail: true }, base())).toMatchObject({ timeoutSeconds: 900, json: true, fail: true });
+  });
+
+  it.each(['9', '3601', '1m', ''])('refuses --timeout %j with exit 2 naming it', (timeout) => {
+    expect(() => parseDriftOptions({ timeout }, base())).toThrow(badFlag('--timeout', 'TIMEOUT_INVALID'));
+  });
+});
+
+describe('trace', () => {
+  const now = new Date('2026-03-02T12:00:00Z');
+  const at = () => ({ ...base(), now: () => now });
+
+  it('the id, its kind and the window (default the last 24 h) from the injected clock', () => {
+    expect(parseTraceOptions(' 2026-03-01T06Z ', { timeout: '120' }, at())).toMatchObject({
+      id: '2026-03-01T06Z',
+      kind: undefined,
+      start: new Date('2026-03-01T12:00:00Z'),
+      end: now,
+      timeoutSeconds: 120,
+      json: false,
+    });
+    expect(parseTraceOptions('2026-03-01T06Z', { timeout: '60', kind: 'RUN', since: '3d', until: '1h', json: true }, at())).toMatchObject({
+      kind: 'run',
+      start: new Date('2026-02-27T12:00:00Z'),
+      end: new Date('2026-03-02T11:00:00Z'),
+      json: true,
+    });
+  });
+
+  it.each([
+    ['2026-03-01T06Z', { timeout: '4' }, '--timeout', 'TIMEOUT_INVALID'],
+    ['2026-03-01T06Z', { timeout: '120', kind: 'deploy' }, '--kind', 'TRACE_KIND_INVALID'],
+    ['2026-03-01T06Z', { timeout: '120', since: 'yesterday' }, '--since', undefined],
+  ])('refuses %s %o naming %s', (id, flags, flag, code) => {
+    expect(() => parseTraceOptions(id, flags, at())).toThrow(badFlag(flag, code));
+  });
+
+  it('refuses an id that could change the query', () => {
+    expect(() => parseTraceOptions('x" | filter 1', { timeout: '120' }, at())).toThrow(expect.objectContaining({ exitCode: 2, code: 'TRACE_ID_INVALID' }));
+  });
+});
+
+describe('logs', () => {
+  const now = new Date('2026-03-02T12:00:00Z');
+  const at = () => ({ ...base(), now: () => now });
+
+  it('every function by default, the last 15 minutes, 1000 events; --level becomes the filter pattern', () => {
+    const options = parseLogsOptions([], { limit: '1000' }, at());
+    expect(options.request).toMatchObject({ start: new Date('2026-03-02T11:45:00Z'), end: now, filterPattern: undefined, level: undefined, limit: 1000 });
+    expect(options.request.sources.length).toBeGreaterThan(1);
+    expect(options).toMatchObject({ json: false, follow: false, untilGiven: false });
+    const errors = parseLogsOptions(['api'], { limit: '50', level: 'error', until: '5m', json: true }, at());
+    expect(errors.request.sources.map((source) => source.alias)).toEqual(['api']);
+    expect(errors.request).toMatchObject({ level: 'error', limit: 50, end: new Date('2026-03-02T11:55:00Z'), filterPattern: expect.any(String) });
+    expect(errors).toMatchObject({ json: true, untilGiven: true });
+    // An explicit --filter wins over the level's pattern.
+    expect(parseLogsOptions([], { limit: '1', level: 'error', filter: '"Task timed out"' }, at()).request.filterPattern).toBe('"Task timed out"');
+  });
+
+  it.each([
+    [[], { limit: '0' }, '--limit', 'LIMIT_INVALID'],
+    [[], { limit: '100001' }, '--limit', 'LIMIT_INVALID'],
+    [[], { limit: '10', level: 'fatal' }, '--level', 'LEVEL_INVALID'],
+    [[], { limit: '10', follow: true, until: '5m' }, '--follow', 'FOLLOW_UNTIL'],
+    [['mailer'], { limit: '10' }, '"mailer"', 'FUNCTION_UNKNOWN'],
+  ])('refuses %j %o naming %s', (functions, flags, flag, code) => {
+    expect(() => parseLogsOptions(functions, flags, at())).toThrow(badFlag(flag, code));
   });
 });

@@ -96,7 +96,7 @@ function isRequireApproval(value: string): value is RequireApproval {
 }
 
 /** Raw flags, context and injections (tests, benchmarks): parse, then run. */
-export function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
+export async function deployCommand(context: CommandContext & { flags: DeployFlags }, injected: DeployInjections = {}): Promise<number> {
   return runDeploy(parseDeployOptions(context.flags, context, injected));
 }
 

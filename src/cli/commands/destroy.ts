@@ -34,7 +34,7 @@ export function parseDestroyOptions(flags: DestroyFlags, context: CommandContext
 }
 
 /** Raw flags in the context's options (tests): parse, then run. */
-export function destroyCommand(context: CommandContext & { force: boolean }, injected: DestroyInjections = {}): Promise<number> {
+export async function destroyCommand(context: CommandContext & { force: boolean }, injected: DestroyInjections = {}): Promise<number> {
   return runDestroy(parseDestroyOptions({ ...context.options, force: context.force }, context, injected));
 }
 

@@ -1,7 +1,8 @@
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
-export interface DriftFlags {
+/** What commander hands `drift`: each flag declared once, below; parseDriftOptions (drift.ts) validates them. */
+export interface DriftFlags extends CommonOptions {
   fail?: boolean;
   json?: boolean;
   timeout: string;
@@ -39,8 +40,8 @@ Examples:
   watchpoint drift --env prod
   watchpoint drift --env prod --fail --json > drift.json`,
       ),
-  ).action(async (options: CommonOptions & DriftFlags) => {
-    const { driftCommand } = await import('./drift.ts');
-    definer.exit(await driftCommand({ ...definer.context(options), flags: options }));
+  ).action(async (flags: DriftFlags) => {
+    const { parseDriftOptions, runDrift } = await import('./drift.ts');
+    definer.exit(await runDrift(parseDriftOptions(flags, definer.context(flags))));
   });
 };

@@ -2,7 +2,8 @@ import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 import { LOG_SOURCES } from '../logs/groups.ts';
 
-export interface LogsFlags {
+/** What commander hands `logs`: each flag declared once, below; parseLogsOptions (logs.ts) validates them. */
+export interface LogsFlags extends CommonOptions {
   since?: string;
   until?: string;
   filter?: string;
@@ -58,8 +59,8 @@ Examples:
   watchpoint logs api --env prod --filter '{ $.request_id = "Hk3Ab-xyz=" }' --json | jq .
   watchpoint logs email webhook --env prod --follow`,
       ),
-  ).action(async (functions: string[], options: CommonOptions & LogsFlags) => {
-    const { logsCommand } = await import('./logs.ts');
-    definer.exit(await logsCommand({ ...definer.context(options), functions, flags: options }));
+  ).action(async (functions: string[], flags: LogsFlags) => {
+    const { parseLogsOptions, runLogs } = await import('./logs.ts');
+    definer.exit(await runLogs(parseLogsOptions(functions, flags, definer.context(flags))));
   });
 };

@@ -4,6 +4,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { sdkClients } from '../aws.ts';
 import { resolveStage, stackNames, type CommandContext } from '../context.ts';
 import { ExitCode, userError } from '../errors.ts';
+import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { describeDeployedStack, explainAwsError } from '../stack-resources.ts';
 import { pickStyle } from '../output.ts';
@@ -19,17 +20,14 @@ export interface LogsClients {
   logs: CloudWatchLogsClient;
 }
 
-export interface LogsContext extends CommandContext {
+/** Raw functions, flags and injections in one object (tests). */
+export interface LogsContext extends CommandContext, Injectable {
   functions: string[];
   flags: LogsFlags;
   /** Injected in tests; otherwise built from the stage. */
   clients?: LogsClients;
-  stdoutIsTty?: boolean;
-  now?: () => Date;
   /** Ends --follow (SIGINT in the CLI). */
   stop?: AbortSignal;
-  /** --follow's wait between polls when Live Tail is not available; injected in tests. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export const LIMIT_MAX = 100_000;
@@ -43,43 +41,71 @@ export interface LogsRequest {
   limit: number;
 }
 
-/** Every flag checked before any AWS call. */
-export function parseLogsRequest(functions: readonly string[], flags: LogsFlags, now: Date): LogsRequest {
-  const sources = resolveSources(functions);
-  const { start, end } = parseWindow(flags.since, flags.until, now, '15m');
-  const limitText = String(flags.limit ?? '1000').trim();
-  if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > LIMIT_MAX) {
-    throw userError('LIMIT_INVALID', `--limit "${flags.limit}" is not a whole number from 1 to ${LIMIT_MAX}.`, 'Give e.g. --limit 5000, or narrow the window with --since/--until.');
-  }
-  if (flags.level !== undefined && !(LEVELS as readonly string[]).includes(flags.level)) {
-    throw userError('LEVEL_INVALID', `--level "${flags.level}" is not one of ${LEVELS.join(', ')}.`, 'Give e.g. --level error.');
-  }
-  const level = flags.level as LevelName | undefined;
-  const filterPattern = flags.filter !== undefined && flags.filter.trim() !== '' ? flags.filter : level ? levelPattern(level) : undefined;
-  return { sources, start, end, filterPattern, level, limit: Number(limitText) };
+/** Everything `logs` runs on, validated. */
+export interface LogsOptions extends Runtime {
+  request: LogsRequest;
+  /** --until was given (a truncated window's hint repeats it). */
+  untilGiven: boolean;
+  json: boolean;
+  follow: boolean;
+  clients: LogsClients | undefined;
+  /** Ends --follow; Ctrl-C does too. */
+  stop: AbortSignal | undefined;
 }
 
-export async function logsCommand(context: LogsContext): Promise<number> {
-  const now = context.now ?? (() => new Date());
-  const request = parseLogsRequest(context.functions, context.flags, now());
-  if (context.flags.follow && context.flags.until !== undefined) {
+/** The flag contract: the functions and every flag, checked once, before any AWS call (exit 2 naming the flag). */
+export function parseLogsOptions(functions: readonly string[], flags: LogsFlags, context: CommandContext & Injectable & { clients?: LogsClients; stop?: AbortSignal }): LogsOptions {
+  const runtime = runtimeOf(context);
+  const sources = resolveSources(functions);
+  const { start, end } = parseWindow(flags.since, flags.until, runtime.now(), '15m');
+  const limitText = String(flags.limit ?? '1000').trim();
+  if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > LIMIT_MAX) {
+    throw flagError('--limit', `"${flags.limit}" is not a whole number from 1 to ${LIMIT_MAX}.`, 'Give e.g. --limit 5000, or narrow the window with --since/--until.', 'LIMIT_INVALID');
+  }
+  const level = flags.level;
+  if (level !== undefined && !isLevel(level)) throw flagError('--level', `"${level}" is not one of ${LEVELS.join(', ')}.`, 'Give e.g. --level error.', 'LEVEL_INVALID');
+  if (flags.follow && flags.until !== undefined) {
     throw userError('FOLLOW_UNTIL', '--follow and --until cannot be combined: --follow prints new events until Ctrl-C.', 'Drop --until to follow, or drop --follow to read a past window.');
   }
-  const { envName, stage } = await resolveStage(context);
-  const clients = context.clients ?? (await sdkClients(stage, ['cloudformation', 'logs']));
-  const { targets, stackId } = await logGroupsOf(clients.cloudformation, envName, request.sources, context);
+  const filterPattern = flags.filter !== undefined && flags.filter.trim() !== '' ? flags.filter : level ? levelPattern(level) : undefined;
+  return {
+    ...runtime,
+    request: { sources, start, end, filterPattern, level, limit: Number(limitText) },
+    untilGiven: flags.until !== undefined,
+    json: Boolean(flags.json),
+    follow: Boolean(flags.follow),
+    clients: context.clients,
+    stop: context.stop,
+  };
+}
 
-  const style = pickStyle(context.stdoutIsTty ?? Boolean(process.stdout.isTTY), context.env);
+function isLevel(value: string): value is LevelName {
+  return (LEVELS as readonly string[]).includes(value);
+}
+
+/** Raw functions, flags, context and injections (tests): parse, then run. */
+export async function logsCommand(context: LogsContext): Promise<number> {
+  return runLogs(parseLogsOptions(context.functions, context.flags, context));
+}
+
+export async function runLogs(options: LogsOptions): Promise<number> {
+  const { request } = options;
+  // Flags are valid (parseLogsOptions); the config next. No AWS call before both are.
+  const { envName, stage } = await resolveStage(options);
+  const clients = options.clients ?? (await sdkClients(stage, ['cloudformation', 'logs']));
+  const { targets, stackId } = await logGroupsOf(clients.cloudformation, envName, request.sources, options);
+
+  const style = pickStyle(options.stdoutIsTty, options.env);
   const format = {
     style,
     withDate: request.start.toISOString().slice(0, 10) !== request.end.toISOString().slice(0, 10),
     aliasWidth: Math.max(...targets.map((t) => t.source.alias.length)),
   };
-  const print = (event: Parameters<typeof formatEvent>[0]) => context.io.result(context.flags.json ? eventJson(event) : formatEvent(event, format));
+  const print = (event: Parameters<typeof formatEvent>[0]) => options.io.result(options.json ? eventJson(event) : formatEvent(event, format));
 
-  if (context.flags.follow) return followCommand(context, envName, clients, targets, stackId, request, print);
+  if (options.follow) return followCommand(options, envName, clients, targets, stackId, print);
 
-  context.io.notify('info', `Reading ${describeTargets(targets)} from ${request.start.toISOString()} to ${request.end.toISOString()}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}.`);
+  options.io.notify('info', `Reading ${describeTargets(targets)} from ${request.start.toISOString()} to ${request.end.toISOString()}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}.`);
   let result;
   try {
     result = await fetchEvents(clients.logs, targets, {
@@ -92,48 +118,48 @@ export async function logsCommand(context: LogsContext): Promise<number> {
   } catch (error) {
     throw explainAwsError(error, { envName });
   }
-  if (result.missing.length > 0) context.io.notify('warn', missingWarning(result.missing, envName));
+  if (result.missing.length > 0) options.io.notify('warn', missingWarning(result.missing, envName));
   if (result.missing.length === targets.length) throw noLogGroupLeft(envName);
   for (const event of result.events) print(event);
   if (result.events.length === 0) {
-    context.io.notify('info', `No events in this window. Widen it with --since (e.g. --since 2h)${request.filterPattern ? ' or loosen --filter/--level' : ''}.`);
+    options.io.notify('info', `No events in this window. Widen it with --since (e.g. --since 2h)${request.filterPattern ? ' or loosen --filter/--level' : ''}.`);
   } else if (result.truncated && result.resumeAt !== undefined) {
     const crowded = result.crowded ? ` More than ${request.limit} events share ${new Date(result.resumeAt - 1).toISOString()}; those past the limit are skipped unless you raise --limit.` : '';
-    context.io.notify(
+    options.io.notify(
       'warn',
-      `Stopped at --limit ${request.limit}: the window holds more events. Continue with --since ${new Date(result.resumeAt).toISOString()}${context.flags.until !== undefined ? ` --until ${request.end.toISOString()}` : ''}, or raise --limit.${crowded}`,
+      `Stopped at --limit ${request.limit}: the window holds more events. Continue with --since ${new Date(result.resumeAt).toISOString()}${options.untilGiven ? ` --until ${request.end.toISOString()}` : ''}, or raise --limit.${crowded}`,
     );
   }
   return ExitCode.ok;
 }
 
 async function followCommand(
-  context: LogsContext,
+  options: LogsOptions,
   envName: string,
   clients: LogsClients,
   targets: LogGroupTarget[],
   stackId: string | undefined,
-  request: LogsRequest,
   print: (event: LogEvent) => void,
 ): Promise<number> {
+  const { request } = options;
   const { follow } = await import('../logs/tail.ts');
   // Ctrl-C is how --follow ends: this command owns it, so the session is closed and said so.
-  const stop = stopOnCtrlC(context.stop);
-  context.io.notify('info', `Following ${describeTargets(targets)}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}. Ctrl-C to stop.`);
+  const stop = stopOnCtrlC(options.stop);
+  options.io.notify('info', `Following ${describeTargets(targets)}${request.filterPattern ? ` matching ${request.filterPattern}` : ''}. Ctrl-C to stop.`);
   try {
     const mode = await follow(clients.logs, targets, {
       stackId,
       ...(request.filterPattern ? { filterPattern: request.filterPattern } : {}),
       ...(request.level ? { keep: levelFilter(request.level) } : {}),
       envName,
-      ...(context.now ? { now: () => context.now!().getTime() } : {}),
+      now: () => options.now().getTime(),
       signal: stop.signal,
       onEvent: print,
-      notify: (level, text) => context.io.notify(level, text),
-      ...(context.sleep ? { sleep: context.sleep } : {}),
+      notify: (level, text) => options.io.notify(level, text),
+      sleep: (ms, signal) => options.sleep(ms, signal),
     });
     // follow() returns only once Ctrl-C (or SIGTERM) has aborted it.
-    context.io.notify('info', mode === 'live-tail' ? 'Stopped. The Live Tail session is closed, so its billing has ended.' : 'Stopped following.');
+    options.io.notify('info', mode === 'live-tail' ? 'Stopped. The Live Tail session is closed, so its billing has ended.' : 'Stopped following.');
     return ExitCode.interrupted;
   } catch (error) {
     throw explainAwsError(error, { envName });

@@ -1,7 +1,8 @@
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
-export interface TraceFlags {
+/** What commander hands `trace`: each flag declared once, below; parseTraceOptions (trace.ts) validates them. */
+export interface TraceFlags extends CommonOptions {
   kind?: string;
   since?: string;
   until?: string;
@@ -45,8 +46,8 @@ Examples:
   watchpoint trace 5f0c1e2a-9d3b-8c1e-a1b2-c3d4e5f60718 --env prod --since 3d
   watchpoint trace 2026-03-01T06Z --env prod --json | jq '.deliveries.byOutcome'`,
       ),
-  ).action(async (id: string, options: CommonOptions & TraceFlags) => {
-    const { traceCommand } = await import('./trace.ts');
-    definer.exit(await traceCommand({ ...definer.context(options), id, flags: options }));
+  ).action(async (id: string, flags: TraceFlags) => {
+    const { parseTraceOptions, runTrace } = await import('./trace.ts');
+    definer.exit(await runTrace(parseTraceOptions(id, flags, definer.context(flags))));
   });
 };
