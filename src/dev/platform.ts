@@ -31,6 +31,7 @@ import { CloudWatchApi } from './cloudwatch-api.ts';
 import { startDevPostgres } from './postgres.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 import { startRunPodStandIn, type RunPodStandIn } from './runpod-standin.ts';
+import { sampleQueue } from './queue-metrics.ts';
 import { readPlan, resolveValue, type DevPlan, type FunctionPlan, type PhysicalResource, type Template } from './template.ts';
 import { startBucketWatch, startSchedule, startSqsMapping, type Outcome, type Trigger } from './triggers.ts';
 
@@ -451,13 +452,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       ticking = true;
       try {
         await Promise.all(
-          sampledQueues.map(async (queue) => {
-            const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
-            const dimensions = { QueueName: queue.name };
-            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesVisible', dimensions, Number(Attributes.ApproximateNumberOfMessages ?? 0));
-            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', dimensions, Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0));
-            metrics.put('AWS/SQS', 'ApproximateNumberOfMessagesDelayed', dimensions, Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0));
-          }),
+          sampledQueues.map((queue) => sampleQueue(sqs, fauxqsUrl, queue, metrics)),
         );
         await Promise.all(evaluator.evaluate());
       } catch (error) {

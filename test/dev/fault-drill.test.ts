@@ -103,8 +103,15 @@ describe('fault drill on watchpoint dev', () => {
     await waitUntil('the DLQ alarm in ALARM', 20_000, async () => (platform.alarms.statuses.get(dlqAlarm)?.state === 'ALARM' ? true : undefined));
     const firing = await runCli(['status', '--env', 'local', '--json'], { cwd });
     expect(firing.code, firing.stderr).toBe(3);
-    const report = JSON.parse(firing.stdout) as { alarms: { name: string; state: string; reason: string }[]; problems: string[]; deadMansSwitch: { forecastType: string; lastSeenAt: string | null }[] };
+    const report = JSON.parse(firing.stdout) as { alarms: { name: string; state: string; reason: string }[]; problems: string[]; deadMansSwitch: { forecastType: string; lastSeenAt: string | null }[]; queues: { name: string; isDeadLetterQueue: boolean; visible: number; oldestMessageAgeSeconds: number | null }[] };
     expect(report.alarms).toHaveLength(10);
+    // Queue ages, which fauxqs does not compute, sampled locally: the DLQ's oldest message has an age, an empty queue 0.
+    const dlq = report.queues.find((queue) => queue.isDeadLetterQueue)!;
+    expect(dlq.visible).toBeGreaterThan(0);
+    expect(dlq.oldestMessageAgeSeconds).toEqual(expect.any(Number));
+    expect(dlq.oldestMessageAgeSeconds!).toBeGreaterThanOrEqual(0);
+    expect(report.queues.filter((queue) => queue.visible === 0 && queue.oldestMessageAgeSeconds === 0).length).toBeGreaterThan(0);
+    expect(report.queues.every((queue) => queue.oldestMessageAgeSeconds !== null)).toBe(true);
     expect(report.alarms.find((a) => a.name === dlqAlarm)).toMatchObject({ state: 'ALARM', reason: expect.stringContaining('greater than the threshold (0)') });
     expect(report.alarms.every((a) => !a.reason.includes('not evaluated'))).toBe(true);
     expect(report.problems).toContainEqual(expect.stringContaining(`alarm ${dlqAlarm} is in ALARM`));
