@@ -617,7 +617,7 @@ async function deployStack(
       throw new WatchpointError(`Hotswapping ${stackName} failed: the functions updated before the failure run their new code, the others their old one. CloudFormation was not involved; \`watchpoint status --env ${envName}\` shows the stack as holding hotswapped changes.`, {
         code: 'HOTSWAP_FAILED',
         fault: 'system',
-        fix: `Fix the cause (the "caused by" lines above), then run \`watchpoint deploy --env ${envName} --hotswap\` again (it sends every Lambda change again), or \`watchpoint deploy --env ${envName}\` to bring the stack back to its template.`,
+        fix: `Fix the cause (the "caused by" line above), then run \`watchpoint deploy --env ${envName} --hotswap\` again (it sends every Lambda change again), or \`watchpoint deploy --env ${envName}\` to bring the stack back to its template.`,
         cause: error.cause,
       });
     }
