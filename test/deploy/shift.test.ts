@@ -79,6 +79,16 @@ describe('following a shift (CodeDeploy: aws-sdk-client-mock; alarms: moto)', ()
     expect(rollbackSentence(shift!)).toBe(`alarm ${throttles} fired on ApiFunction (version 8); CodeDeploy stopped the shift: CodeDeploy is moving all traffic back to version 7 (rollback deployment d-RB2: InProgress)`);
   });
 
+  it('a shift that failed for another reason is not blamed on an alarm that happens to be firing', async () => {
+    const envName = uniqueEnvName('s');
+    await createAlarms(envName);
+    oneApiDeployment(envName, { status: 'Failed', errorInformation: { code: 'TIMEOUT', message: 'The deployment timed out' } }, 0.1);
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: shiftAlarmName(envName, 'ApiFunction', 'Throttles'), StateValue: 'ALARM', StateReason: 'test' }));
+    const [shift] = await createShiftWatch({ envName, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE, now: () => T0 }).poll();
+    expect(shift?.alarmRollback).toBeUndefined();
+    expect(shiftLines([shift!], T0)[0]).toContain(`failed; alarms: ${shiftAlarmName(envName, 'ApiFunction', 'Throttles')} ALARM, 1 OK`);
+  });
+
   it('finds nothing to follow while the stack update is still creating the application and groups', async () => {
     codedeploy.on(ListDeploymentsCommand).rejects(new ApplicationDoesNotExistException({ message: 'No application found for name: watchpoint-x-functions', $metadata: {} }));
     const shifts = await createShiftWatch({ envName: 'prod', codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since: SINCE }).poll();

@@ -189,7 +189,10 @@ export function createShiftWatch(input: {
           nextStepAt: DONE.has(status) ? undefined : nextStep(routing, target.shiftStart ?? own.createTime, percent, now()),
           alarms,
         };
-        const alarmStopped = own.errorInformation?.code === 'ALARM_ACTIVE' || (DONE.has(status) && status !== 'Succeeded' && alarms.some((a) => a.state === 'ALARM'));
+        // CodeDeploy's own word (ErrorCode ALARM_ACTIVE); only when it gives no code at all, a stopped
+        // deployment with one of its alarms in ALARM is taken as stopped by that alarm.
+        const code = own.errorInformation?.code;
+        const alarmStopped = code === 'ALARM_ACTIVE' || (code === undefined && DONE.has(status) && status !== 'Succeeded' && alarms.some((a) => a.state === 'ALARM'));
         if (alarmStopped) {
           const rollbackId = own.rollbackInfo?.rollbackDeploymentId;
           const message = own.errorInformation?.message ?? own.rollbackInfo?.rollbackMessage ?? '';
