@@ -1,7 +1,10 @@
 // The flag contract (src/cli/flags.ts): each command's parse<Cmd>Options turns commander's raw flags
 // into its typed options and validates them there, once. Parsed here without running the command:
 // no AWS, no config file (the cwd does not exist).
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/cli.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { parseStatusOptions } from '../../src/cli/commands/status.ts';
 import { parseDeployOptions } from '../../src/cli/commands/deploy.ts';
@@ -12,6 +15,7 @@ import { parseDevOptions } from '../../src/cli/commands/dev.ts';
 import { parseDriftOptions } from '../../src/cli/commands/drift.ts';
 import { parseTraceOptions } from '../../src/cli/commands/trace.ts';
 import { parseLogsOptions } from '../../src/cli/commands/logs.ts';
+import { parseExportOptions, parseInspectOptions, parsePurgeOptions, parseRedriveOptions } from '../../src/cli/commands/dlq.ts';
 
 const base = () => ({ io: new RecordingIo([], false), options: {}, env: {}, cwd: '/nonexistent' });
 
@@ -229,5 +233,46 @@ describe('logs', () => {
     [['mailer'], { limit: '10' }, '"mailer"', 'FUNCTION_UNKNOWN'],
   ])('refuses %j %o naming %s', (functions, flags, flag, code) => {
     expect(() => parseLogsOptions(functions, flags, at())).toThrow(badFlag(flag, code));
+  });
+});
+
+describe('dlq', () => {
+  it('inspect: --limit 1-100, default 10', () => {
+    expect(parseInspectOptions({}, base())).toMatchObject({ limit: 10, json: false });
+    expect(parseInspectOptions({ limit: '100', json: true }, base())).toMatchObject({ limit: 100, json: true });
+    expect(() => parseInspectOptions({ limit: '101' }, base())).toThrow(badFlag('--limit'));
+  });
+
+  it('export and purge --export: the file is checked before any AWS call, never overwritten without --force', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'old.jsonl'), '');
+    const at = { ...base(), cwd };
+    expect(parseExportOptions({ out: 'new.jsonl' }, at).out).toBe(join(cwd, 'new.jsonl'));
+    expect(() => parseExportOptions({ out: 'old.jsonl' }, at)).toThrow(badFlag('--out:', 'FILE_EXISTS'));
+    expect(parseExportOptions({ out: 'old.jsonl', force: true }, at).out).toBe(join(cwd, 'old.jsonl'));
+    expect(() => parseExportOptions({ out: 'nowhere/x.jsonl' }, at)).toThrow(badFlag('--out:', 'FLAG_INVALID'));
+    expect(parsePurgeOptions({}, at)).toMatchObject({ exportPath: undefined, force: false, confirmName: undefined, yes: false });
+    expect(parsePurgeOptions({ export: 'b.jsonl', confirmName: 'q', yes: true }, at)).toMatchObject({ exportPath: join(cwd, 'b.jsonl'), confirmName: 'q', yes: true });
+    expect(() => parsePurgeOptions({ export: 'old.jsonl' }, at)).toThrow(badFlag('--export:', 'FILE_EXISTS'));
+  });
+
+  it('redrive: the native move task unless a selection is given; durations and counts typed', () => {
+    expect(parseRedriveOptions({ source: 'all' }, base())).toMatchObject({ source: undefined, selective: false, maxPerSecond: undefined, dryRun: false, yes: false });
+    expect(parseRedriveOptions({ maxPerSecond: '500' }, base())).toMatchObject({ selective: false, maxPerSecond: 500 });
+    const selective = parseRedriveOptions({ source: 'WebhookNotificationQueue', match: '"attempt":', olderThan: '1h30m', max: '20', dryRun: true, json: true }, base());
+    expect(selective).toMatchObject({ source: 'WebhookNotificationQueue', olderThanMs: 5_400_000, max: 20, selective: true, dryRun: true, json: true });
+    expect(selective.match?.test('{"attempt":3}')).toBe(true);
+    expect(parseRedriveOptions({}, { ...base(), options: { yes: true } }).yes).toBe(true);
+  });
+
+  it.each([
+    [{ source: ' ' }, '--source', 'FLAG_INVALID'],
+    [{ match: '(' }, '--match', 'MATCH_INVALID'],
+    [{ olderThan: '2 hours' }, '--older-than', 'FLAG_INVALID'],
+    [{ max: '0' }, '--max', 'FLAG_INVALID'],
+    [{ maxPerSecond: '501' }, '--max-per-second', 'FLAG_INVALID'],
+    [{ max: '5', maxPerSecond: '10' }, '--max-per-second', 'FLAG_CONFLICT'],
+  ])('redrive refuses %o naming %s', (flags, flag, code) => {
+    expect(() => parseRedriveOptions(flags, base())).toThrow(badFlag(flag, code));
   });
 });

@@ -8,7 +8,8 @@ import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksComm
 import { CancelMessageMoveTaskCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { redriveCommand, type DlqDeps, type RedriveOptions } from '../../src/cli/commands/dlq.ts';
+import { redriveCommand, type DlqDeps } from '../../src/cli/commands/dlq.ts';
+import type { DlqRedriveFlags } from '../../src/cli/commands/dlq.define.ts';
 import { JsonStdoutIo, NonInteractiveIo, RecordingIo, isJsonOutput } from '../../src/cli/io.ts';
 import { tempDir, VALID_DEV, writeConfig } from '../helpers/cli.ts';
 
@@ -45,7 +46,7 @@ describe('dlq redrive --json, native move task (SDK boundary)', () => {
       .callsFake(() => ({ Attributes: { ApproximateNumberOfMessages: depth, ApproximateNumberOfMessagesNotVisible: '0', ApproximateNumberOfMessagesDelayed: '0' } }));
   });
 
-  async function redrive(flags: RedriveOptions, deps: DlqDeps = {}, answers: boolean[] = []) {
+  async function redrive(flags: DlqRedriveFlags, deps: DlqDeps = {}, answers: boolean[] = []) {
     const out: string[] = [];
     const io = answers.length > 0 ? new RecordingIo(answers, true) : new NonInteractiveIo({ stdout: { write: (s: string) => out.push(s) }, stderr: { write: () => undefined } }, true);
     const code = await redriveCommand({ io, options: { env: 'dev', yes: true }, env: {}, cwd: dir }, { json: true, ...flags }, { sleep: async () => {}, ...deps });

@@ -12,7 +12,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { redriveCommand, type DlqDeps, type RedriveOptions } from '../../src/cli/commands/dlq.ts';
+import { redriveCommand, type DlqDeps } from '../../src/cli/commands/dlq.ts';
+import type { DlqRedriveFlags } from '../../src/cli/commands/dlq.define.ts';
 import { NonInteractiveIo, RecordingIo, type Io } from '../../src/cli/io.ts';
 import { ExitCode, formatError, isWatchpointError } from '../../src/cli/errors.ts';
 import { tempDir, VALID_DEV, writeConfig } from '../helpers/cli.ts';
@@ -56,7 +57,7 @@ function streams() {
   return { out, err, streams: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } } };
 }
 
-async function redrive(io: Io, flags: RedriveOptions, deps: DlqDeps = {}, yes = false): Promise<number> {
+async function redrive(io: Io, flags: DlqRedriveFlags, deps: DlqDeps = {}, yes = false): Promise<number> {
   return redriveCommand({ io, options: { env: 'dev', yes }, env: {}, cwd: dir }, flags, { sleep: async () => {}, ...deps });
 }
 

@@ -2,10 +2,10 @@ import { Option, type Command } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
-/** What commander hands each subcommand: each flag declared once, below. */
-export interface DlqInspectFlags { limit?: string; json?: boolean }
-export interface DlqExportFlags { out?: string; force?: boolean }
-export interface DlqRedriveFlags {
+/** What commander hands each subcommand: each flag declared once, below; dlq.ts parses them. */
+export interface DlqInspectFlags extends CommonOptions { limit?: string; json?: boolean }
+export interface DlqExportFlags extends CommonOptions { out?: string; force?: boolean }
+export interface DlqRedriveFlags extends CommonOptions {
   source?: string;
   match?: string;
   olderThan?: string;
@@ -13,8 +13,9 @@ export interface DlqRedriveFlags {
   maxPerSecond?: string;
   dryRun?: boolean;
   json?: boolean;
+  yes?: boolean;
 }
-export interface DlqPurgeFlags { confirmName?: string; export?: string; force?: boolean }
+export interface DlqPurgeFlags extends CommonOptions { confirmName?: string; export?: string; force?: boolean; yes?: boolean }
 
 export const defineDlq: DefineCommand = (program, definer) => {
   const dlq: Command = program
@@ -34,9 +35,9 @@ Examples:
       .description('Counts per source queue and a sample of messages. Receiving hides them briefly and adds 1 to their receive count.')
       .option('--limit <n>', 'messages to sample, 1-100', '10')
       .option('--json', 'print the result as JSON on stdout'),
-  ).action(async (flags: CommonOptions & DlqInspectFlags) => {
-    const { inspectCommand } = await import('./dlq.ts');
-    definer.exit(await inspectCommand(definer.context(flags), flags));
+  ).action(async (flags: DlqInspectFlags) => {
+    const { parseInspectOptions, runInspect } = await import('./dlq.ts');
+    definer.exit(await runInspect(parseInspectOptions(flags, definer.context(flags))));
   });
 
   stageOptions(
@@ -45,9 +46,9 @@ Examples:
       .description('Write every message (body, attributes, source) to a JSON Lines file. Deletes nothing.')
       .requiredOption('-o, --out <file>', 'the .jsonl file to write')
       .option('--force', 'overwrite the file if it exists'),
-  ).action(async (flags: CommonOptions & DlqExportFlags) => {
-    const { exportCommand } = await import('./dlq.ts');
-    definer.exit(await exportCommand(definer.context(flags), flags));
+  ).action(async (flags: DlqExportFlags) => {
+    const { parseExportOptions, runExport } = await import('./dlq.ts');
+    definer.exit(await runExport(parseExportOptions(flags, definer.context(flags))));
   });
 
   stageOptions(
@@ -62,9 +63,9 @@ Examples:
       .option('--dry-run', 'show what would move and where; move nothing')
       .option('--json', 'print the result as JSON on stdout')
       .addOption(new Option('-y, --yes', 'confirm without asking (required without a terminal)')),
-  ).action(async (flags: CommonOptions & DlqRedriveFlags) => {
-    const { redriveCommand } = await import('./dlq.ts');
-    definer.exit(await redriveCommand(definer.context(flags), flags));
+  ).action(async (flags: DlqRedriveFlags) => {
+    const { parseRedriveOptions, runRedrive } = await import('./dlq.ts');
+    definer.exit(await runRedrive(parseRedriveOptions(flags, definer.context(flags))));
   });
 
   stageOptions(
@@ -75,8 +76,8 @@ Examples:
       .option('--export <file>', 'export to this .jsonl file, then delete exactly the exported messages (others stay)')
       .option('--force', 'let --export overwrite an existing file')
       .addOption(new Option('-y, --yes', 'do not ask (needs --confirm-name too)')),
-  ).action(async (flags: CommonOptions & DlqPurgeFlags) => {
-    const { purgeCommand } = await import('./dlq.ts');
-    definer.exit(await purgeCommand(definer.context(flags), flags));
+  ).action(async (flags: DlqPurgeFlags) => {
+    const { parsePurgeOptions, runPurge } = await import('./dlq.ts');
+    definer.exit(await runPurge(parsePurgeOptions(flags, definer.context(flags))));
   });
 };
