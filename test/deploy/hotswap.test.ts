@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { hotswapMarkerName, nextMarker, ssmHotswapMarker, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
+import { hotswapMarkerName, nextMarker, restoreCommand, ssmHotswapMarker, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import type { StackDiff } from '../../src/cli/deploy/ports.ts';
 import type { ReleaseInput } from '../../src/cli/releases/recorder.ts';
@@ -236,6 +236,23 @@ describe('the hotswap marker', () => {
     expect(second?.stacks[0]?.resources.map((r) => r.logicalId)).toEqual(['FunctionsApiHandler1A2B3C4D', 'FunctionsEmailWorker11112222']);
     expect(nextMarker(second, [{ stackName: 's', method: 'unchanged', resources: [] }], at, 'me')).toEqual(second);
     expect(nextMarker(second, [{ stackName: 's', method: 'cloudformation', resources: [] }], at, 'me')).toBeUndefined();
+  });
+
+  it('restoreCommand: the update-function-code that puts a function back on its template\'s code (zip or image, names resolved)', () => {
+    const template = JSON.stringify({
+      Resources: {
+        Api: { Type: 'AWS::Lambda::Function', Properties: { Code: { S3Bucket: { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' }, S3Key: 'abc.zip' } } },
+        Eval: { Type: 'AWS::Lambda::Function', Properties: { Code: { ImageUri: { 'Fn::Join': ['', [{ Ref: 'AWS::AccountId' }, '.dkr.ecr.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/watchpoint-dev-eval-worker:t1']] } } } },
+        Odd: { Type: 'AWS::Lambda::Function', Properties: { Code: { S3Bucket: { 'Fn::ImportValue': 'x' }, S3Key: 'k' } } },
+      },
+    });
+    expect(restoreCommand(template, 'watchpoint-dev', { logicalId: 'Api', physicalName: 'watchpoint-dev-api' }, '123456789012', 'eu-west-1')).toBe(
+      'aws lambda update-function-code --region eu-west-1 --function-name watchpoint-dev-api --s3-bucket cdk-hnb659fds-assets-123456789012-eu-west-1 --s3-key abc.zip',
+    );
+    expect(restoreCommand(template, 'watchpoint-dev', { logicalId: 'Eval' }, '123456789012', 'eu-west-1')).toBe(
+      'aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --stack-name watchpoint-dev --logical-resource-id Eval --query StackResourceDetail.PhysicalResourceId --output text)" --image-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/watchpoint-dev-eval-worker:t1',
+    );
+    expect(restoreCommand(template, 'watchpoint-dev', { logicalId: 'Odd' }, '123456789012', 'eu-west-1')).toBeUndefined();
   });
 
   it('lives in SSM (moto): written, read back, deleted; deleting an absent one is fine', async () => {

@@ -129,6 +129,26 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     for (const log of [busy.log, failed.log]) expect(log.filter((line) => !['DescribeStacks', 'GetTemplate'].includes(line))).toEqual([]);
   });
 
+  it('after deploy --hotswap: refuses a rollback whose templates CloudFormation already holds (it cannot restore hotswapped code), with the commands that do', async () => {
+    const env = uniqueEnvName('rh');
+    const made = await environment(env, true);
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { ssmHotswapMarker } = await import('../../src/cli/deploy/hotswap.ts');
+    const ssm = motoClient(SSMClient);
+    // v2 was hotswapped: CloudFormation still holds v1's template, the function runs v2.
+    await ssmHotswapMarker(ssm, env).write({ at: '2026-12-06T23:00:00.000Z', operator: 'arn:aws:iam::123456789012:user/ops', stacks: [{ stackName: `watchpoint-${env}`, resources: [{ logicalId: 'Api', resourceType: 'AWS::Lambda::Function', physicalName: `watchpoint-${env}-api` }] }] });
+    const { cloud, log } = fakeCloud(env, 'UPDATE_COMPLETE', template(env, 'v1'));
+    const io = new RecordingIo([], true);
+    const withSsm = parseRollbackOptions({ yes: true }, { io, env: { WATCHPOINT_ENV: env }, cwd: made.cwd, options: { env, yes: true }, clients: { ...clients, ssm }, cloud, migrationNames: () => ['0001_a', '0002_b', '0003_c'], now: () => new Date() });
+    const error = await runRollback(withSsm).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ROLLBACK_HOTSWAPPED', exitCode: 2 });
+    const { message, fix } = error as { message: string; fix: string };
+    expect(message).toContain(`watchpoint-${env} holds changes \`deploy --hotswap\` made (Api,`);
+    expect(message).toContain(`aws lambda update-function-code --region eu-west-1 --function-name watchpoint-${env}-api --s3-bucket ${assets} --s3-key ${env}-v1.zip`);
+    expect(fix).toContain('update-function-code');
+    expect(log.filter((line) => !['DescribeStacks', 'GetTemplate'].includes(line))).toEqual([]);
+  });
+
   it('refuses a target whose zip asset is gone, naming it', async () => {
     const { env, cwd } = envs[1]!;
     await s3.send(new DeleteObjectCommand({ Bucket: assets, Key: `${env}-v1.zip` }));

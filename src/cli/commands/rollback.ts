@@ -1,6 +1,7 @@
 // `watchpoint rollback`: restores a recorded release. Reads through ../releases/collect.ts, changes
 // through ../rollback/cloudformation.ts (change sets), decides in ../rollback/plan.ts.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { sdkClients } from '../aws.ts';
 import { resolveStage, type CommandContext } from '../context.ts';
 import { isBusy } from '../deploy/plan.ts';
@@ -20,6 +21,8 @@ import type { RollbackFlags } from './rollback.define.ts';
 
 export interface RollbackClients extends ReleaseClients {
   cloudformation: CloudFormationClient;
+  /** Reads the `deploy --hotswap` marker; without it rollback cannot warn about hotswapped functions. */
+  ssm?: SSMClient;
 }
 
 export interface RollbackOptions extends Runtime {
@@ -78,7 +81,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       `Re-run with --yes to confirm (\`watchpoint rollback --env ${envName} --dry-run\` shows what it would do), or run it in a terminal.`,
     );
   }
-  const clients = options.clients ?? (await sdkClients(stage, ['sts', 's3', 'ecr', 'cloudformation']));
+  const clients = options.clients ?? (await sdkClients(stage, ['sts', 's3', 'ecr', 'cloudformation', 'ssm']));
   const cloud = options.cloud ?? createRollbackCloud(clients.cloudformation, { sleep: (ms, signal) => options.sleep(ms, signal) });
 
   // 1. What is current, what goes back, and whether it can.
@@ -120,6 +123,24 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       return { stackName: stack.stackName, templateKey: stack.templateKey, body, parameters: stack.parameters, deployed, same: sameTemplate(deployed, body) };
     }),
   );
+
+  // A function `deploy --hotswap` changed runs code no template describes. A change set restores it
+  // only where the target's template changes that function's code; say so before anything runs.
+  const hotswapped = await hotswapLeftovers(clients, envName, plans, view.account, stage.region);
+  if (hotswapped && plans.every((plan) => plan.same)) {
+    throw new WatchpointError(
+      [
+        `The stacks of "${envName}" already hold release #${target.sequence}'s templates, but ${hotswapped.what}: CloudFormation has nothing to change, so a rollback cannot restore that code. Each function goes back to its template's code with:`,
+        hotswapped.commands,
+      ].join('\n'),
+      {
+        code: 'ROLLBACK_HOTSWAPPED',
+        fault: 'user',
+        fix: `Run those aws lambda update-function-code commands (one per hotswapped function); \`watchpoint status --env ${envName}\` keeps showing the stack as hotswapped until the next \`watchpoint deploy --env ${envName}\` that changes it.`,
+      },
+    );
+  }
+  if (hotswapped) io.notify('warn', [`${hotswapped.what}: the rollback's change sets restore only the functions whose code release #${target.sequence}'s templates change; the others keep their hotswapped code. To put them back on their template's code after the rollback:`, hotswapped.commands].join('\n'));
 
   // 2. The database: migrations are never reverted.
   const since = migrationsSince(target.migrationLevel, current.migrationLevel, options.migrationNames?.() ?? (await localMigrations()));
@@ -287,3 +308,19 @@ async function callerArn(clients: ReleaseClients): Promise<string> {
   return (await clients.sts.send(new GetCallerIdentityCommand({}))).Arn ?? '';
 }
 
+/** What `deploy --hotswap` left in the stacks being rolled back, and the commands that restore each function; undefined when nothing. */
+async function hotswapLeftovers(clients: RollbackClients, envName: string, plans: StackPlan[], account: string, region: string): Promise<{ what: string; commands: string } | undefined> {
+  if (!clients.ssm) return undefined;
+  const { readHotswapMarker, restoreCommand } = await import('../deploy/hotswap.ts');
+  const marker = await readHotswapMarker(clients.ssm, envName);
+  const stacks = (marker?.stacks ?? []).filter((stack) => plans.some((plan) => plan.stackName === stack.stackName));
+  if (stacks.length === 0) return undefined;
+  const what = stacks.map((stack) => `${stack.stackName} holds changes \`deploy --hotswap\` made (${stack.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}, ${marker!.at} by ${marker!.operator})`).join('; ');
+  const commands = stacks.flatMap((stack) => {
+    const plan = plans.find((p) => p.stackName === stack.stackName)!;
+    return stack.resources
+      .filter((resource) => resource.resourceType === 'AWS::Lambda::Function')
+      .map((resource) => `    ${restoreCommand(plan.body, stack.stackName, resource, account, region) ?? `${resource.logicalId}: its template names no code to restore (see \`watchpoint releases show\`)`}`);
+  });
+  return { what, commands: commands.join('\n') || '    (no functions recorded)' };
+}

@@ -97,6 +97,41 @@ export function nextMarker(previous: HotswapMarker | undefined, outcomes: { stac
   };
 }
 
+/**
+ * The commands that put a hotswapped function back on the code its template names (what a change
+ * set cannot do when CloudFormation already holds that template): lambda update-function-code with
+ * the template's Code, resolved for this account and region. Undefined when the template does not say.
+ */
+export function restoreCommand(templateBody: string, stackName: string, resource: { logicalId: string; physicalName?: string }, account: string, region: string): string | undefined {
+  const template = JSON.parse(templateBody) as { Resources?: Record<string, { Type?: string; Properties?: { Code?: Record<string, unknown> } }> };
+  const code = template.Resources?.[resource.logicalId]?.Properties?.Code;
+  if (!code) return undefined;
+  const value = (v: unknown) => resolvePseudo(v, account, region);
+  const name = resource.physicalName ?? `"$(aws cloudformation describe-stack-resource --stack-name ${stackName} --logical-resource-id ${resource.logicalId} --query StackResourceDetail.PhysicalResourceId --output text)"`;
+  const where = code.ImageUri !== undefined ? (value(code.ImageUri) ? `--image-uri ${value(code.ImageUri)}` : undefined) : value(code.S3Bucket) && value(code.S3Key) ? `--s3-bucket ${value(code.S3Bucket)} --s3-key ${value(code.S3Key)}` : undefined;
+  return where ? `aws lambda update-function-code --region ${region} --function-name ${name} ${where}` : undefined;
+}
+
+/** A template value made of strings, Fn::Sub and Fn::Join over the pseudo parameters account, region and URL suffix. */
+function resolvePseudo(value: unknown, account: string, region: string): string | undefined {
+  const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws' };
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (typeof object.Ref === 'string') return pseudo[object.Ref];
+    if (typeof object['Fn::Sub'] === 'string') {
+      const text = (object['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (match, name: string) => pseudo[name] ?? match);
+      return text.includes('${') ? undefined : text;
+    }
+    const join = object['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      const parts = (join[1] as unknown[]).map((part) => resolvePseudo(part, account, region));
+      return parts.every((part) => part !== undefined) ? parts.join(join[0]) : undefined;
+    }
+  }
+  return undefined;
+}
+
 /** The marker in SSM: GetParameter, PutParameter (String, overwrite) and DeleteParameter. */
 export function ssmHotswapMarker(ssm: SSMClient, envName: string): HotswapMarkerPort {
   const name = hotswapMarkerName(envName);
