@@ -15,6 +15,7 @@ import { parseDevOptions } from '../../src/cli/commands/dev.ts';
 import { parseDriftOptions } from '../../src/cli/commands/drift.ts';
 import { parseTraceOptions } from '../../src/cli/commands/trace.ts';
 import { parseLogsOptions } from '../../src/cli/commands/logs.ts';
+import { parseSecretsOptions } from '../../src/cli/commands/secrets.ts';
 import { parseExportOptions, parseInspectOptions, parsePurgeOptions, parseRedriveOptions } from '../../src/cli/commands/dlq.ts';
 
 const base = () => ({ io: new RecordingIo([], false), options: {}, env: {}, cwd: '/nonexistent' });
@@ -274,5 +275,30 @@ describe('dlq', () => {
     [{ max: '5', maxPerSecond: '10' }, '--max-per-second', 'FLAG_CONFLICT'],
   ])('redrive refuses %o naming %s', (flags, flag, code) => {
     expect(() => parseRedriveOptions(flags, base())).toThrow(badFlag(flag, code));
+  });
+});
+
+describe('secrets', () => {
+  it('names resolve to their catalogue entry; write flags typed; --yes also from the common options', () => {
+    const set = parseSecretsOptions('set', 'auth/session_key', { generate: true, overwrite: true, kmsKeyId: 'alias/watchpoint' }, base());
+    expect(set).toMatchObject({ action: 'set', entry: { name: 'auth/session_key' }, generate: true, stdin: false, value: undefined, prompted: false, overwrite: true, kmsKeyId: 'alias/watchpoint', yes: false });
+    expect(parseSecretsOptions('list', undefined, { json: true }, { ...base(), options: { yes: true } })).toMatchObject({ entry: undefined, json: true, yes: true });
+    expect(parseSecretsOptions('rollback', 'auth/session_key', { toVersion: '3' }, base())).toMatchObject({ toVersion: 3, kmsKeyId: undefined });
+    expect(parseSecretsOptions('import', undefined, { file: 'secrets.env' }, base()).file).toBe('/nonexistent/secrets.env');
+    // On a terminal, no value flag means the hidden prompt, asked last.
+    expect(parseSecretsOptions('set', 'auth/session_key', {}, { ...base(), io: new RecordingIo([], true) }).prompted).toBe(true);
+  });
+
+  it.each([
+    ['get', 'auth/sesion_key', {}, 'SECRET_UNKNOWN'],
+    ['set', 'forecast/runpod_aws_secret_access_key', { stdin: true }, 'SECRET_MANAGED'],
+    ['set', 'auth/session_key', { stdin: true, generate: true }, 'SECRET_SOURCE_CONFLICT'],
+    ['set', 'billing/stripe_secret_key', { generate: true }, 'SECRET_NOT_GENERATABLE'],
+    ['set', 'auth/session_key', {}, 'SECRET_NO_TERMINAL'],
+    ['set', 'auth/session_key', { stdin: true, kmsKeyId: 'not a key' }, 'KMS_KEY_ID_INVALID'],
+    ['rollback', 'auth/session_key', { toVersion: 'latest' }, 'SECRET_VERSION_INVALID'],
+    ['import', undefined, { file: ' ' }, 'IMPORT_FILE_MISSING'],
+  ] as const)('%s %s %o: exit 2 (%s) before any AWS call', (action, name, flags, code) => {
+    expect(() => parseSecretsOptions(action, name, flags, base())).toThrow(expect.objectContaining({ exitCode: 2, code }));
   });
 });

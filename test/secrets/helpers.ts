@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secretsCommand } from '../../src/cli/commands/secrets.ts';
-import type { SecretsAction, SecretsOptions } from '../../src/cli/commands/secrets.define.ts';
+import type { SecretsAction, SecretsFlags } from '../../src/cli/commands/secrets.define.ts';
 import { formatError, isWatchpointError } from '../../src/cli/errors.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { VALID_DEV, tempDir, writeConfig } from '../helpers/cli.ts';
@@ -48,7 +48,7 @@ export interface DirectResult {
 export async function direct(
   action: SecretsAction,
   name: string | undefined,
-  flags: SecretsOptions,
+  flags: SecretsFlags,
   options: { cwd: string; answers?: (string | boolean | Error)[]; interactive?: boolean; stdin?: string; randomBytes?: (n: number) => Buffer },
 ): Promise<DirectResult> {
   const io = new RecordingIo(options.answers ?? [], options.interactive ?? false);

@@ -2,7 +2,9 @@ import { Option, type Command } from 'commander';
 import type { DefineCommand, Definer } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
 
-export type SecretsOptions = CommonOptions & {
+/** What commander hands every `secrets` subcommand: each flag declared once, below; parseSecretsOptions (secrets.ts) validates them. */
+export type SecretsFlags = CommonOptions & {
+  yes?: boolean;
   json?: boolean;
   reveal?: boolean;
   stdin?: boolean;
@@ -22,10 +24,10 @@ function action(definer: Definer, name: SecretsAction) {
   return async (...args: unknown[]) => {
     // commander passes (<name>?, options, command)
     const command = args[args.length - 1] as Command;
-    const options = command.opts() as SecretsOptions;
+    const flags = command.opts() as SecretsFlags;
     const secretName = typeof args[0] === 'string' ? args[0] : undefined;
-    const { secretsCommand } = await import('./secrets.ts');
-    definer.exit(await secretsCommand({ ...definer.context(options), action: name, name: secretName, flags: options }));
+    const { parseSecretsOptions, runSecrets } = await import('./secrets.ts');
+    definer.exit(await runSecrets(parseSecretsOptions(name, secretName, flags, definer.context(flags))));
   };
 }
 

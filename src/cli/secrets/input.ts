@@ -14,12 +14,18 @@ import {
 import { userError } from '../errors.ts';
 import { noQuestions, type Io } from '../io.ts';
 import { readStdinText } from '../stdin.ts';
-import type { SecretsOptions } from '../commands/secrets.define.ts';
+import type { SecretsFlags } from '../commands/secrets.define.ts';
 
-/** What obtainValue and confirmOverwrite need: the I/O, the flags and the injected stdin and random source. */
+/** What obtainValue and confirmOverwrite need: the I/O, the value and write flags (parsed), and the injected stdin and random source. */
 export interface ValueSource {
   io: Io;
-  flags: SecretsOptions;
+  generate: boolean;
+  stdin: boolean;
+  value: string | undefined;
+  overwrite: boolean;
+  yes: boolean;
+  /** --force: a Stripe live/test mode mismatch is a warning, not a refusal. */
+  force: boolean;
   readStdin?: () => Promise<string>;
   randomBytes?: (size: number) => Buffer;
 }
@@ -60,7 +66,7 @@ export function didYouMean(input: string, before: string, after: string): string
   return close ? `${before}${close}${after}` : '';
 }
 
-export function parseSetFlags(flags: SecretsOptions, entry: SecretEntry, io: Pick<Io, 'interactive' | 'noQuestions'>): { prompted: boolean; kmsKeyId: string | undefined } {
+export function parseSetFlags(flags: SecretsFlags, entry: SecretEntry, io: Pick<Io, 'interactive' | 'noQuestions'>): { prompted: boolean; kmsKeyId: string | undefined } {
   const interactive = io.interactive;
   const sources = (['stdin', 'generate', 'value'] as const).filter((flag) => flags[flag] !== undefined && flags[flag] !== false);
   if (sources.length > 1) throw userError('SECRET_SOURCE_CONFLICT', `--${sources.join(' and --')} cannot be used together.`, 'Give the value one way: --stdin, --generate, --value, or the hidden prompt.');
@@ -74,7 +80,7 @@ export function parseSetFlags(flags: SecretsOptions, entry: SecretEntry, io: Pic
 }
 
 /** --to-version: a positive whole number. */
-export function parseToVersion(flags: SecretsOptions, entry: SecretEntry): number {
+export function parseToVersion(flags: SecretsFlags, entry: SecretEntry): number {
   const target = Number(flags.toVersion);
   if (!/^\d+$/.test(String(flags.toVersion ?? '')) || !Number.isSafeInteger(target) || target < 1) {
     throw userError('SECRET_VERSION_INVALID', `--to-version "${flags.toVersion ?? ''}" is not a version number.`, `Give a positive integer from \`watchpoint secrets history ${entry.name}\`.`);
@@ -82,7 +88,7 @@ export function parseToVersion(flags: SecretsOptions, entry: SecretEntry): numbe
   return target;
 }
 
-export function validateKmsKeyId(flags: SecretsOptions): string | undefined {
+export function validateKmsKeyId(flags: SecretsFlags): string | undefined {
   if (flags.kmsKeyId === undefined) return undefined;
   if (!KMS_KEY_ID_PATTERN.test(flags.kmsKeyId)) {
     throw userError(
@@ -107,17 +113,17 @@ export function assertValid(entry: SecretEntry, value: string, envName: string, 
 }
 
 export async function obtainValue(context: ValueSource, entry: SecretEntry, envName: string): Promise<string> {
-  const { io, flags } = context;
-  if (flags.generate) {
+  const { io } = context;
+  if (context.generate) {
     io.notify('info', `Generating ${entry.name} from ${48} random bytes (not shown).`);
     return generateSecretValue(context.randomBytes ?? nodeRandomBytes);
   }
-  if (flags.value !== undefined) {
+  if (context.value !== undefined) {
     io.notify('warn', '--value puts the secret in your shell history and the process list; prefer --stdin or the hidden prompt.');
-    if (flags.value === '') throw userError('SECRET_EMPTY', `The value for ${entry.name} is empty.`, 'Give the value, or use --stdin / the hidden prompt.');
-    return flags.value;
+    if (context.value === '') throw userError('SECRET_EMPTY', `The value for ${entry.name} is empty.`, 'Give the value, or use --stdin / the hidden prompt.');
+    return context.value;
   }
-  if (flags.stdin) {
+  if (context.stdin) {
     const raw = await (context.readStdin ?? readSecretStdin)();
     const trimmed = raw.replace(/\r?\n$/, '');
     if (trimmed !== raw) io.notify('info', 'Removed one trailing newline from stdin.');
@@ -131,7 +137,7 @@ export async function obtainValue(context: ValueSource, entry: SecretEntry, envN
     noTerminalFix: `Pass --stdin${entry.generatable ? ', --generate' : ''} or --value.`,
     validate: (candidate) => {
       const { errors, modeMismatch } = valueProblems(entry, candidate, envName);
-      if (modeMismatch && !flags.force) errors.push(modeMismatch);
+      if (modeMismatch && !context.force) errors.push(modeMismatch);
       return errors.length === 0 ? true : `The value ${errors.join('; ')}`;
     },
   });
@@ -147,7 +153,7 @@ function readSecretStdin(): Promise<string> {
 }
 
 export async function confirmOverwrite(context: ValueSource, what: string[]): Promise<boolean> {
-  if (context.flags.overwrite || context.flags.yes) return true;
+  if (context.overwrite || context.yes) return true;
   if (!context.io.interactive) {
     throw userError('SECRET_EXISTS', `Already set: ${what.join(', ')}. Replacing needs confirmation, and ${noQuestions(context.io).why}.`, 'Re-run with --overwrite or --yes (the old value stays as a previous version).');
   }
