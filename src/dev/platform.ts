@@ -21,6 +21,7 @@ import { FunctionHost } from './function-host.ts';
 import { CLIENT_IDLE_SOCKET_MS, startGateway } from './gateway.ts';
 import { LambdaApi } from './lambda-api.ts';
 import type { ReloadEvent } from './watch.ts';
+import type { PlanChanges } from './stack-watch.ts';
 import { startHttpApi } from './http-api.ts';
 import { installNetworkGuard } from './network-guard.ts';
 import { CycleTracker, cycleLine, prettyLine, type CycleSummary } from './logs.ts';
@@ -69,7 +70,7 @@ export interface DevOptions {
   watch?: boolean;
   onReload?: (event: ReloadEvent) => void;
   /** After a src/stack change was applied (--watch): functions restarted, and what needs a restart. */
-  onStackReload?: (event: { restarted: string[]; needRestart: string[] }) => void;
+  onStackReload?: (event: { restarted: string[]; applied: string[]; needRestart: string[] }) => void;
 }
 
 export interface DevPlatform {
@@ -94,6 +95,8 @@ export interface DevPlatform {
   crashed: Promise<never>;
   /** Runs the DataPoller now (one schedule tick). */
   pollNow(): Promise<unknown>;
+  /** `--watch`'s second half: applies what changed from the running plan to `next` in place; names the rest. */
+  applyPlan(next: DevPlan): Promise<{ restarted: string[]; applied: string[]; needRestart: string[] }>;
   stop(): Promise<void>;
   /** ms from start to ready, by phase. */
   timings: Record<string, number>;
@@ -349,7 +352,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       maxAttempts: 3,
       requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 512, timeout: CLIENT_IDLE_SOCKET_MS }), connectionTimeout: 5_000, requestTimeout: 30_000 }),
     });
-    const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
+    const [{ SQSClient, CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand }, { S3Client, CreateBucketCommand }] = await Promise.all([import('@aws-sdk/client-sqs'), import('@aws-sdk/client-s3')]);
     const sqs = new SQSClient(clientConfig());
     const s3 = new S3Client({ ...clientConfig(), forcePathStyle: true });
     stops.push(() => {
@@ -526,12 +529,51 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       });
     for (const fn of plan.functions) hosts.get(fn.logicalId)!.configure(configuredEnvironment(environments.get(fn.logicalId)!));
     await migrations;
+    // Set once the triggers run (below); applyPlan calls it for the queues, mappings and schedules that changed.
+    const applyTriggerChanges: { apply?: (changes: PlanChanges, next: DevPlan) => Promise<string[]> } = {};
+    // What runs, as a plan: a re-read stack (--watch) is compared with it, and only what changed is applied.
+    let running = plan;
+    const { diffPlans } = await import('./stack-watch.ts');
+    const applyPlan = async (nextPlan: DevPlan): Promise<{ restarted: string[]; applied: string[]; needRestart: string[] }> => {
+      const changes = diffPlans(running, nextPlan);
+      const restarted: string[] = [];
+      for (const logicalId of changes.functions) {
+        const fn = nextPlan.functions.find((f) => f.logicalId === logicalId)!;
+        const host = hosts.get(logicalId)!;
+        try {
+          host.spec.timeoutSeconds = fn.timeoutSeconds;
+          host.spec.memoryMb = fn.memoryMb;
+          host.spec.modulePath = join(SRC, 'lambdas', fn.handlerDir, 'index.ts');
+          host.configure(configuredEnvironment(resolvedEnvironment(fn)));
+          await host.reload();
+          restarted.push(fn.id);
+        } catch (error) {
+          options.log(`watch: ${fn.id} keeps its previous settings: ${(error as Error).message}`);
+        }
+      }
+      const applied = (await applyTriggerChanges.apply?.(changes, nextPlan)) ?? [];
+      // What was not applied stays as it was in the running plan, so the next change is compared with what runs.
+      running = {
+        ...running,
+        functions: running.functions.map((fn) => (restarted.includes(fn.id) ? nextPlan.functions.find((f) => f.logicalId === fn.logicalId)! : fn)),
+        queues: running.queues.map((queue) => (applied.includes(`queue ${queue.id}`) ? nextPlan.queues.find((q) => q.logicalId === queue.logicalId)! : queue)),
+        eventSources: running.eventSources.map((mapping) => (applied.includes(`event source mapping ${mapping.logicalId}`) ? nextPlan.eventSources.find((m) => m.logicalId === mapping.logicalId)! : mapping)),
+        schedules: running.schedules.map((schedule) => (applied.includes(`schedule ${schedule.logicalId}`) ? nextPlan.schedules.find((sc) => sc.logicalId === schedule.logicalId)! : schedule)),
+      };
+      const done = [...(restarted.length > 0 ? [`${restarted.join(', ')} restarted with the new settings`] : []), ...(applied.length > 0 ? [`${applied.join(', ')} updated in place`] : [])];
+      options.log(
+        `watch: stack re-read: ${done.length > 0 ? done.join('; ') : 'nothing that runs changed'}; queues, buckets and their data untouched` +
+          (changes.needRestart.length > 0 ? `. Not applied while running (restart \`watchpoint dev\` for them): ${changes.needRestart.join('; ')}.` : '.'),
+      );
+      const result = { restarted, applied, needRestart: changes.needRestart };
+      options.onStackReload?.(result);
+      return result;
+    };
     if (options.watch) {
       // --watch: saved handler code reaches fresh containers; the servers and their data stay (watch.ts).
       const { startHandlerWatch } = await import('./watch.ts');
-      const { diffPlans, synthLocalInChild } = await import('./stack-watch.ts');
-      let running = plan;
-      // A change under src/stack or src/config: the new template from a fresh process, then only the functions whose settings changed.
+      const { synthLocalInChild } = await import('./stack-watch.ts');
+      // A change under src/stack or src/config: the new template from a fresh process, then only what changed.
       const onStackChange = async (): Promise<void> => {
         const next = await synthLocalInChild(dirname(SRC));
         if ('error' in next) return options.log(`watch: the stack does not synthesize; everything keeps running as it was:\n${next.error}`);
@@ -541,28 +583,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         } catch (error) {
           return options.log(`watch: the new template cannot run locally (${(error as Error).message}); everything keeps running as it was.`);
         }
-        const changes = diffPlans(running, nextPlan);
-        const restarted: string[] = [];
-        for (const logicalId of changes.functions) {
-          const fn = nextPlan.functions.find((f) => f.logicalId === logicalId)!;
-          const host = hosts.get(logicalId)!;
-          try {
-            host.spec.timeoutSeconds = fn.timeoutSeconds;
-            host.spec.memoryMb = fn.memoryMb;
-            host.spec.modulePath = join(SRC, 'lambdas', fn.handlerDir, 'index.ts');
-            host.configure(configuredEnvironment(resolvedEnvironment(fn)));
-            await host.reload();
-            restarted.push(fn.id);
-          } catch (error) {
-            options.log(`watch: ${fn.id} keeps its previous settings: ${(error as Error).message}`);
-          }
-        }
-        running = { ...nextPlan, functions: nextPlan.functions.filter((fn) => !changes.functions.includes(fn.logicalId) || restarted.includes(fn.id)) };
-        options.log(
-          `watch: stack re-read: ${restarted.length > 0 ? `${restarted.join(', ')} restarted with the new settings` : 'no function setting changed'}; queues, buckets and their data untouched` +
-            (changes.needRestart.length > 0 ? `. Not applied while running (restart \`watchpoint dev\` for them): ${changes.needRestart.join('; ')}.` : '.'),
-        );
-        options.onStackReload?.({ restarted, needRestart: changes.needRestart });
+        await applyPlan(nextPlan);
       };
       const handlerWatch = startHandlerWatch({ root: dirname(SRC), functions: plan.functions.map((fn) => ({ host: hosts.get(fn.logicalId)!, handlerDir: fn.handlerDir })), log: options.log, onStackChange, ...(options.onReload ? { onReload: options.onReload } : {}) });
       stops.push(() => handlerWatch.close());
@@ -578,27 +599,29 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       options.onOutcome?.(outcome);
     };
     const triggers: Trigger[] = [];
+    // Event source mappings and schedules by logical id: `--watch` restarts one whose settings changed.
+    const mappingTriggers = new Map<string, Trigger>();
+    const scheduleTriggers = new Map<string, Trigger>();
     stops.push(async () => {
-      await Promise.all(triggers.map((t) => t.stop()));
+      await Promise.all([...triggers, ...mappingTriggers.values(), ...scheduleTriggers.values()].map((t) => t.stop()));
     });
+    const startMapping = (mapping: DevPlan['eventSources'][number], queue: DevPlan['queues'][number]): Trigger =>
+      startSqsMapping({
+        sqs,
+        host: hosts.get(mapping.functionLogicalId)!,
+        queueUrl: queueUrls[queue.logicalId]!,
+        queueArn: queueArns[queue.logicalId]!,
+        queueName: `${prefix}-${queue.id}`,
+        region: LOCAL_REGION,
+        batchSize: mapping.batchSize,
+        reportBatchItemFailures: mapping.reportBatchItemFailures,
+        visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
+        speed: options.speed,
+        onOutcome,
+        pollers: hosts.get(mapping.functionLogicalId)!.spec.concurrency,
+      });
     for (const mapping of plan.eventSources) {
-      const queue = plan.queues.find((q) => q.logicalId === mapping.queueLogicalId)!;
-      triggers.push(
-        startSqsMapping({
-          sqs,
-          host: hosts.get(mapping.functionLogicalId)!,
-          queueUrl: queueUrls[queue.logicalId]!,
-          queueArn: queueArns[queue.logicalId]!,
-          queueName: `${prefix}-${queue.id}`,
-          region: LOCAL_REGION,
-          batchSize: mapping.batchSize,
-          reportBatchItemFailures: mapping.reportBatchItemFailures,
-          visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
-          speed: options.speed,
-          onOutcome,
-          pollers: hosts.get(mapping.functionLogicalId)!.spec.concurrency,
-        }),
-      );
+      mappingTriggers.set(mapping.logicalId, startMapping(mapping, plan.queues.find((q) => q.logicalId === mapping.queueLogicalId)!));
     }
     const byBucket = new Map<string, DevPlan['notifications']>();
     for (const n of plan.notifications) byBucket.set(n.bucketLogicalId, [...(byBucket.get(n.bucketLogicalId) ?? []), n]);
@@ -617,19 +640,55 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       );
     }
     const pollers = plan.schedules.filter((s) => plan.functions.find((f) => f.logicalId === s.functionLogicalId)?.handlerDir === 'data-poller');
-    for (const schedule of plan.schedules) {
+    const startScheduleOf = (schedule: DevPlan['schedules'][number], runAtStart: boolean): void => {
       const started = startSchedule({
         host: hosts.get(schedule.functionLogicalId)!,
         name: schedule.logicalId,
         expression: schedule.expression,
         input: schedule.input,
         speed: options.speed,
-        runAtStart: (options.runSchedulesAtStart ?? true) && pollers.includes(schedule),
+        runAtStart,
         onOutcome,
       });
-      if (started) triggers.push(started);
+      if (started) scheduleTriggers.set(schedule.logicalId, started);
       else options.log(`schedule ${schedule.logicalId} (${schedule.expression}) is not run locally: only rate() and daily cron(M H * * ? *) are.`);
-    }
+    };
+    for (const schedule of plan.schedules) startScheduleOf(schedule, (options.runSchedulesAtStart ?? true) && pollers.includes(schedule));
+
+    // --watch: a queue, mapping or schedule whose settings changed, applied in place (stack-watch.ts).
+    applyTriggerChanges.apply = async (changes, next) => {
+      const applied: string[] = [];
+      const restartMappings = new Set(changes.eventSources);
+      for (const logicalId of changes.queues) {
+        const queue = next.queues.find((q) => q.logicalId === logicalId)!;
+        const target = queue.redrive ? queueArns[queue.redrive.deadLetterLogicalId] : undefined;
+        try {
+          if (queue.redrive && !target) throw new Error(`its dead-letter queue ${queue.redrive.deadLetterLogicalId} is not running (a new queue needs a restart)`);
+          await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrls[logicalId]!, Attributes: { VisibilityTimeout: String(queue.visibilityTimeoutSeconds), RedrivePolicy: target ? JSON.stringify({ deadLetterTargetArn: target, maxReceiveCount: queue.redrive!.maxReceiveCount }) : '' } }));
+          applied.push(`queue ${queue.id}`);
+          for (const mapping of next.eventSources) if (mapping.queueLogicalId === logicalId) restartMappings.add(mapping.logicalId);
+        } catch (error) {
+          options.log(`watch: queue ${queue.id} keeps its previous settings: ${(error as Error).message}`);
+        }
+      }
+      for (const logicalId of restartMappings) {
+        const mapping = next.eventSources.find((m) => m.logicalId === logicalId);
+        const queue = mapping && next.queues.find((q) => q.logicalId === mapping.queueLogicalId);
+        if (!mapping || !queue || !hosts.has(mapping.functionLogicalId)) continue;
+        // Stopping waits for the batch in hand; a batch received and not yet handled comes back after its visibility timeout.
+        await mappingTriggers.get(logicalId)?.stop();
+        mappingTriggers.set(logicalId, startMapping(mapping, queue));
+        applied.push(`event source mapping ${logicalId}`);
+      }
+      for (const logicalId of changes.schedules) {
+        const schedule = next.schedules.find((candidate) => candidate.logicalId === logicalId)!;
+        await scheduleTriggers.get(logicalId)?.stop();
+        scheduleTriggers.delete(logicalId);
+        startScheduleOf(schedule, false);
+        applied.push(`schedule ${logicalId}`);
+      }
+      return applied;
+    };
     mark('ready');
 
     const state: DevState = {
@@ -663,6 +722,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       postgresPid: postgres?.pid,
       crashed: Promise.race(crashes.length > 0 ? crashes : [new Promise<never>(() => undefined)]),
       pollNow: () => (poller ? poller.invoke({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }) : Promise.reject(new Error('The template has no DataPoller schedule.'))),
+      applyPlan,
       stop,
       timings,
     };

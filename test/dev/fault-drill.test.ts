@@ -243,4 +243,38 @@ describe('fault drill on watchpoint dev', () => {
     expect(seen.alarms.get(stopped.alarm)).toBe('ALARM');
     expect(notes.filter((line) => line.startsWith('BROKEN: '))).toHaveLength(3);
   });
+
+  it('a stack change is applied in place (watch): a queue\'s settings and a mapping\'s batch size; the queue, its URL and its messages stay', { timeout: 60_000 }, async () => {
+    const next = structuredClone(platform.plan);
+    const dlq = next.queues.find((queue) => queue.id === 'DeadLetterQueueShared')!;
+    const webhookQueue = next.queues.find((queue) => queue.id === 'WebhookNotificationQueue')!;
+    const mapping = next.eventSources.find((source) => source.queueLogicalId === webhookQueue.logicalId)!;
+    // A message waiting in the DLQ (no consumer), sent before the change.
+    const { SendMessageCommand, GetQueueAttributesCommand: Attributes } = await import('@aws-sdk/client-sqs');
+    const before = await depth('DeadLetterQueue');
+    await sqs.send(new SendMessageCommand({ QueueUrl: platform.queueUrls[dlq.logicalId]!, MessageBody: 'kept across the change' }));
+    dlq.visibilityTimeoutSeconds += 60;
+    webhookQueue.visibilityTimeoutSeconds += 60;
+    mapping.batchSize = 1;
+    const result = await platform.applyPlan(next);
+    expect(result.restarted).toEqual([]);
+    expect(result.needRestart).toEqual([]);
+    expect(result.applied.sort()).toEqual([`event source mapping ${mapping.logicalId}`, 'queue DeadLetterQueueShared', 'queue WebhookNotificationQueue'].sort());
+    expect(lines.at(-1)).toContain('updated in place; queues, buckets and their data untouched.');
+    // Same queue (same URL), new settings, its redrive policy kept, its message still there.
+    const { Attributes: webhookAttributes = {} } = await sqs.send(new Attributes({ QueueUrl: platform.queueUrls[webhookQueue.logicalId]!, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] }));
+    expect(webhookAttributes.VisibilityTimeout).toBe(String(webhookQueue.visibilityTimeoutSeconds));
+    expect(JSON.parse(webhookAttributes.RedrivePolicy!)).toMatchObject({ maxReceiveCount: webhookQueue.redrive!.maxReceiveCount });
+    expect(await depth('DeadLetterQueue')).toBe(before + 1);
+    // The restarted mapping consumes the webhook queue: a message put there reaches the worker.
+    const invoked = new Promise<void>((resolve) => {
+      const stop = platform.logStore.subscribe((event) => {
+        if (event.message.startsWith('START RequestId') && event.logGroupName.includes('WebhookWorker')) (stop(), resolve());
+      });
+    });
+    await sqs.send(new SendMessageCommand({ QueueUrl: platform.queueUrls[webhookQueue.logicalId]!, MessageBody: '{}' }));
+    await Promise.race([invoked, new Promise((_, reject) => setTimeout(() => reject(new Error('the webhook worker was not invoked from its queue after the change')), 20_000))]);
+    // Applying the same plan again changes nothing.
+    expect(await platform.applyPlan(next)).toEqual({ restarted: [], applied: [], needRestart: [] });
+  });
 });
