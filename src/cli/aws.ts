@@ -55,6 +55,7 @@ export function useDevEndpoint(url: string, credentials: { accessKeyId: string; 
 const CLIENTS = {
   cloudformation: async () => (await import('@aws-sdk/client-cloudformation')).CloudFormationClient,
   cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient,
+  codedeploy: async () => (await import('@aws-sdk/client-codedeploy')).CodeDeployClient,
   logs: async () => (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient,
   sqs: async () => (await import('@aws-sdk/client-sqs')).SQSClient,
   ssm: async () => (await import('@aws-sdk/client-ssm')).SSMClient,

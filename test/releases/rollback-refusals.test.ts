@@ -16,6 +16,12 @@ import type { ReleaseRecord } from '../../src/cli/releases/record.ts';
 import { tempDir, writeConfig } from '../helpers/cli.ts';
 import { MOTO_ACCOUNT, motoClient, motoClientConfig, motoStage, uniqueEnvName } from '../helpers/moto.ts';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createShiftWatch } from '../../src/cli/deploy/shift.ts';
+import { shiftAlarmName } from '../../src/stack/deployment-names.ts';
+import { createShiftAlarms, mockApiShift } from '../deploy/codedeploy-shapes.ts';
 
 const s3 = new S3Client({ ...motoClientConfig(), forcePathStyle: true });
 const assets = `cdk-hnb659fds-assets-${MOTO_ACCOUNT}-eu-west-1`;
@@ -198,5 +204,33 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     const [latest] = (await createLedger(s3, releaseLedgerBucketName(env, MOTO_ACCOUNT, 'eu-west-1')).list(1))!;
     expect(latest).toMatchObject({ sequence: 3, kind: 'rollback', rollbackTo: 1, description: 'rollback to #1', imageTag: 't1', migrationLevel: '0003_c', outcome: 'succeeded' });
     expect(latest!.stacks[0]!.changes).toEqual({ added: [], modified: ['Api'], removed: [] });
+  });
+
+  it('a canary stage: the restored version trips its alarm, CodeDeploy puts the newer one back; the rollback says so and is recorded rolled-back-by-alarm', async () => {
+    // CodeDeploy through aws-sdk-client-mock (test/deploy/codedeploy-shapes.ts says why); the alarms are on moto.
+    const codedeploy = mockClient(CodeDeployClient);
+    const cloudwatch = motoClient(CloudWatchClient);
+    try {
+      const { env, cwd } = await environment('re');
+      const errors = shiftAlarmName(env, 'ApiFunction', 'Errors');
+      await createShiftAlarms(cloudwatch, env, ['ApiFunction']);
+      mockApiShift(codedeploy, env, { status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE', message: `Activated alarms: <${errors}>` }, rollbackInfo: { rollbackDeploymentId: 'd-RB1' } }, { rollbacks: ['d-RB1'] });
+      await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: errors, StateValue: 'ALARM', StateReason: 'test: the restored version throws' }));
+      const { cloud } = fakeCloud(env);
+      cloud.settle = async (_stackName, onStatus) => {
+        onStatus('UPDATE_ROLLBACK_COMPLETE');
+        return 'UPDATE_ROLLBACK_COMPLETE';
+      };
+      const shifts = { watch: (since: Date) => createShiftWatch({ envName: env, codedeploy: new CodeDeployClient({ region: 'eu-west-1' }), cloudwatch, since }), region: 'eu-west-1', intervalMs: 5 };
+      const io = new RecordingIo([true, true], true);
+      const error = await runRollback({ ...options(cwd, env, io, cloud), shifts }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ROLLBACK_FAILED', exitCode: 1 });
+      expect((error as Error).message).toContain(`alarm ${errors} fired on ApiFunction (version 8); CodeDeploy stopped the shift: version 7 now serves 100% again`);
+      expect((error as { fix: string }).fix).toContain('The restored version set off its alarm');
+      const [latest] = (await createLedger(s3, releaseLedgerBucketName(env, MOTO_ACCOUNT, 'eu-west-1')).list(1))!;
+      expect(latest).toMatchObject({ kind: 'rollback', rollbackTo: 1, outcome: 'rolled-back-by-alarm' });
+    } finally {
+      codedeploy.restore();
+    }
   });
 });

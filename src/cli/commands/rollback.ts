@@ -18,6 +18,11 @@ import { templateDiff } from '../releases/report.ts';
 import { createRollbackCloud, TEMPLATE_BODY_LIMIT, unUpdatable, type PreparedChangeSet, type RollbackCloud } from '../rollback/cloudformation.ts';
 import { changeSetName, describeChangeSet, migrationsSince, pickTarget, sameTemplate } from '../rollback/plan.ts';
 import type { RollbackFlags } from './rollback.define.ts';
+import { deploymentStyleFor } from '../../config/schema.ts';
+import { stackNames } from '../context.ts';
+import { createShiftWatch, type FunctionShift, type ShiftPort } from '../deploy/shift.ts';
+import { followShifts } from '../deploy/shift-follow.ts';
+import { rollbackSentence, runningShiftLines } from '../deploy/shift-report.ts';
 
 export interface RollbackClients extends ReleaseClients {
   cloudformation: CloudFormationClient;
@@ -35,9 +40,11 @@ export interface RollbackOptions extends Runtime {
   recordRelease?: RecordRelease;
   /** The migration names this checkout knows (db-migrations.ts); injected in tests. */
   migrationNames?: () => string[];
+  /** Follows CodeDeploy's shifts in canary/linear stages (deploy/shift.ts); injected in tests. */
+  shifts?: ShiftPort;
 }
 
-type Context = CommandContext & Injectable & Pick<RollbackOptions, 'clients' | 'cloud' | 'recordRelease' | 'migrationNames'>;
+type Context = CommandContext & Injectable & Pick<RollbackOptions, 'clients' | 'cloud' | 'recordRelease' | 'migrationNames' | 'shifts'>;
 
 export function parseRollbackOptions(flags: RollbackFlags, context: Context): RollbackOptions {
   let to: number | undefined;
@@ -55,6 +62,7 @@ export function parseRollbackOptions(flags: RollbackFlags, context: Context): Ro
     ...(context.cloud ? { cloud: context.cloud } : {}),
     ...(context.recordRelease ? { recordRelease: context.recordRelease } : {}),
     ...(context.migrationNames ? { migrationNames: context.migrationNames } : {}),
+    ...(context.shifts ? { shifts: context.shifts } : {}),
   };
 }
 
@@ -83,6 +91,8 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
   }
   const clients = options.clients ?? (await sdkClients(stage, ['sts', 's3', 'ecr', 'cloudformation', 'ssm']));
   const cloud = options.cloud ?? createRollbackCloud(clients.cloudformation, { sleep: (ms, signal) => options.sleep(ms, signal) });
+  // Canary/linear stages: restoring older code on an aliased function is a CodeDeploy shift too.
+  const shifts = options.shifts ?? (deploymentStyleFor(envName, stage) === 'all-at-once' ? undefined : await shiftPort(envName, stage));
 
   // 1. What is current, what goes back, and whether it can.
   const view = await readLedger(clients, envName, stage.region);
@@ -193,11 +203,17 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
   const stop = stopOnCtrlC();
   let outcome: Outcome = 'succeeded';
   let reason: string | undefined;
+  let alarmStopped = false;
   try {
     for (const plan of executing) {
       await cloud.execute(plan.stackName, plan.prepared!.changeSetName);
+      const following = shifts && plan.stackName === stackNames(envName).platform
+        ? followShifts(shifts.watch(new Date()), { output: (line) => io.notify('info', line), intervalMs: shifts.intervalMs })
+        : undefined;
       const final = await cloud.settle(plan.stackName, (status) => io.notify('info', `${plan.stackName}: ${status}`), stop.signal);
       if (stop.signal.aborted && final.endsWith('_IN_PROGRESS')) {
+        const running = following && shifts ? runningShiftLines(following.latest(), shifts.region) : [];
+        void following?.stop();
         const { state } = describeState(plan.stackName, final);
         io.notify('warn', [
           `Interrupted. CloudFormation keeps going without this command: ${state}`,
@@ -205,12 +221,16 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
           ...(final === 'UPDATE_IN_PROGRESS' ? [`  stop it:   aws cloudformation cancel-update-stack --stack-name ${plan.stackName} (rolls this stack's update back)`] : []),
           ...(executing.indexOf(plan) < executing.length - 1 ? [`  not started: ${executing.slice(executing.indexOf(plan) + 1).map((p) => p.stackName).join(', ')} (its change set is left for you to delete or run again)`] : []),
           '  The rollback is not recorded in the ledger; run `watchpoint releases` after CloudFormation finishes and roll back again if needed.',
+          ...running,
         ].join('\n'));
         return ExitCode.interrupted;
       }
+      const seen: FunctionShift[] = following ? await following.stop() : [];
       if (final !== 'UPDATE_COMPLETE') {
-        outcome = /ROLLBACK_COMPLETE$/.test(final) ? 'rolled-back-by-cloudformation' : 'failed';
-        reason = `${plan.stackName}: ${final}`;
+        const stopped = seen.filter((shift) => shift.alarmRollback);
+        alarmStopped = stopped.length > 0;
+        outcome = alarmStopped ? 'rolled-back-by-alarm' : /ROLLBACK_COMPLETE$/.test(final) ? 'rolled-back-by-cloudformation' : 'failed';
+        reason = `${plan.stackName}: ${final}${alarmStopped ? `; ${stopped.map(rollbackSentence).join('; ')}` : ''}`;
         break;
       }
     }
@@ -244,7 +264,9 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
     throw new WatchpointError(`The rollback to #${target.sequence} did not complete: ${reason}.`, {
       code: 'ROLLBACK_FAILED',
       fault: 'system',
-      fix: `Read the stack's events (CloudFormation console, or \`watchpoint status --env ${envName}\`) for the failed resource, fix it, then run rollback again.`,
+      fix: alarmStopped
+        ? `The restored version set off its alarm, so CodeDeploy put the newer one back: see \`watchpoint logs --env ${envName} --since 30m --level error\`, then roll back to another release (\`watchpoint releases --env ${envName}\`) or deploy a fix.`
+        : `Read the stack's events (CloudFormation console, or \`watchpoint status --env ${envName}\`) for the failed resource, fix it, then run rollback again.`,
     });
   }
   io.result(`Rolled back "${envName}" to release #${target.sequence}: ${executing.map((plan) => plan.stackName).join(', ')} restored${plans.some((p) => p.same) ? ` (${plans.filter((p) => p.same).map((p) => p.stackName).join(', ')} already matched)` : ''}.`);
@@ -323,4 +345,10 @@ async function hotswapLeftovers(clients: RollbackClients, envName: string, plans
       .map((resource) => `    ${restoreCommand(plan.body, stack.stackName, resource, account, region) ?? `${resource.logicalId}: its template names no code to restore (see \`watchpoint releases show\`)`}`);
   });
   return { what, commands: commands.join('\n') || '    (no functions recorded)' };
+}
+
+/** The real shift port: CodeDeploy and CloudWatch clients of the stage (only built for canary/linear stages). */
+async function shiftPort(envName: string, stage: Parameters<typeof sdkClients>[0]): Promise<ShiftPort> {
+  const { codedeploy, cloudwatch } = await sdkClients(stage, ['codedeploy', 'cloudwatch']);
+  return { watch: (since) => createShiftWatch({ envName, codedeploy, cloudwatch, since }), region: stage.region, intervalMs: 10_000 };
 }

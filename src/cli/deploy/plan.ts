@@ -26,7 +26,7 @@ import {
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, HotswapOutcome, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
 import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarker, type HotswapMarkerPort } from './hotswap.ts';
 import { deploymentStyleFor } from '../../config/schema.ts';
-import type { FunctionShift, ShiftWatch } from './shift.ts';
+import type { FunctionShift, ShiftPort } from './shift.ts';
 import { followShifts, type ShiftFollowing } from './shift-follow.ts';
 import { rollbackSentence, runningShiftLines, shiftLines } from './shift-report.ts';
 import { runPhase, type TaskHandle } from './tasks.ts';
@@ -88,7 +88,7 @@ export interface DeployDeps {
   /** The marker `status` reads: set by a hotswap, cleared by the next CloudFormation deploy of the stack. */
   hotswapMarker?: HotswapMarkerPort;
   /** Gradual stages (canary, linear): follows CodeDeploy's shifts while the platform stack deploys (shift.ts). */
-  shifts?: { watch: (since: Date) => ShiftWatch; region: string; intervalMs: number };
+  shifts?: ShiftPort;
 }
 
 interface DeployState {

@@ -54,6 +54,15 @@ export interface ShiftWatch {
   poll(): Promise<FunctionShift[]>;
 }
 
+/** What deploy and rollback need to follow the shifts a platform stack update starts. */
+export interface ShiftPort {
+  /** A watch of the deployments created after `since` (when the stack update began). */
+  watch: (since: Date) => ShiftWatch;
+  region: string;
+  /** How often the shift is read (10 s; tests less). */
+  intervalMs: number;
+}
+
 const DONE = new Set(['Succeeded', 'Failed', 'Stopped']);
 /** This machine's clock may run ahead of CodeDeploy's: deployments up to this much before `since` count. */
 export const CLOCK_SKEW_MS = 60_000;
