@@ -16,6 +16,7 @@ import { parseDriftOptions } from '../../src/cli/commands/drift.ts';
 import { parseTraceOptions } from '../../src/cli/commands/trace.ts';
 import { parseLogsOptions } from '../../src/cli/commands/logs.ts';
 import { parseSecretsOptions } from '../../src/cli/commands/secrets.ts';
+import { parseRotateKeysOptions } from '../../src/cli/commands/runpod.ts';
 import { parseExportOptions, parseInspectOptions, parsePurgeOptions, parseRedriveOptions } from '../../src/cli/commands/dlq.ts';
 
 const base = () => ({ io: new RecordingIo([], false), options: {}, env: {}, cwd: '/nonexistent' });
@@ -300,5 +301,25 @@ describe('secrets', () => {
     ['import', undefined, { file: ' ' }, 'IMPORT_FILE_MISSING'],
   ] as const)('%s %s %o: exit 2 (%s) before any AWS call', (action, name, flags, code) => {
     expect(() => parseSecretsOptions(action, name, flags, base())).toThrow(expect.objectContaining({ exitCode: 2, code }));
+  });
+});
+
+describe('runpod rotate-keys', () => {
+  it('one stage, or --status; the verify timeout in ms (default 60 s); --yes also from the common options', () => {
+    expect(parseRotateKeysOptions({ stage: 'verify', timeout: '120' }, base()).rotate).toMatchObject({ stage: 'verify', timeoutMs: 120_000, status: false });
+    expect(parseRotateKeysOptions({ status: true, json: true }, { ...base(), options: { yes: true } })).toMatchObject({ rotate: { status: true, json: true, timeoutMs: 60_000 }, yes: true });
+  });
+
+  it.each([
+    [{ stage: 'rotate' }, 'STAGE_INVALID'],
+    [{ stage: 'verify', timeout: '0' }, 'TIMEOUT_INVALID'],
+    [{ status: true, stage: 'create' }, 'FLAGS_CONFLICT'],
+    [{ stage: 'delete', showSecret: true }, 'FLAGS_CONFLICT'],
+    [{ stdin: true }, 'FLAGS_CONFLICT'],
+    [{ json: true, stage: 'create' }, 'FLAGS_CONFLICT'],
+    [{}, 'STAGE_REQUIRED'],
+    [{ storeSecret: true }, 'SECRET_NO_TERMINAL'],
+  ])('refuses %o (%s) without a terminal, before any AWS call', (flags, code) => {
+    expect(() => parseRotateKeysOptions(flags, base())).toThrow(expect.objectContaining({ exitCode: 2, code }));
   });
 });

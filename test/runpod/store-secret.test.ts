@@ -8,7 +8,8 @@ import { DescribeParametersCommand, GetParameterCommand, ListTagsForResourceComm
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rotateKeysCommand, type RotateKeysOptions } from '../../src/cli/commands/runpod.ts';
+import { rotateKeysCommand } from '../../src/cli/commands/runpod.ts';
+import type { RotateKeysFlags } from '../../src/cli/commands/runpod.define.ts';
 import { formatError } from '../../src/cli/errors.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { parameterNames } from '../../src/cli/runpod/aws.ts';
@@ -89,7 +90,7 @@ function clients(ssm = motoClient(SSMClient)): RunPodClients {
   return { iam, ssm: awsLikeSsm(ssm), cloudformation, stsWith };
 }
 
-async function rotate(rotateOptions: RotateKeysOptions, deps: { ssm?: SSMClient; stdin?: string; interactive?: boolean } = {}) {
+async function rotate(rotateOptions: RotateKeysFlags, deps: { ssm?: SSMClient; stdin?: string; interactive?: boolean } = {}) {
   const io = new RecordingIo([], deps.interactive ?? false);
   try {
     const code = await rotateKeysCommand({ io, options: { env: envName, yes: true }, env: {}, cwd, rotate: rotateOptions }, { clients: clients(deps.ssm), sleep: async () => {}, ...(deps.stdin !== undefined ? { readStdin: async () => deps.stdin! } : {}) });

@@ -1,10 +1,22 @@
 import { Option } from 'commander';
 import type { DefineCommand } from '../define.ts';
 import { stageOptions, type CommonOptions } from '../options.ts';
-import type { RotateKeysOptions } from './runpod.ts';
 
-// A type-only import: erased at run time, so this module still loads nothing but commander.
-interface RotateKeysFlags extends CommonOptions, RotateKeysOptions {}
+/** What commander hands `runpod rotate-keys`: each flag declared once, below; parseRotateKeysOptions (runpod.ts) validates them. */
+export interface RotateKeysFlags extends CommonOptions {
+  stage?: string;
+  status?: boolean;
+  showSecret?: boolean;
+  force?: boolean;
+  timeout?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  /** Store the secret of the key SSM names (read from stdin or a hidden prompt, verified first). */
+  storeSecret?: boolean;
+  /** With storeSecret: read the secret from stdin (a pipe), not a prompt. */
+  stdin?: boolean;
+  yes?: boolean;
+}
 
 export const defineRunpod: DefineCommand = (program, definer) => {
   const runpod = program.command('runpod').description('Manage RunPod\'s access to the platform (its IAM user\'s keys).');
@@ -38,8 +50,7 @@ Examples:
   pbpaste | watchpoint runpod rotate-keys --env prod --store-secret --stdin`,
     )
     .action(async (flags: RotateKeysFlags) => {
-      // parseRotateKeysOptions (runpod.ts) validates every flag, --stage included, once.
-      const { rotateKeysCommand } = await import('./runpod.ts');
-      definer.exit(await rotateKeysCommand({ ...definer.context(flags), rotate: flags }));
+      const { parseRotateKeysOptions, runRotateKeys } = await import('./runpod.ts');
+      definer.exit(await runRotateKeys(parseRotateKeysOptions(flags, definer.context(flags))));
     });
 };

@@ -4,31 +4,18 @@
 // the status is rendered by runpod/report.ts. Design: docs/runpod-key-rotation.md.
 import { resolveStage, type CommandContext } from '../context.ts';
 import { userError } from '../errors.ts';
-import { abortableSleep } from '../interrupt.ts';
+import { runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { noQuestions } from '../io.ts';
 import { explainRotationError, parameterNames, type RunPodClients } from '../runpod/aws.ts';
 import { runpodClients } from '../runpod/clients.ts';
 import { DEFAULT_VERIFY_TIMEOUT_S, MAX_VERIFY_TIMEOUT_S, Rotation, SECRET_GET, type RotateOptions } from '../runpod/rotation.ts';
 import { STAGES, type StageName } from '../runpod/state.ts';
 import { readStdinText } from '../stdin.ts';
+import type { RotateKeysFlags } from './runpod.define.ts';
 
-/** The flags as commander gives them (runpod.define.ts declares each once). */
-export interface RotateKeysOptions {
-  stage?: string;
-  status?: boolean;
-  showSecret?: boolean;
-  force?: boolean;
-  timeout?: string;
-  json?: boolean;
-  dryRun?: boolean;
-  /** Store the secret of the key SSM names (read from stdin or a hidden prompt, verified first). */
-  storeSecret?: boolean;
-  /** With storeSecret: read the secret from stdin (a pipe), not a prompt. */
-  stdin?: boolean;
-}
-
+/** Raw flags in one object (tests). */
 export interface RotateKeysContext extends CommandContext {
-  rotate: RotateKeysOptions;
+  rotate: RotateKeysFlags;
 }
 
 /** Seams for tests: SDK clients, the clock and the backoff sleep. */
@@ -40,8 +27,34 @@ export interface RotateKeysDeps {
   readStdin?: () => Promise<string>;
 }
 
-/** Every flag is checked before anything touches AWS. */
-export function parseRotateKeysOptions(options: RotateKeysOptions, interactive: boolean): RotateOptions {
+/** Everything `runpod rotate-keys` runs on, validated. */
+export interface RotateKeysOptions extends Runtime {
+  /** The state machine's options (runpod/rotation.ts). */
+  rotate: RotateOptions;
+  yes: boolean;
+  clients: RunPodClients | undefined;
+  readStdin: () => Promise<string>;
+}
+
+/** The flag contract: every flag, --stage included, checked once, before anything touches AWS (exit 2 naming it). */
+export function parseRotateKeysOptions(flags: RotateKeysFlags, context: CommandContext & Injectable & Omit<RotateKeysDeps, 'now' | 'sleep'>): RotateKeysOptions {
+  return {
+    ...runtimeOf(context),
+    rotate: parseRotateFlags(flags, context.io.interactive),
+    yes: Boolean(flags.yes ?? context.options.yes),
+    clients: context.clients,
+    readStdin: context.readStdin ?? readSecretStdin,
+  };
+}
+
+/** Raw flags, context and deps (tests): parse, then run. */
+export async function rotateKeysCommand(context: RotateKeysContext, deps: RotateKeysDeps = {}): Promise<number> {
+  const { sleep, ...rest } = deps;
+  return runRotateKeys(parseRotateKeysOptions(context.rotate, { ...context, ...rest, ...(sleep ? { sleep: (ms: number) => sleep(ms) } : {}) }));
+}
+
+/** The rotation flags, each and together. */
+function parseRotateFlags(options: RotateKeysFlags, interactive: boolean): RotateOptions {
   let stage: StageName | undefined;
   if (options.stage !== undefined) {
     if (!(STAGES as readonly string[]).includes(options.stage)) {
@@ -92,25 +105,25 @@ export function parseRotateKeysOptions(options: RotateKeysOptions, interactive: 
   };
 }
 
-export async function rotateKeysCommand(context: RotateKeysContext, deps: RotateKeysDeps = {}): Promise<number> {
-  const { io } = context;
-  const options = parseRotateKeysOptions(context.rotate, io.interactive);
+export async function runRotateKeys(context: RotateKeysOptions): Promise<number> {
+  const { io, rotate: options } = context;
+  // Flags are valid (parseRotateKeysOptions); the config next. No AWS call before both are.
   const { envName, stage } = await resolveStage(context);
   // Deactivate and delete always ask; without a terminal the answer can only be --yes, so say so
   // before touching AWS.
-  if (!io.interactive && !context.options.yes && (options.stage === 'deactivate' || options.stage === 'delete')) {
+  if (!io.interactive && !context.yes && (options.stage === 'deactivate' || options.stage === 'delete')) {
     throw userError('CONFIRMATION_REQUIRED', `--stage ${options.stage} asks for confirmation, and ${noQuestions(io).why}.`, `Re-run with --yes to confirm (check first with \`watchpoint runpod rotate-keys --env ${envName} --status\`), or ${noQuestions(io).instead}.`);
   }
-  const clients = deps.clients ?? (await runpodClients(stage));
+  const clients = context.clients ?? (await runpodClients(stage));
   const rotation = new Rotation({
     io,
     envName,
     clients,
     options,
     names: parameterNames(envName),
-    now: deps.now ?? (() => new Date()),
-    sleep: deps.sleep ?? ((ms) => abortableSleep(ms)),
-    readStdin: deps.readStdin ?? readSecretStdin,
+    now: context.now,
+    sleep: (ms) => context.sleep(ms),
+    readStdin: context.readStdin,
   });
   try {
     return await rotation.run();
