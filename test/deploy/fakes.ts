@@ -97,8 +97,8 @@ export function fakes(io: Io, dir: string, options: FakeOptions = {}): Fakes {
       log.push(`diff ${stackName}`);
       return options.diffs?.[stackName] ?? diffOf(stackName, 0);
     },
-    async deploy(_dir, stackName, { approved, onActivity, method }) {
-      log.push(`deploy ${stackName}${method === 'hotswap' ? ' (hotswap)' : ''}`);
+    async deploy(_dir, stackName, { approved, onActivity, method, hotswapBaseline }) {
+      log.push(`deploy ${stackName}${method === 'hotswap' ? ` (hotswap${hotswapBaseline ? `, baseline ${hotswapBaseline}` : ''})` : ''}`);
       approvedFor.set(stackName, approved);
       onActivity({ stackName, logicalId: 'Thing', resourceType: 'AWS::SQS::Queue', status: 'UPDATE_IN_PROGRESS' });
       if (options.hangDeploy === stackName) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTargetToProcessEnv, awsTarget } from '../../src/cli/aws/target.ts';
-import { hotswapMethod } from '../../src/cli/deploy/hotswap.ts';
+import { assemblyTemplateFingerprint, hotswapMethod } from '../../src/cli/deploy/hotswap.ts';
 import type { CloudPort } from '../../src/cli/deploy/ports.ts';
 import { createToolkitCloud } from '../../src/cli/deploy/toolkit.ts';
 import { cheapBootstrap, recordImages, synthHotswapApp, V0, type AppVersion } from '../helpers/hotswap-app.ts';
@@ -21,6 +21,7 @@ let account: MotoAccount;
 let cloud: CloudPort;
 let undo: () => void;
 let round = 0;
+let v0Sha: string | undefined;
 const stackName = uniqueName('hotswap');
 const repositoryName = uniqueName('hotswap-img');
 
@@ -50,6 +51,7 @@ beforeAll(async () => {
   cloud = await createToolkitCloud({ notify: () => undefined, region: REGION });
   const first = await synth(V0);
   await cloud.deploy(first, stackName, { approved: 'broadening', onActivity: () => undefined });
+  v0Sha = (await fn('ZipHandler')).Configuration?.CodeSha256;
 }, 120_000);
 
 afterAll(async () => {
@@ -88,6 +90,32 @@ describe('deploy --hotswap on moto (toolkit-lib hotswap)', () => {
     const again = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });
     expect([first.hotswap?.method, again.hotswap?.method]).toEqual(['hotswap', 'hotswap']);
     expect(again.hotswap?.hotswapped.map((r) => r.logicalId)).toEqual(first.hotswap?.hotswapped.map((r) => r.logicalId));
+  }, 60_000);
+
+  it('hotswapping back to the code CloudFormation holds reverts the function, from the assembly directory that hotswapped it, when the marker vouches for its record', async () => {
+    const dir = join(work, 'cdk.out-revert');
+    const version = (v: AppVersion) => synthHotswapApp({ outdir: dir, stackName, account: account.accountId, region: REGION, repositoryName, version: v });
+    version({ ...V0, code: 'export const handler = async () => "to revert";' });
+    const hot = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });
+    expect(hot.hotswap?.method).toBe('hotswap');
+    expect((await fn('ZipHandler')).Configuration?.CodeSha256).not.toBe(v0Sha);
+    const applied = await assemblyTemplateFingerprint(dir, stackName);
+
+    // Back to V0, the template CloudFormation holds, in the same directory (as .watchpoint/cdk.out-<env>).
+    version(V0);
+    // A baseline that is not what was hotswapped: toolkit-lib's record is dropped, and against the
+    // deployed template there is nothing to do (this is what a stale record must never hide).
+    const stale = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap', hotswapBaseline: 'f'.repeat(64) });
+    expect(stale.hotswap?.method).toBe('unchanged');
+    expect((await fn('ZipHandler')).Configuration?.CodeSha256).not.toBe(v0Sha);
+
+    // Hotswap again, then back with the marker's fingerprint of what it applied: the function reverts.
+    version({ ...V0, code: 'export const handler = async () => "to revert";' });
+    await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap' });
+    version(V0);
+    const back = await cloud.deploy(dir, stackName, { approved: 'none', onActivity: () => undefined, method: 'hotswap', hotswapBaseline: applied });
+    expect(back.hotswap?.method).toBe('hotswap');
+    expect((await fn('ZipHandler')).Configuration?.CodeSha256).toBe(v0Sha);
   }, 60_000);
 
   it('a Lambda property toolkit-lib cannot hotswap (MemorySize) sends the stack through CloudFormation, and says which and why', async () => {

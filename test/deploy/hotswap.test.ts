@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { hotswapMarkerName, nextMarker, restoreCommand, ssmHotswapMarker, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
+import { hotswapMarkerName, nextMarker, restoreCommand, ssmHotswapMarker, templateFingerprint, type HotswapMarker, type HotswapMarkerPort } from '../../src/cli/deploy/hotswap.ts';
 import { deploy } from '../../src/cli/deploy/plan.ts';
 import type { StackDiff } from '../../src/cli/deploy/ports.ts';
 import type { ReleaseInput } from '../../src/cli/releases/recorder.ts';
@@ -125,10 +125,16 @@ describe('deploy --hotswap orchestration', () => {
 
     const unchanged = memoryMarker(previous);
     const quiet = new RecordingIo([], true);
+    // The template this checkout synthesized (the fake synth writes none): the function's code is in it.
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'cdk.out'), { recursive: true });
+    await writeFile(join(dir, 'cdk.out', 'watchpoint-dev.template.json'), JSON.stringify({ Resources: { [FN.logicalId]: { Type: FN.resourceType, Properties: { Code: { S3Bucket: 'assets-bucket', S3Key: 'v1.zip' } } } } }));
     await deploy(request(dir), { ...fakes(quiet, dir, { imagePresent: true, noOp: ['watchpoint-dev'] }).deps, hotswapMarker: unchanged });
     expect(unchanged.value()).toEqual(previous);
-    expect(quiet.stderr).toMatch(/watchpoint-dev still holds hotswapped changes \(FunctionsApiHandler1A2B3C4D\)/);
-    expect(quiet.stderr).toMatch(/fix: the next deploy that changes watchpoint-dev/);
+    expect(quiet.stderr).toMatch(/watchpoint-dev still holds hotswapped changes \(FunctionsApiHandler1A2B3C4D\): its template already is this checkout's, so CloudFormation found nothing to change/);
+    expect(quiet.stderr).toContain("fix: put each back on its template's code");
+    expect(quiet.stderr).toContain('aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --stack-name watchpoint-dev --logical-resource-id FunctionsApiHandler1A2B3C4D');
+    expect(quiet.stderr).toContain('--s3-bucket assets-bucket --s3-key v1.zip');
 
     const cleared = memoryMarker(previous);
     const io = new RecordingIo([], true);
@@ -189,6 +195,37 @@ describe('deploy --hotswap orchestration', () => {
     expect(io.stderr).toContain('Interrupted while hotswapping watchpoint-dev: each function is either on its new code and environment or its old one');
     expect(io.stderr).not.toContain('CloudFormation keeps going');
     expect(marker.value()?.stacks.map((s) => s.stackName)).toEqual(['watchpoint-dev']);
+  });
+
+  it('a hotswap back to the template CloudFormation holds: toolkit-lib gets the marker\'s fingerprint of what was hotswapped, and the stack leaves the marker', async () => {
+    const previous: HotswapMarker = { at: '2026-12-06T22:00:00.000Z', operator: 'arn:aws:iam::123456789012:role/ops', stacks: [{ stackName: 'watchpoint-dev', resources: [FN], templateSha256: 'abc123' }] };
+    const io = new RecordingIo([], true);
+    const records: ReleaseInput[] = [];
+    const f = fakes(io, dir, {
+      imagePresent: true,
+      // No diff against CloudFormation's template: this checkout is back on what CloudFormation holds.
+      hotswap: { 'watchpoint-dev': { method: 'hotswap', hotswapped: [FN], viaCloudFormation: [] } },
+    });
+    const marker = memoryMarker(previous, f.log);
+    expect(await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker, recordRelease: async (input) => void records.push(input) })).toBe(0);
+    expect(f.log).toContain('deploy watchpoint-dev (hotswap, baseline abc123)');
+    // Marked (fingerprint unset) before the hotswap, cleared after it.
+    expect(f.log.filter((line) => line.startsWith('marker '))).toEqual(['marker watchpoint-dev:FunctionsApiHandler1A2B3C4D', 'marker (deleted)']);
+    expect(marker.value()).toBeUndefined();
+    expect(records.map((r) => r.kind)).toEqual(['hotswap']);
+    expect(io.stderr).not.toContain('Nothing to change');
+  });
+
+  it('a completed hotswap records the fingerprint of the template it applied', async () => {
+    const io = new RecordingIo([], true);
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'cdk.out'), { recursive: true });
+    const template = { Resources: { [FN.logicalId]: { Type: FN.resourceType, Properties: { Code: { S3Bucket: 'b', S3Key: 'v2.zip' } } } } };
+    await writeFile(join(dir, 'cdk.out', 'watchpoint-dev.template.json'), JSON.stringify(template, null, 1));
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': lambdaOnly('watchpoint-dev') }, hotswap: { 'watchpoint-dev': { method: 'hotswap', hotswapped: [FN], viaCloudFormation: [] } } });
+    const marker = memoryMarker();
+    expect(await deploy(request(dir, { hotswap: true }), { ...f.deps, hotswapMarker: marker })).toBe(0);
+    expect(marker.value()?.stacks[0]?.templateSha256).toBe(templateFingerprint(template));
   });
 
   it('a final marker that cannot be written is a warning with a fix, never a failed deploy (the functions were updated)', async () => {

@@ -2,6 +2,9 @@
 // is told, and the marker that says a stack holds hotswapped changes. The hotswapping itself is
 // toolkit-lib's (deploymentMethod 'hotswap' with a change-set fallback, in toolkit.ts); nothing here
 // calls Lambda.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../config/schema.ts';
 import { userError } from '../errors.ts';
@@ -63,7 +66,31 @@ export interface HotswapMarker {
   /** STS caller ARN of the operator who ran it. */
   operator: string;
   /** Per stack, the resources hotswapped since its last CloudFormation deploy. */
-  stacks: { stackName: string; resources: { logicalId: string; resourceType: string; physicalName?: string }[] }[];
+  stacks: HotswappedStack[];
+}
+
+export interface HotswappedStack {
+  stackName: string;
+  resources: { logicalId: string; resourceType: string; physicalName?: string }[];
+  /**
+   * templateFingerprint() of the template whose Lambda changes the last hotswap completed: toolkit-lib's
+   * record of it (<assembly>/.hotswap-cache) is trusted only when it matches. Unset while a hotswap runs.
+   */
+  templateSha256?: string;
+}
+
+/** What toolkit-lib's hotswap cache compares: the template as JSON.stringify writes the parsed file. */
+export function templateFingerprint(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex');
+}
+
+/** templateFingerprint() of `<assemblyDir>/<stack>.template.json`, or undefined when it cannot be read. */
+export async function assemblyTemplateFingerprint(assemblyDir: string, stackName: string): Promise<string | undefined> {
+  try {
+    return templateFingerprint(JSON.parse(await readFile(join(assemblyDir, `${stackName}.template.json`), 'utf8')));
+  } catch {
+    return undefined;
+  }
 }
 
 export interface HotswapMarkerPort {
@@ -72,28 +99,40 @@ export interface HotswapMarkerPort {
   write(marker: HotswapMarker | undefined): Promise<void>;
 }
 
+/** One stack's part in the next marker. 'cloudformation': the stack matches its template again. */
+export interface MarkerOutcome {
+  stackName: string;
+  method: 'hotswap' | 'cloudformation' | 'unchanged';
+  resources: HotswappedStack['resources'];
+  /** For 'hotswap': the fingerprint of the template hotswapped, or undefined while it runs. */
+  templateSha256?: string | undefined;
+}
+
 /**
  * The marker after a deploy: stacks hotswapped now are added (with what was hotswapped before, still
- * not in their template); stacks that went through CloudFormation are removed; unchanged ones stay.
+ * not in their template); stacks that went through CloudFormation, or whose hotswap brought them back
+ * to CloudFormation's template, are removed; unchanged ones stay.
  */
-export function nextMarker(previous: HotswapMarker | undefined, outcomes: { stackName: string; method: 'hotswap' | 'cloudformation' | 'unchanged'; resources: HotswapMarker['stacks'][number]['resources'] }[], at: Date, operator: string): HotswapMarker | undefined {
-  const stacks = new Map((previous?.stacks ?? []).map((stack) => [stack.stackName, stack.resources]));
+export function nextMarker(previous: HotswapMarker | undefined, outcomes: MarkerOutcome[], at: Date, operator: string): HotswapMarker | undefined {
+  const stacks = new Map((previous?.stacks ?? []).map((stack) => [stack.stackName, stack]));
   let hotswapped = false;
   for (const outcome of outcomes) {
     if (outcome.method === 'cloudformation') stacks.delete(outcome.stackName);
-    // A hotswap that updated nothing (toolkit-lib: no hotswappable change) left no drift behind.
-    if (outcome.method === 'hotswap' && outcome.resources.length > 0) {
+    // A hotswap that updated nothing of a stack not marked left no drift behind.
+    const before = stacks.get(outcome.stackName);
+    if (outcome.method === 'hotswap' && (outcome.resources.length > 0 || before)) {
       hotswapped = true;
-      const merged = new Map((stacks.get(outcome.stackName) ?? []).map((r) => [r.logicalId, r]));
+      const merged = new Map((before?.resources ?? []).map((r) => [r.logicalId, r]));
       for (const resource of outcome.resources) merged.set(resource.logicalId, resource);
-      stacks.set(outcome.stackName, [...merged.values()].sort((a, b) => a.logicalId.localeCompare(b.logicalId)));
+      const resources = [...merged.values()].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+      stacks.set(outcome.stackName, { stackName: outcome.stackName, resources, ...(outcome.templateSha256 ? { templateSha256: outcome.templateSha256 } : {}) });
     }
   }
   if (stacks.size === 0) return undefined;
   return {
     at: hotswapped || !previous ? at.toISOString() : previous.at,
     operator: hotswapped || !previous ? operator : previous.operator,
-    stacks: [...stacks].map(([stackName, resources]) => ({ stackName, resources })).sort((a, b) => a.stackName.localeCompare(b.stackName)),
+    stacks: [...stacks.values()].sort((a, b) => a.stackName.localeCompare(b.stackName)),
   };
 }
 

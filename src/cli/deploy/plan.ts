@@ -1,7 +1,7 @@
 // The deploy orchestration: preflight, image + synth, diff, questions, deploy, outputs. It talks only
 // to ports (ports.ts), so every path (order, skips, approvals, failures, Ctrl-C) is tested with fakes.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StageConfig } from '../../config/schema.ts';
 import { stackNames } from '../context.ts';
@@ -24,7 +24,7 @@ import {
   type StackStatusRead,
 } from './policy.ts';
 import type { AwsPort, CallerIdentity, CloudPort, ContainerCli, HotswapOutcome, MigrationsPort, RegistryPort, ResourceActivity, SecretsPreflight, StackDeployResult, StackDiff } from './ports.ts';
-import { hotswapMethod, hotswapReport, nextMarker, type HotswapMarker, type HotswapMarkerPort } from './hotswap.ts';
+import { assemblyTemplateFingerprint, hotswapMethod, hotswapReport, nextMarker, restoreCommand, type HotswapMarker, type HotswapMarkerPort, type MarkerOutcome } from './hotswap.ts';
 import { deploymentStyleFor } from '../../config/schema.ts';
 import type { FunctionShift, ShiftPort } from './shift.ts';
 import { followShifts, type ShiftFollowing } from './shift-follow.ts';
@@ -111,6 +111,8 @@ interface DeployState {
   deployingMethod?: 'change-set' | 'hotswap';
   /** The hotswap marker as read before this deploy marked anything (the base of the final marker). */
   markerBefore?: { value: HotswapMarker | undefined };
+  /** True once this deploy wrote a mark before a hotswap (the final marker must then be written). */
+  markerWritten?: boolean;
   /** The stack whose deploy failed (the release is recorded as failed or rolled back). */
   failedStack?: string;
   /** The CodeDeploy shifts of the platform stack's deploy, while and after it runs. */
@@ -376,7 +378,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   // 3. The approvals the diff calls for, then nothing more is asked. A deploy that changes nothing
   // (no stack change, no image to push, no migration) asks nothing, even for prod.
   const changesSomething = state.diffs.some((diff) => diff.changes > 0 || diff.isNew) || state.build !== undefined || pendingMigrations.length > 0;
-  if (!changesSomething) io.notify('info', `Nothing to change in "${envName}": no stack change, no image to push, no migration; no confirmation needed.`);
+  if (!changesSomething && !request.hotswap) io.notify('info', `Nothing to change in "${envName}": no stack change, no image to push, no migration; no confirmation needed.`);
   if ((prod && changesSomething) || reasons.length > 0) {
     for (const reason of reasons) io.notify('warn', `Needs approval: ${reason}`);
     const summary = state.diffs.map(diffSummary).join('; ');
@@ -441,8 +443,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
           run: async (task: TaskHandle) => {
             const diff = state.diffs.find((d) => d.stackName === stackName);
             const planned = request.hotswap ? hotswapMethod(diff ?? { stackName, isNew: false, changes: 0, permissionChange: 'none', destructive: [], formatted: '' }) : undefined;
-            if (planned?.method === 'hotswap') await markBeforeHotswap(deps, state, stackName, (diff?.resources ?? []).filter((r) => r.resourceType === 'AWS::Lambda::Function'), identity.arn, envName);
-            const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task, planned?.method ?? 'change-set');
+            const baseline = planned?.method === 'hotswap' ? await markBeforeHotswap(deps, state, stackName, (diff?.resources ?? []).filter((r) => r.resourceType === 'AWS::Lambda::Function'), identity.arn, envName) : undefined;
+            const result = await deployStack(stackName, request.assemblyDir, approved, deps, state, envName, task, planned?.method ?? 'change-set', baseline);
             // Sent to a change set by the Lambda-only rule (hotswap.ts): say which changes sent it.
             if (planned && planned.method === 'change-set') result.hotswap = { method: result.noOp ? 'unchanged' : 'cloudformation', hotswapped: [], viaCloudFormation: planned.reasons };
             state.results.push(result);
@@ -503,7 +505,7 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
   for (const result of state.results) {
     for (const [key, value] of Object.entries(result.outputs).sort(([a], [b]) => a.localeCompare(b))) io.result(`${result.stackName}.${key} = ${value}`);
   }
-  await updateHotswapMarker(deps, state, envName, identity.arn);
+  await updateHotswapMarker(deps, state, request, identity);
   const platformOutputs = state.results.find((result) => result.stackName === names.platform)?.outputs ?? {};
   if (stage.domainName && platformOutputs.ApiDomainTarget) {
     io.notify('info', [
@@ -512,7 +514,8 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     ].join('\n'));
   }
   io.notify('success', `${request.hotswap && state.results.some((r) => r.hotswap?.method === 'hotswap') ? 'Hotswapped' : 'Deployed'} "${envName}"; outputs saved to ${request.outputsFile}`);
-  if (changesSomething) await record('succeeded');
+  // A hotswap back to the code CloudFormation holds changes functions though no diff shows it.
+  if (changesSomething || state.results.some((result) => result.hotswap?.method === 'hotswap')) await record('succeeded');
   return ExitCode.ok;
 }
 
@@ -520,25 +523,40 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
  * Keeps the marker `status` reads true: stacks hotswapped now are added, stacks that went through
  * CloudFormation are cleared. The deploy already succeeded, so a failure here is a warning with a fix.
  */
-async function updateHotswapMarker(deps: DeployDeps, state: DeployState, envName: string, operator: string): Promise<void> {
+async function updateHotswapMarker(deps: DeployDeps, state: DeployState, request: DeployRequest, identity: CallerIdentity): Promise<void> {
   const port = deps.hotswapMarker;
   if (!port) return;
+  const { envName } = request;
   try {
     const previous = state.markerBefore ? state.markerBefore.value : await port.read();
-    const outcomes = state.results.map((result) => {
+    const outcomes: MarkerOutcome[] = [];
+    for (const result of state.results) {
       const outcome = outcomeOf(result);
-      return { stackName: result.stackName, method: outcome.method, resources: outcome.hotswapped };
-    });
-    const next = nextMarker(previous, outcomes, new Date(), operator);
+      const diff = state.diffs.find((d) => d.stackName === result.stackName);
+      // A hotswap to the template CloudFormation holds (no diff against it) brought the stack back in line.
+      const inLine = outcome.method === 'hotswap' && diff !== undefined && diff.changes === 0 && !diff.isNew;
+      outcomes.push({
+        stackName: result.stackName,
+        method: inLine ? 'cloudformation' : outcome.method,
+        resources: outcome.hotswapped,
+        ...(outcome.method === 'hotswap' && !inLine ? { templateSha256: await assemblyTemplateFingerprint(request.assemblyDir, result.stackName) } : {}),
+      });
+    }
+    const next = nextMarker(previous, outcomes, new Date(), identity.arn);
     // After a mark before a hotswap the stored marker differs from `previous`: always write then.
-    if (state.markerBefore || JSON.stringify(next) !== JSON.stringify(previous)) await port.write(next);
+    if (state.markerWritten || JSON.stringify(next) !== JSON.stringify(previous)) await port.write(next);
     for (const stack of next?.stacks ?? []) {
-      if (state.results.some((result) => result.stackName === stack.stackName && outcomeOf(result).method === 'unchanged')) {
-        deps.io.notify('warn', [
-          `${stack.stackName} still holds hotswapped changes (${stack.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}): CloudFormation found nothing to change, so their code and environment may not be what the template says.`,
-          `  fix: the next deploy that changes ${stack.stackName} (any handler edit changes its asset) brings them back under CloudFormation and clears this; \`watchpoint status --env ${envName}\` shows it until then.`,
-        ].join('\n'));
-      }
+      if (!state.results.some((result) => result.stackName === stack.stackName && outcomeOf(result).method === 'unchanged')) continue;
+      // Nothing changed because this checkout's template is CloudFormation's: name the way back.
+      const body = await readFile(join(request.assemblyDir, `${stack.stackName}.template.json`), 'utf8').catch(() => undefined);
+      const commands = stack.resources
+        .filter((r) => r.resourceType === 'AWS::Lambda::Function')
+        .map((r) => (body ? restoreCommand(body, stack.stackName, r, identity.account, request.stage.region) : undefined) ?? `${r.logicalId}: see its Code in ${stack.stackName}'s template`);
+      deps.io.notify('warn', [
+        `${stack.stackName} still holds hotswapped changes (${stack.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}): its template already is this checkout's, so ${request.hotswap ? 'a hotswap' : 'CloudFormation'} found nothing to change, and those functions may not run the code and environment the template says.`,
+        `  fix: put each back on its template's code (\`watchpoint status --env ${envName}\` shows the stack as hotswapped until a deploy changes it):`,
+        ...commands.map((command) => `    ${command}`),
+      ].join('\n'));
     }
   } catch (error) {
     deps.io.notify('warn', [
@@ -553,14 +571,21 @@ async function updateHotswapMarker(deps: DeployDeps, state: DeployState, envName
  * change: an interrupted or failed hotswap still shows in `status`. The final marker is built from
  * the one read before (updateHotswapMarker). Nothing is hotswapped when the marker cannot be written.
  */
-async function markBeforeHotswap(deps: DeployDeps, state: DeployState, stackName: string, resources: { logicalId: string; resourceType: string }[], operator: string, envName: string): Promise<void> {
+async function markBeforeHotswap(deps: DeployDeps, state: DeployState, stackName: string, resources: { logicalId: string; resourceType: string }[], operator: string, envName: string): Promise<string | undefined> {
   const port = deps.hotswapMarker;
-  if (!port || resources.length === 0) return;
+  if (!port) return undefined;
   try {
     const current = state.markerBefore ? await port.read() : (state.markerBefore = { value: await port.read() }).value;
-    await port.write(nextMarker(current, [{ stackName, method: 'hotswap', resources }], new Date(), operator));
+    // What the last completed hotswap of this stack applied: toolkit-lib's record of it is trusted only then.
+    const baseline = state.markerBefore.value?.stacks.find((stack) => stack.stackName === stackName)?.templateSha256;
+    if (resources.length > 0 || current?.stacks.some((stack) => stack.stackName === stackName)) {
+      // Unset fingerprint while it runs: an interrupted hotswap leaves no record to trust.
+      await port.write(nextMarker(current, [{ stackName, method: 'hotswap', resources }], new Date(), operator));
+      state.markerWritten = true;
+    }
+    return baseline;
   } catch (error) {
-    throw new WatchpointError(`The hotswap marker (SSM) could not be written, so nothing of ${stackName} was hotswapped: without it \`watchpoint status\` could not show that the stack drifts from its template.`, {
+    throw new WatchpointError(`The hotswap marker (SSM) could not be read or written, so nothing of ${stackName} was hotswapped: without it \`watchpoint status\` could not show that the stack drifts from its template.`, {
       code: 'HOTSWAP_MARKER_FAILED',
       fault: 'system',
       fix: `Check that this identity may ssm:GetParameter and ssm:PutParameter on /${envName}/watchpoint-deploy/*, or deploy without --hotswap (\`watchpoint deploy --env ${envName}\`).`,
@@ -578,6 +603,7 @@ async function deployStack(
   envName: string,
   task: TaskHandle,
   method: 'change-set' | 'hotswap' = 'change-set',
+  hotswapBaseline?: string,
 ): Promise<StackDeployResult> {
   const cloud = await deps.cloud();
   state.deploying = stackName;
@@ -590,7 +616,7 @@ async function deployStack(
       ? (state.following = followShifts(deps.shifts.watch(new Date()), { output: (line) => task.output(line), intervalMs: deps.shifts.intervalMs }))
       : undefined;
   try {
-    const result = await cloud.deploy(assemblyDir, stackName, { approved, onActivity, ...(method === 'hotswap' ? { method } : {}) });
+    const result = await cloud.deploy(assemblyDir, stackName, { approved, onActivity, ...(method === 'hotswap' ? { method, hotswapBaseline } : {}) });
     if (following) state.shifts = await following.stop();
     return result;
   } catch (error) {

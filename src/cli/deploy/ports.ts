@@ -68,7 +68,13 @@ export interface CloudPort {
   deploy(
     assemblyDir: string,
     stackName: string,
-    options: { approved: PermissionChange; onActivity: (activity: ResourceActivity) => void; method?: DeployMethod },
+    options: {
+      approved: PermissionChange;
+      onActivity: (activity: ResourceActivity) => void;
+      method?: DeployMethod;
+      /** For a hotswap: the fingerprint (hotswap.ts templateFingerprint) of the template the last completed hotswap of this stack applied, per the marker. */
+      hotswapBaseline?: string | undefined;
+    },
   ): Promise<StackDeployResult>;
   destroy(assemblyDir: string, stackName: string, onActivity: (activity: ResourceActivity) => void): Promise<void>;
   /** Runs `cdk bootstrap` for aws://account/region through toolkit-lib. */

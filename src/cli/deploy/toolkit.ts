@@ -1,11 +1,12 @@
 // CloudPort through @aws-cdk/toolkit-lib, with an IoHost bridged to the CLI's own I/O. toolkit-lib
 // takes ~570 ms to load, so this module imports it only when a port is created.
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IIoHost, IoMessage, IoRequest } from '@aws-cdk/toolkit-lib';
 import { awsRuntime } from '../aws/runtime.ts';
 import type { Level } from '../io.ts';
 import type { CloudPort, HotswapOutcome, PermissionChange, ResourceActivity, StackDiff } from './ports.ts';
+import { templateFingerprint } from './hotswap.ts';
 
 const RANK: Record<PermissionChange, number> = { none: 0, 'non-broadening': 1, broadening: 2 };
 
@@ -99,12 +100,8 @@ export async function createToolkitCloud(options: ToolkitCloudOptions): Promise<
         outputs: Object.keys(template?.outputs?.changes ?? {}).sort(),
       };
     },
-    async deploy(assemblyDir, stackName, { approved, onActivity, method = 'change-set' }) {
-      // toolkit-lib keeps the template of its last hotswap in <assembly>/.hotswap-cache and diffs the
-      // next hotswap against it instead of the deployed template. The assembly directory outlives a
-      // deploy made from another checkout, which would make that cache stale and hide a function
-      // that needs updating; without it every hotswap diffs against what CloudFormation holds.
-      await rm(join(assemblyDir, '.hotswap-cache'), { recursive: true, force: true });
+    async deploy(assemblyDir, stackName, { approved, onActivity, method = 'change-set', hotswapBaseline }) {
+      await trustHotswapCache(assemblyDir, stackName, method === 'hotswap' ? hotswapBaseline : undefined);
       const cx = await toolkit.fromAssemblyDirectory(assemblyDir);
       capture.approved = approved;
       delete capture.refused;
@@ -192,6 +189,35 @@ export class ApprovalDriftError extends Error {
     this.stackName = stackName;
     this.found = found;
     this.approved = approved;
+  }
+}
+
+/**
+ * toolkit-lib keeps the template of its last hotswap in <assembly>/.hotswap-cache/<stack>.<env>.json
+ * and diffs the next hotswap against it instead of the deployed template: that is how a hotswap back
+ * to the code CloudFormation holds reverts the functions. The assembly directory outlives deploys made
+ * from other checkouts, which make that record stale (it would hide a function needing an update), so
+ * it is kept only when it is the template the marker says the last completed hotswap applied.
+ */
+async function trustHotswapCache(assemblyDir: string, stackName: string, baseline: string | undefined): Promise<void> {
+  const dir = join(assemblyDir, '.hotswap-cache');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.startsWith(`${stackName}.`));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    let trusted = false;
+    if (baseline) {
+      try {
+        const cached = JSON.parse(await readFile(join(dir, name), 'utf8')) as { deployedRootTemplate?: unknown };
+        trusted = templateFingerprint(cached.deployedRootTemplate) === baseline;
+      } catch {
+        trusted = false;
+      }
+    }
+    if (!trusted) await rm(join(dir, name), { force: true });
   }
 }
 
