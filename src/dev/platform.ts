@@ -61,6 +61,12 @@ export interface DevOptions {
   runPodDelayMs?: number;
   /** Run the schedules once at start (the DataPoller begins a cycle at once). Default true. */
   runSchedulesAtStart?: boolean;
+  /**
+   * false: the DataPoller's schedule never fires on its own, and pollNow() alone starts forecast runs
+   * (tests that set up watchpoints before the first run; at --speed 180 the schedule fires every 5 s).
+   * Default true.
+   */
+  pollerSchedule?: boolean;
   /** Containers per eval worker function (Lambda runs many; 2 cores here). */
   evalConcurrency?: number;
   log: (line: string) => void;
@@ -653,7 +659,10 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       if (started) scheduleTriggers.set(schedule.logicalId, started);
       else options.log(`schedule ${schedule.logicalId} (${schedule.expression}) is not run locally: only rate() and daily cron(M H * * ? *) are.`);
     };
-    for (const schedule of plan.schedules) startScheduleOf(schedule, (options.runSchedulesAtStart ?? true) && pollers.includes(schedule));
+    for (const schedule of plan.schedules) {
+      if (options.pollerSchedule === false && pollers.includes(schedule)) continue;
+      startScheduleOf(schedule, (options.runSchedulesAtStart ?? true) && pollers.includes(schedule));
+    }
 
     // --watch: a queue, mapping or schedule whose settings changed, applied in place (stack-watch.ts).
     applyTriggerChanges.apply = async (changes, next) => {

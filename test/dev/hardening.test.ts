@@ -20,7 +20,7 @@ const lines: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase(inject('databaseUrl'));
   cwd = await tempDir();
-  platform = await startDevPlatform({ cwd, speed: 180, databaseUrl: db.url, allowLoopbackWebhooks: true, runSchedulesAtStart: false, log: (line) => lines.push(line) });
+  platform = await startDevPlatform({ cwd, speed: 180, databaseUrl: db.url, allowLoopbackWebhooks: true, runSchedulesAtStart: false, pollerSchedule: false, log: (line) => lines.push(line) });
   sqs = new SQSClient({ region: platform.state.region, endpoint: platform.state.endpoint, credentials: LOCAL_CREDENTIALS });
 }, 120_000);
 
