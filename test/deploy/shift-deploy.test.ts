@@ -91,6 +91,19 @@ describe('deploy follows a gradual deployment', () => {
   });
 });
 
+describe('an unchanged platform stack', () => {
+  it('is not followed, so a shift an earlier deploy left is not shown as this one\'s', async () => {
+    const envName = uniqueEnvName('g');
+    const t = await gradualDeploy(envName, { status: 'Succeeded' });
+    const f = fakes(t.io, dir, { imagePresent: true, statuses: { [`${t.platform}-registry`]: 'UPDATE_COMPLETE', [t.platform]: 'UPDATE_COMPLETE' }, noOp: [t.platform] });
+    withShifts(f, envName, t.records);
+    expect(await deploy(request(dir, { envName, stage: t.stage }), f.deps)).toBe(0);
+    expect(t.io.stderr).not.toContain('Traffic shifts');
+    // (Another test's shift may still finish a read in flight: count only this environment's.)
+    expect(codedeploy.calls().filter((call) => JSON.stringify(call.args[0].input).includes(envName))).toEqual([]);
+  });
+});
+
 describe('--all-at-once in the prod confirmation', () => {
   it('says the new versions take all traffic at once with no canary and no alarm check; without it, says the canary', async () => {
     for (const allAtOnce of [true, false]) {

@@ -213,7 +213,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       const final = await cloud.settle(plan.stackName, (status) => io.notify('info', `${plan.stackName}: ${status}`), stop.signal);
       if (stop.signal.aborted && final.endsWith('_IN_PROGRESS')) {
         const running = following && shifts ? runningShiftLines(following.latest(), shifts.region) : [];
-        void following?.stop();
+        following?.cancel();
         const { state } = describeState(plan.stackName, final);
         io.notify('warn', [
           `Interrupted. CloudFormation keeps going without this command: ${state}`,

@@ -611,8 +611,11 @@ async function deployStack(
   const onActivity = (activity: ResourceActivity) =>
     task.output(`${activity.progress ? `${activity.progress} ` : ''}${activity.logicalId} ${activity.status}${activity.reason ? `: ${activity.reason}` : ''}`);
   // While CloudFormation waits for CodeDeploy, say how far each function's shift is.
+  // Only a platform stack that changes can start a shift (and an unchanged one must not show a shift an
+  // earlier deploy left within the clock-skew allowance).
+  const changes = state.diffs.some((diff) => diff.stackName === stackName && (diff.changes > 0 || diff.isNew));
   const following =
-    deps.shifts && method !== 'hotswap' && stackName === stackNames(envName).platform
+    deps.shifts && changes && method !== 'hotswap' && stackName === stackNames(envName).platform
       ? (state.following = followShifts(deps.shifts.watch(new Date()), { output: (line) => task.output(line), intervalMs: deps.shifts.intervalMs }))
       : undefined;
   try {
@@ -724,6 +727,7 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
     ...(status === 'UPDATE_IN_PROGRESS' ? [`  stop it:   CancelUpdateStack (aws cloudformation cancel-update-stack --stack-name ${stackName}), which rolls the update back`] : []),
     ...(deps.shifts && state.following ? runningShiftLines(state.following.latest(), deps.shifts.region) : []),
   ].join('\n'));
+  state.following?.cancel();
   return ExitCode.interrupted;
 }
 

@@ -10,6 +10,8 @@ export interface ShiftFollowing {
   stop(): Promise<FunctionShift[]>;
   /** The state of the last read (Ctrl-C reads this without waiting). */
   latest(): FunctionShift[];
+  /** Stops polling at once, with no last read (Ctrl-C: the shift goes on in AWS, this command does not). */
+  cancel(): void;
 }
 
 export function followShifts(watch: ShiftWatch, options: { output: (line: string) => void; intervalMs: number; now?: () => Date }): ShiftFollowing {
@@ -56,5 +58,6 @@ export function followShifts(watch: ShiftWatch, options: { output: (line: string
       return latest;
     },
     latest: () => latest,
+    cancel: () => stopping.abort(),
   };
 }
