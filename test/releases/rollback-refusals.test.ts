@@ -155,6 +155,35 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     expect(log.filter((line) => !['DescribeStacks', 'GetTemplate'].includes(line))).toEqual([]);
   });
 
+  it('after deploy --hotswap, a rollback whose change sets do run warns about the hotswapped functions they leave alone (not those they restore), with the command for each', async () => {
+    const env = uniqueEnvName('rw');
+    const made = await environment(env, true);
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    const { ssmHotswapMarker } = await import('../../src/cli/deploy/hotswap.ts');
+    const ssm = motoClient(SSMClient);
+    await ssmHotswapMarker(ssm, env).write({ at: '2026-12-06T23:00:00.000Z', operator: 'arn:aws:iam::123456789012:user/ops', stacks: [{ stackName: `watchpoint-${env}`, resources: [{ logicalId: 'Api', resourceType: 'AWS::Lambda::Function', physicalName: `watchpoint-${env}-api` }] }] });
+    // CloudFormation holds v1's code for Api (it was hotswapped to v2) and one more resource: the
+    // change set removes that resource and leaves Api's code alone.
+    const deployed = JSON.stringify({ Resources: { ...JSON.parse(template(env, 'v1')).Resources, Extra: { Type: 'AWS::SQS::Queue' } } });
+    const { cloud, log } = fakeCloud(env, 'UPDATE_COMPLETE', deployed);
+    const io = new RecordingIo([true, true], true);
+    const withSsm = parseRollbackOptions({}, { io, env: { WATCHPOINT_ENV: env }, cwd: made.cwd, options: { env }, clients: { ...clients, ssm }, cloud, migrationNames: () => ['0001_a', '0002_b', '0003_c'], now: () => new Date() });
+    expect(await runRollback(withSsm)).toBe(0);
+    expect(log).toContain(`ExecuteChangeSet watchpoint-${env}`);
+    expect(io.stderr).toContain("the rollback's change sets do not change these functions' code, so they keep their hotswapped code");
+    expect(io.stderr).toContain(`aws lambda update-function-code --region eu-west-1 --function-name watchpoint-${env}-api --s3-bucket ${assets} --s3-key ${env}-v1.zip`);
+    // The marker stays: only a deploy that changes the stack clears it.
+    expect((await ssmHotswapMarker(ssm, env).read())?.stacks.map((s) => s.stackName)).toEqual([`watchpoint-${env}`]);
+
+    // A change set that changes Api's code (CloudFormation holds v2's, the target is v1) restores it: no warning.
+    const other = uniqueEnvName('rx');
+    const fresh = await environment(other, true);
+    await ssmHotswapMarker(ssm, other).write({ at: '2026-12-06T23:00:00.000Z', operator: 'arn:aws:iam::123456789012:user/ops', stacks: [{ stackName: `watchpoint-${other}`, resources: [{ logicalId: 'Api', resourceType: 'AWS::Lambda::Function' }] }] });
+    const quiet = new RecordingIo([true, true], true);
+    expect(await runRollback(parseRollbackOptions({}, { io: quiet, env: { WATCHPOINT_ENV: other }, cwd: fresh.cwd, options: { env: other }, clients: { ...clients, ssm }, cloud: fakeCloud(other).cloud, migrationNames: () => ['0001_a', '0002_b', '0003_c'], now: () => new Date() }))).toBe(0);
+    expect(quiet.stderr).not.toContain('hotswapped code');
+  });
+
   it('refuses a target whose zip asset is gone, naming it', async () => {
     const { env, cwd } = envs[1]!;
     await s3.send(new DeleteObjectCommand({ Bucket: assets, Key: `${env}-v1.zip` }));

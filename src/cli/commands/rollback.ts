@@ -150,7 +150,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       },
     );
   }
-  if (hotswapped) io.notify('warn', [`${hotswapped.what}: the rollback's change sets restore only the functions whose code release #${target.sequence}'s templates change; the others keep their hotswapped code. To put them back on their template's code after the rollback:`, hotswapped.commands].join('\n'));
+  if (hotswapped) io.notify('warn', [`${hotswapped.what}: the rollback's change sets do not change these functions' code, so they keep their hotswapped code. To put them back on their template's code after the rollback:`, hotswapped.commands].join('\n'));
 
   // 2. The database: migrations are never reverted.
   const since = migrationsSince(target.migrationLevel, current.migrationLevel, options.migrationNames?.() ?? (await localMigrations()));
@@ -335,15 +335,19 @@ async function hotswapLeftovers(clients: RollbackClients, envName: string, plans
   if (!clients.ssm) return undefined;
   const { readHotswapMarker, restoreCommand } = await import('../deploy/hotswap.ts');
   const marker = await readHotswapMarker(clients.ssm, envName);
-  const stacks = (marker?.stacks ?? []).filter((stack) => plans.some((plan) => plan.stackName === stack.stackName));
-  if (stacks.length === 0) return undefined;
-  const what = stacks.map((stack) => `${stack.stackName} holds changes \`deploy --hotswap\` made (${stack.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}, ${marker!.at} by ${marker!.operator})`).join('; ');
-  const commands = stacks.flatMap((stack) => {
-    const plan = plans.find((p) => p.stackName === stack.stackName)!;
-    return stack.resources
-      .filter((resource) => resource.resourceType === 'AWS::Lambda::Function')
-      .map((resource) => `    ${restoreCommand(plan.body, stack.stackName, resource, account, region) ?? `${resource.logicalId}: its template names no code to restore (see \`watchpoint releases show\`)`}`);
+  // A function whose Code the change set changes is restored by it; the others keep hotswapped code.
+  const codeOf = (body: string | undefined, logicalId: string) => JSON.stringify((body ? (JSON.parse(body) as { Resources?: Record<string, { Properties?: { Code?: unknown } }> }) : {}).Resources?.[logicalId]?.Properties?.Code ?? null);
+  const left = (marker?.stacks ?? []).flatMap((stack) => {
+    const plan = plans.find((p) => p.stackName === stack.stackName);
+    if (!plan) return [];
+    const kept = stack.resources.filter((r) => r.resourceType === 'AWS::Lambda::Function' && (plan.same || codeOf(plan.body, r.logicalId) === codeOf(plan.deployed, r.logicalId)));
+    return kept.length > 0 || (plan.same && stack.resources.length === 0) ? [{ stack, plan, kept }] : [];
   });
+  if (left.length === 0) return undefined;
+  const what = left.map(({ stack, kept }) => `${stack.stackName} holds changes \`deploy --hotswap\` made (${kept.map((r) => r.logicalId).join(', ') || 'resources not recorded'}, ${marker!.at} by ${marker!.operator})`).join('; ');
+  const commands = left.flatMap(({ stack, plan, kept }) =>
+    kept.map((resource) => `    ${restoreCommand(plan.body, stack.stackName, resource, account, region) ?? `${resource.logicalId}: its template names no code to restore (see \`watchpoint releases show\`)`}`),
+  );
   return { what, commands: commands.join('\n') || '    (no functions recorded)' };
 }
 
