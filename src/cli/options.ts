@@ -29,6 +29,11 @@ const STAGE_FLAGS: readonly [StageKey, string, string][] = [
   ['deployment', '--deployment <style>', 'how new function code takes traffic: all-at-once, canary or linear (default: canary for prod, else all-at-once)'],
 ];
 
+/** How each stage flag is declared ("--region <region>"): the ones a command with --env accepts, declared or not yet. */
+export function stageFlagDeclarations(): string[] {
+  return STAGE_FLAGS.map(([, flags]) => flags);
+}
+
 /** Flags that matter to every AWS-facing command, so their help always lists them. */
 const ALWAYS_LISTED: ReadonlySet<StageKey> = new Set(['region', 'awsEndpointUrl']);
 

@@ -4,6 +4,7 @@
 // Loaded by run.ts on every run, `--help` included: commander and the edit distance only.
 import type { Command, CommanderError } from 'commander';
 import { closestName } from '../config/closest.ts';
+import { stageFlagDeclarations } from './options.ts';
 
 export interface UsageErrors {
   /** The fix for a usage error commander has just printed (exit 2). */
@@ -49,6 +50,9 @@ export function usageFix(error: Pick<CommanderError, 'code' | 'message'>, comman
       return command.parent ? `Use one of ${names.join(', ')} (${help} says what each does).` : `${help} lists every command.`;
     }
     case 'commander.unknownOption': {
+      // `watchpoint --env prod status`: an option of the commands, given before the command's name.
+      const below = quoted.startsWith('--') ? declarationBelow(command, quoted) : undefined;
+      if (below) return `Put ${quoted} after the command's name, e.g. \`${commandPath(below.command)} ${below.declared.split(/[ ,]+/).filter((w) => !/^-[^-]/.test(w)).join(' ')}\`; ${help} lists the commands.`;
       const closest = quoted.startsWith('--') ? closestName(quoted, longOptions(command)) : undefined;
       return closest ? `Did you mean ${closest}? ${help} lists every option of \`${path}\`.` : `${help} lists every option of \`${path}\`.`;
     }
@@ -90,6 +94,20 @@ function commandPath(command: Command): string {
 
 function subcommandNames(command: Command): string[] {
   return command.commands.map((sub) => sub.name());
+}
+
+/** The first command below `command` (status first, if it is one) that takes the long option `long`, and how it is declared. */
+function declarationBelow(command: Command, long: string): { command: Command; declared: string } | undefined {
+  const subs = [...command.commands].sort((a, b) => Number(b.name() === 'status') - Number(a.name() === 'status'));
+  for (const sub of subs) {
+    const own = sub.options.find((option) => option.long === long)?.flags;
+    // A command with --env takes every stage flag, declared or not yet (options.ts declares them on use).
+    const stage = sub.options.some((option) => option.long === '--env') ? stageFlagDeclarations().find((flags) => flags.split(' ')[0] === long) : undefined;
+    if (own ?? stage) return { command: sub, declared: (own ?? stage)! };
+    const deeper = declarationBelow(sub, long);
+    if (deeper) return deeper;
+  }
+  return undefined;
 }
 
 /** The long options `command` accepts: its own (hidden ones too: every stage flag works) and its parents'. */

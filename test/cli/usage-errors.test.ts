@@ -28,6 +28,10 @@ describe('usage errors end with a fix', () => {
     [['status', '--watch'], /option '-w, --watch <seconds>' argument missing/, /Give --watch its value \(<seconds>; `watchpoint status --help` says what it takes\)/],
     [['api-keys', 'revoke'], /missing required argument 'key-id'/, /Give <key-id>: `watchpoint api-keys revoke <key-id>`/],
     [['dlq', 'export'], /required option '-o, --out <file>' not specified/, /Add --out <file> \(`watchpoint dlq export --help`/],
+    // A command's option given before the command's name.
+    [['--env', 'prod', 'status'], /unknown option '--env'/, /^ {2}fix: Put --env after the command's name, e\.g\. `watchpoint status --env <name>`; `watchpoint --help` lists the commands\.$/],
+    [['--region', 'eu-west-1', 'status'], /unknown option '--region'/, /Put --region after the command's name, e\.g\. `watchpoint status --region <region>`/],
+    [['dlq', '--dry-run', 'redrive'], /unknown option '--dry-run'/, /Put --dry-run after the command's name, e\.g\. `watchpoint dlq redrive --dry-run`; `watchpoint dlq --help`/],
     [['status', 'extra'], /too many arguments for 'status'/, /Drop the extra argument\(s\).*`watchpoint status --help`/],
   ])('%j', async (argv, error, fix) => {
     const r = await usageError(argv);
