@@ -184,6 +184,18 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     expect(quiet.stderr).not.toContain('hotswapped code');
   });
 
+  it('a hotswap marker that cannot be read does not stop a rollback: it warns, with a fix', async () => {
+    const env = uniqueEnvName('ry');
+    const made = await environment(env, true);
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    // Nothing listens there: the read fails at once.
+    const unreachable = new SSMClient({ ...motoClientConfig(), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const io = new RecordingIo([true, true], true);
+    expect(await runRollback(parseRollbackOptions({}, { io, env: { WATCHPOINT_ENV: env }, cwd: made.cwd, options: { env }, clients: { ...clients, ssm: unreachable }, cloud: fakeCloud(env).cloud, migrationNames: () => ['0001_a', '0002_b', '0003_c'], now: () => new Date() }))).toBe(0);
+    expect(io.stderr).toContain(`reading SSM /${env}/watchpoint-deploy/hotswapped failed`);
+    expect(io.stderr).toContain(`fix: check that this identity may ssm:GetParameter on /${env}/watchpoint-deploy/hotswapped`);
+  });
+
   it('refuses a target whose zip asset is gone, naming it', async () => {
     const { env, cwd } = envs[1]!;
     await s3.send(new DeleteObjectCommand({ Bucket: assets, Key: `${env}-v1.zip` }));

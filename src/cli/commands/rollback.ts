@@ -10,6 +10,7 @@ import { projectRoot, workPaths } from '../deploy/support.ts';
 import { ExitCode, userError, WatchpointError } from '../errors.ts';
 import { flagError, runtimeOf, type Injectable, type Runtime } from '../flags.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
+import type { Io } from '../io.ts';
 import { templateUrl } from '../releases/ledger.ts';
 import { checkRestorable, readLedger, type ReleaseClients } from '../releases/collect.ts';
 import { createRecorder, type RecordRelease } from '../releases/recorder.ts';
@@ -136,7 +137,7 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
 
   // A function `deploy --hotswap` changed runs code no template describes. A change set restores it
   // only where the target's template changes that function's code; say so before anything runs.
-  const hotswapped = await hotswapLeftovers(clients, envName, plans, view.account, stage.region);
+  const hotswapped = await hotswapLeftovers(clients, io, envName, plans, view.account, stage.region);
   if (hotswapped && plans.every((plan) => plan.same)) {
     throw new WatchpointError(
       [
@@ -331,10 +332,17 @@ async function callerArn(clients: ReleaseClients): Promise<string> {
 }
 
 /** What `deploy --hotswap` left in the stacks being rolled back, and the commands that restore each function; undefined when nothing. */
-async function hotswapLeftovers(clients: RollbackClients, envName: string, plans: StackPlan[], account: string, region: string): Promise<{ what: string; commands: string } | undefined> {
+async function hotswapLeftovers(clients: RollbackClients, io: Io, envName: string, plans: StackPlan[], account: string, region: string): Promise<{ what: string; commands: string } | undefined> {
   if (!clients.ssm) return undefined;
-  const { readHotswapMarker, restoreCommand } = await import('../deploy/hotswap.ts');
-  const marker = await readHotswapMarker(clients.ssm, envName);
+  const { hotswapMarkerName, readHotswapMarker, restoreCommand } = await import('../deploy/hotswap.ts');
+  let marker: Awaited<ReturnType<typeof readHotswapMarker>>;
+  try {
+    marker = await readHotswapMarker(clients.ssm, envName);
+  } catch (error) {
+    // Not a reason to stop a rollback; say what is not known.
+    io.notify('warn', `Whether a stack holds \`deploy --hotswap\` changes is not known: reading SSM ${hotswapMarkerName(envName)} failed (${error instanceof Error ? error.name : String(error)}). A change set does not restore a hotswapped function whose code it does not change.\n  fix: check that this identity may ssm:GetParameter on ${hotswapMarkerName(envName)}, then \`watchpoint status --env ${envName}\` shows it.`);
+    return undefined;
+  }
   // A function whose Code the change set changes is restored by it; the others keep hotswapped code.
   const codeOf = (body: string | undefined, logicalId: string) => JSON.stringify((body ? (JSON.parse(body) as { Resources?: Record<string, { Properties?: { Code?: unknown } }> }) : {}).Resources?.[logicalId]?.Properties?.Code ?? null);
   const left = (marker?.stacks ?? []).flatMap((stack) => {
