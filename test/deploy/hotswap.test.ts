@@ -228,6 +228,16 @@ describe('deploy --hotswap orchestration', () => {
     expect(marker.value()?.stacks[0]?.templateSha256).toBe(templateFingerprint(template));
   });
 
+  it('a change set puts back only what it changes: a hotswapped function it leaves alone stays in the marker', async () => {
+    const other = { logicalId: 'FunctionsEmailWorker11112222', resourceType: 'AWS::Lambda::Function' };
+    const previous: HotswapMarker = { at: '2026-12-06T22:00:00.000Z', operator: 'arn:aws:iam::123456789012:role/ops', stacks: [{ stackName: 'watchpoint-dev', resources: [FN, other] }] };
+    const marker = memoryMarker(previous);
+    const io = new RecordingIo([], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-dev': { ...lambdaOnly('watchpoint-dev'), changes: 2, resources: [FN, { logicalId: 'QueuesEval9F8E7D6C', resourceType: 'AWS::SQS::Queue' }] } } });
+    expect(await deploy(request(dir), { ...f.deps, hotswapMarker: marker })).toBe(0);
+    expect(marker.value()?.stacks).toEqual([{ stackName: 'watchpoint-dev', resources: [other] }]);
+  });
+
   it('a final marker that cannot be written is a warning with a fix, never a failed deploy (the functions were updated)', async () => {
     const io = new RecordingIo([], true);
     const f = fakes(io, dir, {

@@ -149,7 +149,7 @@ it('shows a stack that holds `deploy --hotswap` changes (the SSM marker), in the
   expect(code).toBe(0);
   expect(report.stacks.map((s: any) => s.hotswapped)).toEqual([null, { at, operator: 'arn:aws:sts::123456789012:assumed-role/ops/me', resources: ['FunctionsApiHandler1A2B3C4D'] }]);
   const human = await status();
-  expect(human.stdout).toContain(`stack watchpoint-${env} holds hotswapped changes its template does not describe (FunctionsApiHandler1A2B3C4D; \`deploy --hotswap\` 20m ago by arn:aws:sts::123456789012:assumed-role/ops/me); the next \`watchpoint deploy --env ${env}\` without --hotswap that changes it clears this`);
+  expect(human.stdout).toContain(`stack watchpoint-${env} holds hotswapped changes its template does not describe (FunctionsApiHandler1A2B3C4D; \`deploy --hotswap\` 20m ago by arn:aws:sts::123456789012:assumed-role/ops/me); a \`watchpoint deploy --env ${env}\` whose change set updates them clears this`);
   await ssmHotswapMarker(accountClient(SSMClient, account), env).write(undefined);
   expect((await statusJson()).report.stacks.map((s: any) => s.hotswapped)).toEqual([null, null]);
 });

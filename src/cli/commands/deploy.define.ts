@@ -46,8 +46,8 @@ Database migrations (SSM /<env>/watchpoint/database/url; never printed) are list
 and applied after the confirmations, before any stack changes; --dry-run only lists them. They must be
 backward compatible with the code still running (expand, then contract in a later deploy).
 --hotswap (not for prod or "protected": true stages, exit 2) leaves the stack drifted from its template:
-\`watchpoint status\` shows it holds hotswapped changes until the next deploy without --hotswap changes
-the stack through CloudFormation. It is recorded in the release ledger as kind "hotswap".
+\`watchpoint status\` shows it holds hotswapped changes until a deploy's change set updates those
+functions. It is recorded in the release ledger as kind "hotswap".
 In a canary or linear environment (stage setting "deployment"; canary is prod's default), CodeDeploy
 shifts traffic to the new versions of the API, notification and eval workers while CloudFormation
 waits; deploy shows each function's share, the next step and the alarm states. When an alarm stops a

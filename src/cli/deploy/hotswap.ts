@@ -106,6 +106,11 @@ export interface MarkerOutcome {
   resources: HotswappedStack['resources'];
   /** For 'hotswap': the fingerprint of the template hotswapped, or undefined while it runs. */
   templateSha256?: string | undefined;
+  /**
+   * For 'cloudformation': the logical ids the change set changed. CloudFormation puts back only what
+   * it updates, so only those leave the marker; unset: the whole stack matches its template again.
+   */
+  changed?: string[];
 }
 
 /**
@@ -117,7 +122,13 @@ export function nextMarker(previous: HotswapMarker | undefined, outcomes: Marker
   const stacks = new Map((previous?.stacks ?? []).map((stack) => [stack.stackName, stack]));
   let hotswapped = false;
   for (const outcome of outcomes) {
-    if (outcome.method === 'cloudformation') stacks.delete(outcome.stackName);
+    if (outcome.method === 'cloudformation') {
+      const entry = stacks.get(outcome.stackName);
+      const changed = outcome.changed;
+      const left = entry && changed ? entry.resources.filter((r) => !changed.includes(r.logicalId)) : [];
+      if (entry && left.length > 0) stacks.set(outcome.stackName, { ...entry, resources: left });
+      else stacks.delete(outcome.stackName);
+    }
     // A hotswap that updated nothing of a stack not marked left no drift behind.
     const before = stacks.get(outcome.stackName);
     if (outcome.method === 'hotswap' && (outcome.resources.length > 0 || before)) {

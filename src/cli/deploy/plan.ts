@@ -539,6 +539,8 @@ async function updateHotswapMarker(deps: DeployDeps, state: DeployState, request
         stackName: result.stackName,
         method: inLine ? 'cloudformation' : outcome.method,
         resources: outcome.hotswapped,
+        // Through a change set: only the resources it changed are back on their template.
+        ...(outcome.method === 'cloudformation' ? { changed: (diff?.resources ?? []).map((r) => r.logicalId) } : {}),
         ...(outcome.method === 'hotswap' && !inLine ? { templateSha256: await assemblyTemplateFingerprint(request.assemblyDir, result.stackName) } : {}),
       });
     }

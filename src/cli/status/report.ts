@@ -157,7 +157,7 @@ export function buildReport(raw: RawStatus, region: string, options: { local?: b
     if (hot) {
       const when = Number.isNaN(Date.parse(raw.hotswap!.at)) ? '' : ` ${duration((now - Date.parse(raw.hotswap!.at)) / 1000)} ago`;
       warnings.push(
-        `stack ${stack.name} holds hotswapped changes its template does not describe (${hot.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}; \`deploy --hotswap\`${when} by ${raw.hotswap!.operator}); the next \`watchpoint deploy --env ${raw.envName}\` without --hotswap that changes it clears this`,
+        `stack ${stack.name} holds hotswapped changes its template does not describe (${hot.resources.map((r) => r.logicalId).join(', ') || 'resources not recorded'}; \`deploy --hotswap\`${when} by ${raw.hotswap!.operator}); a \`watchpoint deploy --env ${raw.envName}\` whose change set updates them clears this`,
       );
     }
     return {
