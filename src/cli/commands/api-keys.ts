@@ -19,8 +19,8 @@ export interface ApiKeysOptions extends Runtime {
   keyId: string | undefined;
   selector: Selector | undefined;
   /** Injected in tests; otherwise built from the stage. */
-  admin?: AdminApi;
-  clients?: AdminClients;
+  admin: AdminApi | undefined;
+  clients: AdminClients | undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,8 +62,8 @@ export function parseApiKeysOptions(action: ApiKeysAction, flags: ApiKeysFlags, 
     recipient,
     keyId,
     selector,
-    ...(context.admin ? { admin: context.admin } : {}),
-    ...(context.clients ? { clients: context.clients } : {}),
+    admin: context.admin,
+    clients: context.clients,
   };
 }
 

@@ -19,8 +19,8 @@ export interface CapacityOptions extends Runtime {
   triggerShare: number;
   tiles: number;
   /** Injected in tests: the template's settings and the unit costs. */
-  settings?: TemplateSettings;
-  units?: MeasuredUnitCosts;
+  settings: TemplateSettings | undefined;
+  units: MeasuredUnitCosts | undefined;
 }
 
 /** "0.1", "10%" or "10 %" -> 0.1; anything else is exit 2 naming the flag. */
@@ -42,8 +42,8 @@ export function parseCapacityOptions(flags: CapacityFlags, context: CommandConte
     watchpoints: flags.watchpoints === undefined ? DEFAULT_WATCHPOINTS : wholeNumberFlag('--watchpoints', flags.watchpoints.replace(/[_,]/g, ''), 1, MAX_WATCHPOINTS),
     triggerShare: flags.triggerShare === undefined ? DEFAULT_TRIGGER_SHARE : parseShare(flags.triggerShare),
     tiles: flags.tiles === undefined ? ASSUMPTIONS.tilesPerRun : wholeNumberFlag('--tiles', flags.tiles.replace(/[_,]/g, ''), 1, MAX_TILES),
-    ...(context.settings ? { settings: context.settings } : {}),
-    ...(context.units ? { units: context.units } : {}),
+    settings: context.settings,
+    units: context.units,
   };
 }
 

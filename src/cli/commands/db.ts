@@ -26,7 +26,9 @@ export interface DbMigrateContext extends CommandContext, DbMigrateInjected {
 }
 
 /** Everything `db migrate` runs on, validated. */
-export interface DbMigrateOptions extends Runtime, DbMigrateInjected {
+export interface DbMigrateOptions extends Runtime {
+  ssm: SSMClient | undefined;
+  stdin: (NodeJS.ReadableStream & { isTTY?: boolean }) | undefined;
   dryRun: boolean;
   urlFromStdin: boolean;
   json: boolean;
@@ -39,8 +41,8 @@ export function parseDbMigrateOptions(flags: DbMigrateFlags, context: CommandCon
     dryRun: Boolean(flags.dryRun),
     urlFromStdin: Boolean(flags.databaseUrlStdin),
     json: Boolean(flags.json),
-    ...(context.ssm ? { ssm: context.ssm } : {}),
-    ...(context.stdin ? { stdin: context.stdin } : {}),
+    ssm: context.ssm,
+    stdin: context.stdin,
   };
 }
 

@@ -31,7 +31,7 @@ export interface InvokeOptions extends Runtime {
   source: EventSource;
   json: boolean;
   yes: boolean;
-  clients?: InvokeClients;
+  clients: InvokeClients | undefined;
   /** The event text when --event - (tests); default: process.stdin. */
   readStdin: () => Promise<string>;
 }
@@ -59,7 +59,7 @@ export function parseInvokeOptions(name: string, flags: InvokeFlags, context: Co
     source,
     json: Boolean(flags.json),
     yes: Boolean(flags.yes),
-    ...(context.clients ? { clients: context.clients } : {}),
+    clients: context.clients,
     readStdin:
       context.readStdin ??
       (() =>

@@ -15,13 +15,13 @@ export const MAX_LIMIT = 1000;
 export interface ReleasesOptions extends Runtime {
   json: boolean;
   limit: number;
-  clients?: ReleaseClients;
+  clients: ReleaseClients | undefined;
 }
 
 export interface ReleasesShowOptions extends Runtime {
   json: boolean;
   sequence: number;
-  clients?: ReleaseClients;
+  clients: ReleaseClients | undefined;
 }
 
 type Context = CommandContext & Injectable & { clients?: ReleaseClients };
@@ -31,7 +31,7 @@ export function parseReleasesOptions(flags: ReleasesFlags, context: Context): Re
     ...runtimeOf(context),
     json: Boolean(flags.json),
     limit: flags.limit === undefined ? DEFAULT_LIMIT : wholeNumberFlag('--limit', flags.limit, 1, MAX_LIMIT),
-    ...(context.clients ? { clients: context.clients } : {}),
+    clients: context.clients,
   };
 }
 
@@ -47,7 +47,7 @@ export function parseReleasesShowOptions(number: string, flags: ReleasesShowFlag
     ...runtimeOf(context),
     json: Boolean(flags.json),
     sequence: parseReleaseNumber(number),
-    ...(context.clients ? { clients: context.clients } : {}),
+    clients: context.clients,
   };
 }
 

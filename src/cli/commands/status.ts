@@ -35,8 +35,8 @@ export interface StatusOptions extends Runtime {
   json: boolean;
   /** Seconds between polls; undefined: poll once. */
   watchSeconds: number | undefined;
-  clients?: StatusClients;
-  stop?: AbortSignal;
+  clients: StatusClients | undefined;
+  stop: AbortSignal | undefined;
 }
 
 /** The flag contract: flags to options, validated once (exit 2 naming the flag); no AWS, no config. */
@@ -45,8 +45,8 @@ export function parseStatusOptions(flags: StatusFlags, context: CommandContext &
     ...runtimeOf(context),
     json: Boolean(flags.json),
     watchSeconds: parseWatch(flags.watch),
-    ...(context.clients ? { clients: context.clients } : {}),
-    ...(context.stop ? { stop: context.stop } : {}),
+    clients: context.clients,
+    stop: context.stop,
   };
 }
 
