@@ -22,7 +22,11 @@ export interface DiffInjections {
 }
 
 /** Everything `diff` runs on, validated. */
-export interface DiffOptions extends Runtime, DiffInjections {
+export interface DiffOptions extends Runtime {
+  cloud: CloudPort | undefined;
+  imageInputs: ImageInputs | undefined;
+  /** false skips esbuild bundling of the zip functions (tests). */
+  bundling: boolean | undefined;
   imageTag: string | undefined;
   json: boolean;
 }
@@ -34,9 +38,9 @@ export function parseDiffOptions(flags: DiffFlags, context: CommandContext & Inj
     ...runtimeOf(context),
     imageTag: flags.imageTag,
     json: Boolean(flags.json),
-    ...(context.cloud ? { cloud: context.cloud } : {}),
-    ...(context.imageInputs ? { imageInputs: context.imageInputs } : {}),
-    ...(context.bundling !== undefined ? { bundling: context.bundling } : {}),
+    cloud: context.cloud,
+    imageInputs: context.imageInputs,
+    bundling: context.bundling,
   };
 }
 

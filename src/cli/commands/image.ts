@@ -24,7 +24,10 @@ export interface ImageInjections {
 }
 
 /** Everything `image build|push` runs on, validated. */
-export interface ImageOptions extends Runtime, ImageInjections {
+export interface ImageOptions extends Runtime {
+  clients: Partial<AwsClients> | undefined;
+  container: ContainerCli | undefined;
+  imageInputs: ImageInputs | undefined;
   action: 'build' | 'push';
   imageTag: string | undefined;
   containerCli: ContainerCliName | undefined;
@@ -39,9 +42,9 @@ export function parseImageOptions(action: 'build' | 'push', flags: ImageFlags, c
     action,
     imageTag: flags.imageTag,
     containerCli,
-    ...(context.clients ? { clients: context.clients } : {}),
-    ...(context.container ? { container: context.container } : {}),
-    ...(context.imageInputs ? { imageInputs: context.imageInputs } : {}),
+    clients: context.clients,
+    container: context.container,
+    imageInputs: context.imageInputs,
   };
 }
 
@@ -56,7 +59,8 @@ export async function runImage(context: ImageOptions): Promise<number> {
   const flag = context.containerCli;
   const { envName, stage } = await resolveStage(context);
   const inputs = injected.imageInputs ?? evalWorkerInputs(projectRoot());
-  const container = injected.container ? async () => injected.container! : containerFactory(await chooseContainerCli(flag, env), env);
+  const injectedContainer = injected.container;
+  const container = injectedContainer ? async () => injectedContainer : containerFactory(await chooseContainerCli(flag, env), env);
   const { buildLogFile } = workPaths(cwd, envName);
 
   if (context.action === 'build') {
