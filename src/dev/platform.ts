@@ -322,6 +322,11 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         stops.push(() => host.stop());
         // Lazy, as Lambda: a function's first container starts with its first invocation.
       }
+      // Except the API's: the HTTP API is what a developer calls first, so its container loads its
+      // handler while the servers start (its environment arrives with configure()); it stops when idle
+      // like any other.
+      const apiRoute = plan.routes.find((route) => route.payloadFormatVersion === '2.0');
+      if (apiRoute) hosts.get(apiRoute.functionLogicalId)?.prewarm();
       return plan;
     };
     const [fauxqsUrl, ses, postgres, receiver, templates, plan] = await Promise.all([
