@@ -35,17 +35,17 @@ export interface RollbackOptions extends Runtime {
   to: number | undefined;
   dryRun: boolean;
   yes: boolean;
-  clients?: RollbackClients;
+  clients: RollbackClients | undefined;
   /** Injected in tests; otherwise the SDK change-set path over `clients.cloudformation`. */
-  cloud?: RollbackCloud;
-  recordRelease?: RecordRelease;
+  cloud: RollbackCloud | undefined;
+  recordRelease: RecordRelease | undefined;
   /** The migration names this checkout knows (db-migrations.ts); injected in tests. */
-  migrationNames?: () => string[];
+  migrationNames: (() => string[]) | undefined;
   /** Follows CodeDeploy's shifts in canary/linear stages (deploy/shift.ts); injected in tests. */
-  shifts?: ShiftPort;
+  shifts: ShiftPort | undefined;
 }
 
-type Context = CommandContext & Injectable & Pick<RollbackOptions, 'clients' | 'cloud' | 'recordRelease' | 'migrationNames' | 'shifts'>;
+type Context = CommandContext & Injectable & Partial<Pick<RollbackOptions, 'clients' | 'cloud' | 'recordRelease' | 'migrationNames' | 'shifts'>>;
 
 export function parseRollbackOptions(flags: RollbackFlags, context: Context): RollbackOptions {
   let to: number | undefined;
@@ -59,11 +59,11 @@ export function parseRollbackOptions(flags: RollbackFlags, context: Context): Ro
     to,
     dryRun: Boolean(flags.dryRun),
     yes: Boolean(flags.yes ?? context.options.yes),
-    ...(context.clients ? { clients: context.clients } : {}),
-    ...(context.cloud ? { cloud: context.cloud } : {}),
-    ...(context.recordRelease ? { recordRelease: context.recordRelease } : {}),
-    ...(context.migrationNames ? { migrationNames: context.migrationNames } : {}),
-    ...(context.shifts ? { shifts: context.shifts } : {}),
+    clients: context.clients,
+    cloud: context.cloud,
+    recordRelease: context.recordRelease,
+    migrationNames: context.migrationNames,
+    shifts: context.shifts,
   };
 }
 
