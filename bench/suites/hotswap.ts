@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { median, report, type Sample } from '../harness.ts';
-import { startMoto } from '../../test/helpers/moto-server.ts';
+import { motoProcessEnv, startMoto } from '../../test/helpers/moto-server.ts';
 import { cheapBootstrap, recordImages, synthHotswapApp, V0, type AppVersion } from '../../test/helpers/hotswap-app.ts';
 
 const ROUNDS = 5;
@@ -29,14 +29,7 @@ export async function hotswap(): Promise<boolean> {
   const saved = { ...process.env };
   let endRuntime: (() => void) | undefined;
   try {
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: moto.endpoint.replace('127.0.0.1', 'localhost'),
-    });
+    Object.assign(process.env, motoProcessEnv(moto.endpoint));
     const account = '123456789012';
     const region = 'eu-west-1';
     const client = { region, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };

@@ -14,21 +14,14 @@ import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { median, report, type Sample } from '../harness.ts';
-import { startMoto } from '../../test/helpers/moto-server.ts';
+import { motoProcessEnv, startMoto } from '../../test/helpers/moto-server.ts';
 
 export async function rollback(): Promise<boolean> {
   const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-rollback-'));
   const moto = await startMoto({ timeoutMs: 120_000 });
   const saved = { ...process.env };
   try {
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: moto.endpoint.replace('127.0.0.1', 'localhost'),
-    });
+    Object.assign(process.env, motoProcessEnv(moto.endpoint));
     const account = '123456789012';
     const region = 'eu-west-1';
     const env = 'bench';

@@ -569,7 +569,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         functions: running.functions.map((fn) => (restarted.includes(fn.id) ? nextPlan.functions.find((f) => f.logicalId === fn.logicalId)! : fn)),
         queues: running.queues.map((queue) => (applied.includes(`queue ${queue.id}`) ? nextPlan.queues.find((q) => q.logicalId === queue.logicalId)! : queue)),
         eventSources: running.eventSources.map((mapping) => (applied.includes(`event source mapping ${mapping.logicalId}`) ? nextPlan.eventSources.find((m) => m.logicalId === mapping.logicalId)! : mapping)),
-        schedules: running.schedules.map((schedule) => (applied.includes(`schedule ${schedule.logicalId}`) ? nextPlan.schedules.find((sc) => sc.logicalId === schedule.logicalId)! : schedule)),
+        schedules: running.schedules.map((schedule) => (applied.some((item) => item === `schedule ${schedule.logicalId}` || item.startsWith(`schedule ${schedule.logicalId} (`)) ? nextPlan.schedules.find((sc) => sc.logicalId === schedule.logicalId)! : schedule)),
       };
       const done = [...(restarted.length > 0 ? [`${restarted.join(', ')} restarted with the new settings`] : []), ...(applied.length > 0 ? [`${applied.join(', ')} updated in place`] : [])];
       options.log(
@@ -651,7 +651,8 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       );
     }
     const pollers = plan.schedules.filter((s) => plan.functions.find((f) => f.logicalId === s.functionLogicalId)?.handlerDir === 'data-poller');
-    const startScheduleOf = (schedule: DevPlan['schedules'][number], runAtStart: boolean): void => {
+    /** false (and said in the log) when the expression is not one the dev runtime runs. */
+    const startScheduleOf = (schedule: DevPlan['schedules'][number], runAtStart: boolean): boolean => {
       const started = startSchedule({
         host: hosts.get(schedule.functionLogicalId)!,
         name: schedule.logicalId,
@@ -663,6 +664,7 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
       });
       if (started) scheduleTriggers.set(schedule.logicalId, started);
       else options.log(`schedule ${schedule.logicalId} (${schedule.expression}) is not run locally: only rate() and daily cron(M H * * ? *) are.`);
+      return started !== undefined;
     };
     for (const schedule of plan.schedules) {
       if (options.pollerSchedule === false && pollers.includes(schedule)) continue;
@@ -698,8 +700,8 @@ export async function startDevPlatform(options: DevOptions): Promise<DevPlatform
         const schedule = next.schedules.find((candidate) => candidate.logicalId === logicalId)!;
         await scheduleTriggers.get(logicalId)?.stop();
         scheduleTriggers.delete(logicalId);
-        startScheduleOf(schedule, false);
-        applied.push(`schedule ${logicalId}`);
+        // Applied either way: the old schedule stopped; a new expression the dev runtime cannot run is said in the log.
+        applied.push(startScheduleOf(schedule, false) ? `schedule ${logicalId}` : `schedule ${logicalId} (stopped: its new expression does not run locally)`);
       }
       return applied;
     };

@@ -1,7 +1,8 @@
 // The real platform stack (with the CodeDeploy aliases of its gradual deployments) synthesized twice,
 // with one handler's bundle changed in between, and diffed offline by toolkit-lib (DiffMethod.LocalFile):
 // --hotswap's rule (hotswap.ts) must send a one-handler change to toolkit-lib's hotswap, and a change
-// to anything else through a change set. No AWS: toolkit-lib's side of the hotswap is tested on moto
+// to anything else through a change set (in canary/linear stages that includes the shift alarms a
+// code change moves to the new version). No AWS: toolkit-lib's side of the hotswap is tested on moto
 // in hotswap-moto.test.ts, which cannot hold this stack.
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -61,5 +62,15 @@ describe('--hotswap on the platform stack', () => {
     const planned = hotswapMethod({ ...diff, isNew: false });
     expect(planned.method).toBe('change-set');
     expect(planned.reasons.map((r) => r.resourceType)).toContain('AWS::ApiGatewayV2::Stage');
+  }, 60_000);
+
+  it('in a canary stage, a one-handler change also changes the shift alarms (their ExecutedVersion names the new version): a change set, so CodeDeploy shifts it', async () => {
+    const canary = { ...STAGE, deployment: 'canary' as const };
+    const before = await synth('canary-before', 'v1', canary);
+    const canaryCloud = await createToolkitCloud({ notify: () => undefined, localTemplateFor: () => join(before, 'watchpoint-dev.template.json') });
+    const diff = await canaryCloud.diff(await synth('canary-api-changed', 'v2', canary), 'watchpoint-dev');
+    const planned = hotswapMethod({ ...diff, isNew: false });
+    expect(planned.method).toBe('change-set');
+    expect(planned.reasons.map((r) => r.resourceType)).toContain('AWS::CloudWatch::Alarm');
   }, 60_000);
 });

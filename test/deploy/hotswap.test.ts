@@ -133,7 +133,7 @@ describe('deploy --hotswap orchestration', () => {
     expect(unchanged.value()).toEqual(previous);
     expect(quiet.stderr).toMatch(/watchpoint-dev still holds hotswapped changes \(FunctionsApiHandler1A2B3C4D\): its template already is this checkout's, so CloudFormation found nothing to change/);
     expect(quiet.stderr).toContain("fix: put each back on its template's code");
-    expect(quiet.stderr).toContain('aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --stack-name watchpoint-dev --logical-resource-id FunctionsApiHandler1A2B3C4D');
+    expect(quiet.stderr).toContain('aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --region eu-west-1 --stack-name watchpoint-dev --logical-resource-id FunctionsApiHandler1A2B3C4D');
     expect(quiet.stderr).toContain('--s3-bucket assets-bucket --s3-key v1.zip');
 
     const cleared = memoryMarker(previous);
@@ -192,7 +192,7 @@ describe('deploy --hotswap orchestration', () => {
     await vi.waitFor(() => expect(f.log).toContain('deploy watchpoint-dev (hotswap)'));
     f.interrupt();
     expect(await running).toBe(130);
-    expect(io.stderr).toContain('Interrupted while hotswapping watchpoint-dev: each function is either on its new code and environment or its old one');
+    expect(io.stderr).toContain('Interrupted while hotswapping watchpoint-dev: a function may be partly updated (its code, its environment, or its `live` alias not yet moved to the new version)');
     expect(io.stderr).not.toContain('CloudFormation keeps going');
     expect(marker.value()?.stacks.map((s) => s.stackName)).toEqual(['watchpoint-dev']);
   });
@@ -297,7 +297,15 @@ describe('the hotswap marker', () => {
       'aws lambda update-function-code --region eu-west-1 --function-name watchpoint-dev-api --s3-bucket cdk-hnb659fds-assets-123456789012-eu-west-1 --s3-key abc.zip',
     );
     expect(restoreCommand(template, 'watchpoint-dev', { logicalId: 'Eval' }, '123456789012', 'eu-west-1')).toBe(
-      'aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --stack-name watchpoint-dev --logical-resource-id Eval --query StackResourceDetail.PhysicalResourceId --output text)" --image-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/watchpoint-dev-eval-worker:t1',
+      'aws lambda update-function-code --region eu-west-1 --function-name "$(aws cloudformation describe-stack-resource --region eu-west-1 --stack-name watchpoint-dev --logical-resource-id Eval --query StackResourceDetail.PhysicalResourceId --output text)" --image-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/watchpoint-dev-eval-worker:t1',
+    );
+    // Behind an alias (what the triggers invoke): the alias goes back to the version CloudFormation holds too.
+    const aliased = JSON.parse(template);
+    aliased.Resources.ApiVersion1 = { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'Api' } } };
+    aliased.Resources.ApiLive = { Type: 'AWS::Lambda::Alias', Properties: { FunctionName: { Ref: 'Api' }, FunctionVersion: { 'Fn::GetAtt': ['ApiVersion1', 'Version'] }, Name: 'live' } };
+    expect(restoreCommand(JSON.stringify(aliased), 'watchpoint-dev', { logicalId: 'Api', physicalName: 'watchpoint-dev-api' }, '123456789012', 'eu-west-1')).toBe(
+      'aws lambda update-function-code --region eu-west-1 --function-name watchpoint-dev-api --s3-bucket cdk-hnb659fds-assets-123456789012-eu-west-1 --s3-key abc.zip' +
+        ' && aws lambda update-alias --region eu-west-1 --function-name watchpoint-dev-api --name live --function-version "$(aws cloudformation describe-stack-resource --region eu-west-1 --stack-name watchpoint-dev --logical-resource-id ApiVersion1 --query StackResourceDetail.PhysicalResourceId --output text | sed \'s/.*://\')"',
     );
     expect(restoreCommand(template, 'watchpoint-dev', { logicalId: 'Odd' }, '123456789012', 'eu-west-1')).toBeUndefined();
   });

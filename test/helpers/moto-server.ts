@@ -105,3 +105,19 @@ export async function startMoto(options: { timeoutMs?: number; command?: string 
     },
   };
 }
+
+/**
+ * The process environment an in-process run against moto needs: fixed test credentials, no
+ * instance-metadata or profile lookups, and the S3 host CloudFormation's template URLs must name
+ * (toolkit-lib's override; ../shared/NOTES.md). Callers save process.env and restore it afterwards.
+ */
+export function motoProcessEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: endpoint.replace('127.0.0.1', 'localhost'),
+  };
+}

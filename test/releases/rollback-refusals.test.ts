@@ -6,6 +6,7 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } 
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ShiftPort } from '../../src/cli/deploy/shift.ts';
 import { parseRollbackOptions, runRollback, type RollbackClients } from '../../src/cli/commands/rollback.ts';
 import { RecordingIo } from '../../src/cli/io.ts';
 import { createLedger, releaseLedgerBucketName } from '../../src/cli/releases/ledger.ts';
@@ -273,5 +274,21 @@ describe('rollback on a ledger in moto, CloudFormation faked at the port', () =>
     } finally {
       codedeploy.restore();
     }
+  });
+
+  it('a canary stage: when the stack cannot be read while a shift is followed, rollback fails and stops following (nothing keeps polling)', async () => {
+    const { env, cwd } = await environment('rf');
+    const { cloud } = fakeCloud(env);
+    cloud.settle = async () => {
+      throw new Error('DescribeStacks: the security token included in the request is expired');
+    };
+    let polls = 0;
+    const shifts = { watch: () => ({ poll: async () => ((polls += 1), []) }), region: 'eu-west-1', intervalMs: 5 } as unknown as ShiftPort;
+    const io = new RecordingIo([true, true], true);
+    const error = await runRollback({ ...options(cwd, env, io, cloud), shifts }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('the security token included in the request is expired');
+    const after = polls;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(polls).toBe(after);
   });
 });

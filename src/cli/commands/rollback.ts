@@ -211,7 +211,14 @@ export async function runRollback(options: RollbackOptions): Promise<number> {
       const following = shifts && plan.stackName === stackNames(envName).platform
         ? followShifts(shifts.watch(new Date()), { output: (line) => io.notify('info', line), intervalMs: shifts.intervalMs })
         : undefined;
-      const final = await cloud.settle(plan.stackName, (status) => io.notify('info', `${plan.stackName}: ${status}`), stop.signal);
+      let final: string;
+      try {
+        final = await cloud.settle(plan.stackName, (status) => io.notify('info', `${plan.stackName}: ${status}`), stop.signal);
+      } catch (error) {
+        // The stack could not be read: stop following the shift too, or its polling keeps this process alive.
+        following?.cancel();
+        throw error;
+      }
       if (stop.signal.aborted && final.endsWith('_IN_PROGRESS')) {
         const running = following && shifts ? runningShiftLines(following.latest(), shifts.region) : [];
         following?.cancel();

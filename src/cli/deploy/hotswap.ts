@@ -150,16 +150,30 @@ export function nextMarker(previous: HotswapMarker | undefined, outcomes: Marker
 /**
  * The commands that put a hotswapped function back on the code its template names (what a change
  * set cannot do when CloudFormation already holds that template): lambda update-function-code with
- * the template's Code, resolved for this account and region. Undefined when the template does not say.
+ * the template's Code, resolved for this account and region; and, for a function behind an alias
+ * (`live`: what its triggers invoke), lambda update-alias back to the version CloudFormation holds,
+ * since a hotswap published a new version and moved the alias to it. Undefined when the template
+ * does not say.
  */
 export function restoreCommand(templateBody: string, stackName: string, resource: { logicalId: string; physicalName?: string }, account: string, region: string): string | undefined {
-  const template = JSON.parse(templateBody) as { Resources?: Record<string, { Type?: string; Properties?: { Code?: Record<string, unknown> } }> };
+  type TemplateResource = { Type?: string; Properties?: { Code?: Record<string, unknown>; FunctionName?: unknown; FunctionVersion?: unknown; Name?: unknown } };
+  const template = JSON.parse(templateBody) as { Resources?: Record<string, TemplateResource> };
   const code = template.Resources?.[resource.logicalId]?.Properties?.Code;
   if (!code) return undefined;
   const value = (v: unknown) => resolvePseudo(v, account, region);
-  const name = resource.physicalName ?? `"$(aws cloudformation describe-stack-resource --stack-name ${stackName} --logical-resource-id ${resource.logicalId} --query StackResourceDetail.PhysicalResourceId --output text)"`;
+  const physicalId = (logicalId: string) => `aws cloudformation describe-stack-resource --region ${region} --stack-name ${stackName} --logical-resource-id ${logicalId} --query StackResourceDetail.PhysicalResourceId --output text`;
+  const name = resource.physicalName ?? `"$(${physicalId(resource.logicalId)})"`;
   const where = code.ImageUri !== undefined ? (value(code.ImageUri) ? `--image-uri ${value(code.ImageUri)}` : undefined) : value(code.S3Bucket) && value(code.S3Key) ? `--s3-bucket ${value(code.S3Bucket)} --s3-key ${value(code.S3Key)}` : undefined;
-  return where ? `aws lambda update-function-code --region ${region} --function-name ${name} ${where}` : undefined;
+  if (!where) return undefined;
+  const commands = [`aws lambda update-function-code --region ${region} --function-name ${name} ${where}`];
+  for (const alias of Object.values(template.Resources ?? {})) {
+    const props = alias.Properties;
+    if (alias.Type !== 'AWS::Lambda::Alias' || (props?.FunctionName as { Ref?: string } | undefined)?.Ref !== resource.logicalId || typeof props?.Name !== 'string') continue;
+    const version = (props.FunctionVersion as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+    // The Version resource's physical id is the version's ARN; its last field is the number.
+    if (version) commands.push(`aws lambda update-alias --region ${region} --function-name ${name} --name ${props.Name} --function-version "$(${physicalId(version)} | sed 's/.*://')"`);
+  }
+  return commands.join(' && ');
 }
 
 /** A template value made of strings, Fn::Sub and Fn::Join over the pseudo parameters account, region and URL suffix. */

@@ -645,7 +645,7 @@ async function deployStack(
     state.failedStack = stackName;
     if (error instanceof HotswapFailedError) {
       // The stack events say nothing about Lambda calls; the cause does.
-      throw new WatchpointError(`Hotswapping ${stackName} failed: the functions updated before the failure run their new code, the others their old one. CloudFormation was not involved; \`watchpoint status --env ${envName}\` shows the stack as holding hotswapped changes.`, {
+      throw new WatchpointError(`Hotswapping ${stackName} failed: a function may be partly updated (its code, its environment, or its \`live\` alias not yet moved to the new version), others not at all. CloudFormation was not involved; \`watchpoint status --env ${envName}\` shows the stack as holding hotswapped changes.`, {
         code: 'HOTSWAP_FAILED',
         fault: 'system',
         fix: `Fix the cause (the "caused by" line above), then run \`watchpoint deploy --env ${envName} --hotswap\` again (it sends every Lambda change again), or \`watchpoint deploy --env ${envName}\` to bring the stack back to its template.`,
@@ -716,7 +716,7 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
   const { state: words } = describeState(stackName, status);
   if (state.deployingMethod === 'hotswap') {
     io.notify('warn', [
-      `Interrupted while hotswapping ${stackName}: each function is either on its new code and environment or its old one; the Lambda updates not sent yet were not made. CloudFormation: ${words}`,
+      `Interrupted while hotswapping ${stackName}: a function may be partly updated (its code, its environment, or its \`live\` alias not yet moved to the new version); the Lambda updates not sent yet were not made. CloudFormation: ${words}`,
       `  status:  watchpoint status --env ${envName}   (shows the stack as holding hotswapped changes; recorded before the hotswap started)`,
       `  next:    watchpoint deploy --env ${envName} --hotswap sends every Lambda change again; without --hotswap the stack goes back to its template`,
     ].join('\n'));
