@@ -51,7 +51,7 @@ export async function notifications(pool: pg.Pool, channels: Channel[], runId = 
   for (const [i, channel] of channels.entries()) {
     const watchpointId = ids[i]!;
     const key = channelKey(channel);
-    const id = notificationId(watchpointId, runId, key);
+    const id = notificationId(watchpointId, 'nowcast', runId, key);
     await pool.query(
       `INSERT INTO notification_records (id, watchpoint_id, run_id, forecast_type, channel, job_id, status, enqueued_at)
        VALUES ($1, $2, $3, 'nowcast', $4, 'job', 'enqueued', now())`,

@@ -151,7 +151,7 @@ describe('forecast pipeline end to end', () => {
     ]);
     const run = await writeRun(s3, bucket, { forecastType: 'medium_range', tiles });
     const { notificationId, channelKey } = await import('../../src/lambdas/shared/ids.ts');
-    const id = notificationId(windy!, run.runId, channelKey({ type: 'email', address: 'w@example.com' }));
+    const id = notificationId(windy!, 'medium_range', run.runId, channelKey({ type: 'email', address: 'w@example.com' }));
     // A previous attempt claimed the record and died before it could mark it enqueued.
     await db.pool.query(
       `INSERT INTO notification_records (id, watchpoint_id, run_id, forecast_type, channel, job_id) VALUES ($1, $2, $3, 'medium_range', 'email:w@example.com', 'crashed')`,
@@ -166,6 +166,26 @@ describe('forecast pipeline end to end', () => {
     expect(emails[0]?.trigger).toMatchObject({ lead_hours: 4, value: 20 });
     const status = await db.pool.query<{ status: string }>('SELECT status FROM notification_records WHERE id = $1', [id]);
     expect(status.rows[0]?.status).toBe('enqueued');
+  });
+
+  it('a nowcast and a medium-range run of the same slot share the run id: each notifies the watchpoint once (two runs, two notifications)', async () => {
+    const tiles = [gridTile('s', -12, 22, 1, 2, LEADS, { wind_speed_10m: (t) => t * 5 })];
+    const [shared] = await insertWatchpoints(db.pool, [
+      { name: 'same slot', latitude: -11.5, longitude: 22.5, variable: 'wind_speed_10m', condition: 'gte', threshold: 20, window_end_hours: 6, channels: [{ type: 'email', address: 's@example.com' }] },
+    ]);
+    // 00:00, 08:00 and 16:00 UTC are slots of both schedules: the poller gives both runs this id.
+    const runId = '2026-12-07T0000Z';
+    const nowcast = await writeRun(s3, bucket, { forecastType: 'nowcast', runId, tiles });
+    const mediumRange = await writeRun(s3, bucket, { forecastType: 'medium_range', runId, tiles });
+    await batcher(s3Event(bucket, nowcast.successKey));
+    await batcher(s3Event(bucket, mediumRange.successKey));
+    const pass = await runJobs([...(await drain(sqs, queues.urgent)), ...(await drain(sqs, queues.standard))], 10);
+    expect(pass.failures).toEqual([]);
+    const emails = (await drain(sqs, queues.email)).map((m) => NotificationMessage.parse(JSON.parse(m.Body!)));
+    expect(emails.map((n) => n.forecast.forecast_type).sort()).toEqual(['medium_range', 'nowcast']);
+    expect(new Set(emails.map((n) => n.notification_id)).size).toBe(2);
+    const records = await db.pool.query('SELECT forecast_type FROM notification_records WHERE watchpoint_id = $1 AND run_id = $2', [shared, runId]);
+    expect(records.rowCount).toBe(2);
   });
 });
 

@@ -53,10 +53,12 @@ describe('contracts', () => {
     expect(evalJobId('r1', 'nowcast', 't1')).not.toBe(evalJobId('r1', 'nowcast', 't2'));
     expect(evalJobId('r1', 'nowcast', 't1')).toMatch(/^[0-9a-f]{64}$/);
     const wpId = '3f1c2b9e-1111-4222-8333-444455556666';
-    const id = notificationId(wpId, 'r1', channelKey({ type: 'email', address: 'A@B.com' }));
-    expect(id).toBe(notificationId(wpId.toUpperCase(), 'r1', 'email:a@b.com'));
+    const id = notificationId(wpId, 'nowcast', 'r1', channelKey({ type: 'email', address: 'A@B.com' }));
+    expect(id).toBe(notificationId(wpId.toUpperCase(), 'nowcast', 'r1', 'email:a@b.com'));
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(id).not.toBe(notificationId(wpId, 'r2', 'email:a@b.com'));
+    expect(id).not.toBe(notificationId(wpId, 'nowcast', 'r2', 'email:a@b.com'));
+    // A nowcast and a medium-range run of the same slot (00:00, 08:00, 16:00 UTC) share the run id: two runs, two notifications.
+    expect(id).not.toBe(notificationId(wpId, 'medium_range', 'r1', 'email:a@b.com'));
   });
 
   it('the tile checksum covers names, dtypes, shapes and values, in name order', () => {

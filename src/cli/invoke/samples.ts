@@ -68,7 +68,7 @@ function notification(channel: NotificationMessage['channel'], index: number, co
   const issued = new Date(context.now.getTime() - 3600_000).toISOString();
   return {
     version: 1,
-    notification_id: notificationId(watchpointId, RUN_ID, channelKey(channel)),
+    notification_id: notificationId(watchpointId, 'nowcast', RUN_ID, channelKey(channel)),
     job_id: evalJobId(RUN_ID, 'nowcast', `t-${index}`),
     channel,
     watchpoint: { id: watchpointId, name: `Sample watchpoint ${index + 1}`, latitude: 40.42, longitude: -3.7, variable: 'temperature_2m', condition: 'gt', threshold: 30 },

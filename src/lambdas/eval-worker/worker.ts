@@ -105,7 +105,7 @@ export async function processRecord(record: SQSRecord, deps: EvalWorkerDeps): Pr
       keys.push(key);
       notifications.push({
         version: 1,
-        notification_id: notificationId(watchpoint.id, job.run_id, key),
+        notification_id: notificationId(watchpoint.id, job.forecast_type, job.run_id, key),
         job_id: job.job_id,
         channel,
         watchpoint: {

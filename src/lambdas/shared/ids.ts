@@ -16,9 +16,12 @@ export function channelKey(channel: Channel): string {
   return channel.type === 'email' ? `email:${channel.address.toLowerCase()}` : `webhook:${channel.url}`;
 }
 
-/** A UUID (version 8, RFC 9562 "custom") made of the sha256 of (watchpoint, run, channel). */
-export function notificationId(watchpointId: string, runId: string, channel: string): string {
-  const hex = sha256(['notification', watchpointId.toLowerCase(), runId, channel]).slice(0, 32).split('');
+/**
+ * A UUID (version 8, RFC 9562 "custom") made of the sha256 of (watchpoint, run, channel), where a run
+ * is its forecast type and run id: a nowcast and a medium-range run of the same slot share the run id.
+ */
+export function notificationId(watchpointId: string, forecastType: ForecastType, runId: string, channel: string): string {
+  const hex = sha256(['notification', watchpointId.toLowerCase(), forecastType, runId, channel]).slice(0, 32).split('');
   hex[12] = '8';
   hex[16] = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   const h = hex.join('');
