@@ -116,6 +116,13 @@ describe('--all-at-once in the prod confirmation', () => {
         : 'new function versions shift canary 10% for 5 minutes, rolled back by CodeDeploy if an alarm fires');
     }
   });
+
+  it('prod set to all-at-once (its config, or --deployment all-at-once on the command line) is said the same way', async () => {
+    const io = new RecordingIo([true], true);
+    const f = fakes(io, dir, { imagePresent: true, diffs: { 'watchpoint-prod': diffOf('watchpoint-prod', 2) } });
+    expect(await deploy(request(dir, { envName: 'prod', stage: { ...STAGE, deployment: 'all-at-once' } }), f.deps)).toBe(0);
+    expect(io.questions.find((q) => q.kind === 'confirm')?.message).toContain('deployment all-at-once: new function versions take ALL traffic at once, no CodeDeploy shift and no alarm check');
+  });
 });
 
 describe('--dry-run of a gradual stage', () => {

@@ -736,7 +736,9 @@ async function reportInterrupt(deps: DeployDeps, state: DeployState, envName: st
 /** How new function versions will take traffic, for the confirmation. */
 function shiftNote(request: DeployRequest): string {
   const style = deploymentStyleFor(request.envName, request.stage);
-  if (style === 'all-at-once') return '';
+  // Production all at once, from its config or from a --deployment flag on this command line: the
+  // operator confirms it knowing that no canary and no alarm check stands between them and users.
+  if (style === 'all-at-once') return isProduction(request.envName) ? '; deployment all-at-once: new function versions take ALL traffic at once, no CodeDeploy shift and no alarm check' : '';
   if (request.allAtOnce) return `; --all-at-once: new function versions take ALL traffic at once, no ${style} shift and no alarm check`;
   return `; new function versions shift ${style === 'canary' ? 'canary 10% for 5 minutes' : 'linear 10% every minute'}, rolled back by CodeDeploy if an alarm fires`;
 }
