@@ -11,10 +11,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { median, report, type Sample } from '../harness.ts';
 import { motoProcessEnv, startMoto } from '../../test/helpers/moto-server.ts';
+import { cheapBootstrap, recordPushedImage } from '../../test/helpers/moto-fixtures.ts';
 
 export async function rollback(): Promise<boolean> {
   const work = mkdtempSync(join(tmpdir(), 'watchpoint-bench-rollback-'));
@@ -30,19 +30,7 @@ export async function rollback(): Promise<boolean> {
       join(work, 'watchpoint.config.json'),
       JSON.stringify({ environments: { [env]: { region, account, alertEmail: 'oncall@example.com', runPodEndpointId: 'abc123xyz', awsEndpointUrl: moto.endpoint } } }),
     );
-    // A bootstrap as toolkit-lib reads it (assets bucket, version parameter), in one CreateStack.
-    const assets = `cdk-hnb659fds-assets-${account}-${region}`;
-    await new CloudFormationClient(client).send(
-      new CreateStackCommand({
-        StackName: 'CDKToolkit',
-        TemplateBody: JSON.stringify({
-          Resources: {
-            StagingBucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: assets } },
-            CdkBootstrapVersion: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cdk-bootstrap/hnb659fds/version', Type: 'String', Value: '30' } },
-          },
-        }),
-      }),
-    );
+    await cheapBootstrap(client, account);
 
     const { buildZipBundles } = await import('../../src/stack/bundling/build.ts');
     const real = (await buildZipBundles({ cacheDir: join(work, 'bundle-cache') })).bundles;
@@ -79,11 +67,7 @@ export async function rollback(): Promise<boolean> {
               name: 'bench-push',
               async build() {},
               async login() {},
-              async push(image) {
-                const [repositoryName, imageTag] = image.slice(image.indexOf('/') + 1).split(':') as [string, string];
-                const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(imageTag).digest('hex')}`, size: 2 }, layers: [] };
-                await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest), imageManifestMediaType: manifest.mediaType }));
-              },
+              push: (image) => recordPushedImage(ecr, image),
             },
             secrets: async () => ({ ok: true, problems: [] }),
             migrations: { pending: async () => ({ database: 'bench', pending: [] }), apply: async () => ({ database: 'bench', applied: [] }) },

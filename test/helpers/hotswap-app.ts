@@ -8,16 +8,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { cheapBootstrap, recordImageTag, type ClientConfig } from './moto-fixtures.ts';
+
+export { cheapBootstrap, type ClientConfig };
 
 const require = createRequire(import.meta.url);
-
-export interface ClientConfig {
-  region: string;
-  endpoint: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-}
 
 /** What one synthesis of the app holds; change one field to make a one-resource change. */
 export interface AppVersion {
@@ -35,39 +31,13 @@ export interface AppVersion {
 
 export const V0: AppVersion = { code: 'export const handler = async () => "v0";', greeting: 'hello', imageTag: 'img-0', visibilitySeconds: 60, memorySize: 128 };
 
-/**
- * A bootstrap as toolkit-lib reads it (assets bucket, version parameter) in one CreateStack: moto
- * runs toolkit-lib's own bootstrap too, but it takes seconds (test/deploy/platform-on-moto.test.ts).
- */
-export async function cheapBootstrap(client: ClientConfig, account: string): Promise<void> {
-  await new CloudFormationClient(client).send(
-    new CreateStackCommand({
-      StackName: 'CDKToolkit',
-      TemplateBody: JSON.stringify({
-        Resources: {
-          StagingBucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: `cdk-hnb659fds-assets-${account}-${client.region}` } },
-          CdkBootstrapVersion: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cdk-bootstrap/hnb659fds/version', Type: 'String', Value: '30' } },
-        },
-      }),
-    }),
-  );
-}
-
 /** The image function's repository, with a manifest recorded under each tag (moto has no registry). */
 export async function recordImages(client: ClientConfig, repositoryName: string, tags: string[]): Promise<void> {
   const ecr = new ECRClient(client);
   await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch((error: Error) => {
     if (error.name !== 'RepositoryAlreadyExistsException') throw error;
   });
-  for (const imageTag of tags) {
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(imageTag).digest('hex')}`, size: 2 },
-      layers: [],
-    };
-    await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest), imageManifestMediaType: manifest.mediaType }));
-  }
+  for (const imageTag of tags) await recordImageTag(ecr, repositoryName, imageTag);
 }
 
 /** Synthesizes the app into outdir (aws-cdk-lib through require: its lazy CommonJS exports load fast). */

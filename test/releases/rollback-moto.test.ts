@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
-import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deployCommand } from '../../src/cli/commands/deploy.ts';
@@ -19,6 +19,7 @@ import type { ContainerCli } from '../../src/cli/deploy/ports.ts';
 import { ZIP_HANDLERS } from '../../src/stack/bundling/handlers.ts';
 import type { ZipBundles } from '../../src/stack/bundling/build.ts';
 import { runCli, tempDir, writeConfig } from '../helpers/cli.ts';
+import { recordPushedImage } from '../helpers/moto-fixtures.ts';
 import { accountClient, isolatedAccount, motoEndpoint, motoStage, uniqueEnvName, useMotoCredentials, type MotoAccount } from '../helpers/moto.ts';
 
 // What a rollback must never run: counted here, around the real modules.
@@ -65,11 +66,7 @@ async function deployWith(apiVersion: string): Promise<{ code: number; stderr: s
     async build() {},
     async login() {},
     // The push, as ECR sees it: the tag now names one image manifest.
-    async push(image) {
-      const [repositoryName, imageTag] = image.slice(image.indexOf('/') + 1).split(':') as [string, string];
-      const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(imageTag).digest('hex')}`, size: 2 }, layers: [] };
-      await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: JSON.stringify(manifest), imageManifestMediaType: manifest.mediaType }));
-    },
+    push: (image) => recordPushedImage(ecr, image),
   };
   const made = await bundles(apiVersion);
   // As run() does for each command: the run's AWS runtime (time budget, --verbose log).
