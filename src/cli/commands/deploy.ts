@@ -74,7 +74,7 @@ export function parseDeployOptions(flags: DeployFlags, context: CommandContext &
   }
   validateImageTag(flags.imageTag);
   if (flags.allAtOnce && flags.hotswap) {
-    throw flagError('--all-at-once', 'cannot be combined with --hotswap: a hotswap bypasses CloudFormation and CodeDeploy altogether.', 'Drop one of them: --hotswap for a dev stage, --all-at-once for an urgent fix through CloudFormation.', 'ALL_AT_ONCE_WITH_HOTSWAP');
+    throw flagError('--all-at-once', 'cannot be combined with --hotswap: --hotswap sends Lambda-only changes straight to Lambda, outside CloudFormation, and --all-at-once is a CloudFormation deploy without the CodeDeploy shift.', 'Drop one of them: --hotswap for a dev stage, --all-at-once for an urgent fix through CloudFormation.', 'ALL_AT_ONCE_WITH_HOTSWAP');
   }
   return {
     ...runtimeOf(context),
